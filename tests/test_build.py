@@ -1,0 +1,80 @@
+"""The frames stage core on a tiny hand-made DvsGesture layout: values, determinism, failures."""
+
+import h5py
+import numpy as np
+import pytest
+
+from pipeline.build import FrameSpec, build_split, split_recordings
+from pipeline.dvsgesture import LayoutError
+from pipeline.events import make_events
+from pipeline.io import AedatFormatError
+from pipeline.io.aedat3_write import write_aedat3
+
+SPEC = FrameSpec(T=2, split_by="number", sensor_size=(2, 4), downsample=1, n_classes=3)
+
+
+def make_layout(root):
+    root.mkdir()
+    t = np.arange(100)
+    write_aedat3(root / "user01_lab.aedat", make_events(t, t % 4, np.zeros(100), np.ones(100)), packet_events=30)
+    (root / "user01_lab_labels.csv").write_text("class,startTime_usec,endTime_usec\n1,0,50\n3,40,100\n")
+    t2 = np.arange(1000, 1010)
+    write_aedat3(root / "user02_lab.aedat", make_events(t2, np.full(10, 3), np.ones(10), t2 % 2))
+    (root / "user02_lab_labels.csv").write_text("class,startTime_usec,endTime_usec\n2,1000,1010\n")
+    (root / "trials_to_train.txt").write_text("user01_lab.aedat\nuser02_lab.aedat\n")
+    return root
+
+
+def test_values_and_provenance(tmp_path):
+    root = make_layout(tmp_path / "DvsGesture")
+    out = tmp_path / "train.h5"
+    s = build_split(split_recordings(root, "train"), SPEC, out, {"dataset": "hand"}, workers=1)
+    assert (s.samples, s.events) == (3, 50 + 60 + 10)
+    with h5py.File(out) as f:
+        assert f["frames"].shape == (3, 2, 2, 2, 4)
+        assert f["frames"].chunks == (1, 2, 2, 2, 4)
+        assert f["labels"][:].tolist() == [0, 2, 1]
+        assert [r.decode() for r in f["recording"][:]] == ["user01_lab.aedat", "user01_lab.aedat", "user02_lab.aedat"]
+        assert f["label_row"][:].tolist() == [0, 1, 0]
+        assert f["n_events"][:].tolist() == [50, 60, 10]
+        assert f.attrs["T"] == 2 and f.attrs["dataset"] == "hand"
+        fr = f["frames"][:]
+    # sample 0: t = 0..49, x = t % 4, all ON, y = 0; frame 0 = t 0..24, frame 1 = t 25..49
+    assert fr[0, 0, 1, 0].tolist() == [7, 6, 6, 6] and fr[0, 1, 1, 0].tolist() == [6, 7, 6, 6]
+    assert fr[0, :, 0].sum() == 0 and fr[0, :, :, 1].sum() == 0
+    # sample 1 (overlapping window): t = 40..99 -> frames t 40..69 and 70..99
+    assert fr[1, 0, 1, 0].tolist() == [8, 8, 7, 7] and fr[1, 1, 1, 0].tolist() == [7, 7, 8, 8]
+    # sample 2: 10 events at (x=3, y=1), polarity t % 2, 5 per frame
+    assert fr[2, 0, :, 1, 3].tolist() == [3, 2] and fr[2, 1, :, 1, 3].tolist() == [2, 3]
+
+
+def test_byte_identical_whatever_the_worker_count(tmp_path):
+    root = make_layout(tmp_path / "DvsGesture")
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    build_split(split_recordings(root, "train"), SPEC, a, {"x": 1}, workers=1)
+    build_split(split_recordings(root, "train"), SPEC, b, {"x": 1}, workers=2)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_sample_count_mismatch_fails_before_writing(tmp_path):
+    root = make_layout(tmp_path / "DvsGesture")
+    with pytest.raises(LayoutError, match="list 3 samples, expected 4"):
+        build_split(split_recordings(root, "train"), SPEC, tmp_path / "t.h5", {}, workers=1, expected=4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["DvsGesture"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_corrupt_recording_names_file_and_leaves_nothing(tmp_path, workers):
+    root = make_layout(tmp_path / "DvsGesture")
+    rec = root / "user02_lab.aedat"
+    rec.write_bytes(rec.read_bytes()[:-5])
+    with pytest.raises(AedatFormatError, match="user02_lab.aedat.*offset"):
+        build_split(split_recordings(root, "train"), SPEC, tmp_path / "t.h5", {}, workers=workers)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["DvsGesture"]
+
+
+def test_missing_recording(tmp_path):
+    root = make_layout(tmp_path / "DvsGesture")
+    (root / "user02_lab.aedat").unlink()
+    with pytest.raises(LayoutError, match="lists user02_lab.aedat"):
+        split_recordings(root, "train")
