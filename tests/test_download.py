@@ -1,0 +1,437 @@
+"""Tests for pipeline.download against a local HTTP server whose behaviour each test scripts."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import socket
+import tarfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipeline.download import DownloadError, extract_tar, fetch, md5sum
+
+PAYLOAD = os.urandom(300_000)  # incompressible, several network chunks long
+PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# A scriptable HTTP server
+# --------------------------------------------------------------------------------------------
+
+
+class Server:
+    """Routes path -> behaviour(handler, n) where n counts earlier requests for that path."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.routes: dict = {}
+        self.requests: list[tuple[str, dict]] = []  # (path, headers) in arrival order
+        self.lock = threading.Lock()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def headers_for(self, path: str) -> list[dict]:
+        return [h for p, h in self.requests if p == path]
+
+
+@pytest.fixture
+def server():
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            with state.lock:
+                n = len(state.headers_for(self.path))
+                state.requests.append((self.path, dict(self.headers)))
+            behaviour = state.routes.get(self.path)
+            if behaviour is None:
+                send(self, 404, b"not found", "text/plain")
+            else:
+                behaviour(self, n)
+
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state = Server(f"http://127.0.0.1:{httpd.server_address[1]}")
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype="application/octet-stream",
+         extra: dict | None = None) -> None:
+    h.send_response(status)
+    h.send_header("Content-Type", ctype)
+    h.send_header("Content-Length", str(len(body)))
+    for k, v in (extra or {}).items():
+        h.send_header(k, v)
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def serve_bytes(data: bytes, ranges: bool = True):
+    """Serve ``data``, honouring ``Range: bytes=N-`` with 206 when ``ranges``."""
+
+    def behaviour(h, n):
+        rng = h.headers.get("Range")
+        if ranges and rng and rng.startswith("bytes=") and rng.endswith("-"):
+            start = int(rng[len("bytes="):-1])
+            send(h, 206, data[start:],
+                 extra={"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"})
+        else:
+            send(h, 200, data)
+
+    return behaviour
+
+
+def drop_first_halfway(data: bytes, ranges: bool = True):
+    """First request: announce the full length, send half, close the socket. Then serve normally."""
+    normal = serve_bytes(data, ranges)
+
+    def behaviour(h, n):
+        if n > 0:
+            return normal(h, n)
+        h.send_response(200)
+        h.send_header("Content-Type", "application/octet-stream")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data[: len(data) // 2])
+        h.wfile.flush()
+        h.close_connection = True
+        h.connection.shutdown(socket.SHUT_RDWR)
+
+    return behaviour
+
+
+def status(code: int, body: bytes = b"", ctype="application/octet-stream"):
+    return lambda h, n: send(h, code, body, ctype)
+
+
+def first_then(first, then):
+    return lambda h, n: (first if n == 0 else then)(h, n)
+
+
+def run_fetch(urls, dest, md5=PAYLOAD_MD5, **kw):
+    kw.setdefault("backoff", 0)
+    kw.setdefault("retries", 2)
+    kw.setdefault("timeout", 5)
+    return fetch(urls, dest, md5, **kw)
+
+
+@pytest.fixture
+def out(tmp_path) -> Path:
+    d = tmp_path / "dl"
+    d.mkdir()
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# fetch over HTTP
+# --------------------------------------------------------------------------------------------
+
+
+def test_md5sum_matches_hashlib(tmp_path):
+    f = tmp_path / "x.bin"
+    f.write_bytes(PAYLOAD)
+    assert md5sum(f, chunk=4096) == PAYLOAD_MD5
+
+
+def test_plain_download(server, out, capsys):
+    server.routes["/f.bin"] = serve_bytes(PAYLOAD)
+    dest = run_fetch([server.url("/f.bin")], out / "f.bin")
+    assert dest == out / "f.bin"
+    assert hashlib.md5(dest.read_bytes()).hexdigest() == PAYLOAD_MD5
+    assert sorted(os.listdir(out)) == ["f.bin"]  # no .part left
+    assert "MB/s" in capsys.readouterr().out
+
+
+def test_dropped_connection_resumes_with_range(server, out):
+    server.routes["/f.bin"] = drop_first_halfway(PAYLOAD)
+    dest = run_fetch([server.url("/f.bin")], out / "f.bin")
+    assert hashlib.md5(dest.read_bytes()).hexdigest() == PAYLOAD_MD5
+    headers = server.headers_for("/f.bin")
+    assert len(headers) == 2
+    assert "Range" not in headers[0]
+    # The resume offset is what reached the disk: up to half, less the read chunk that the
+    # broken connection interrupted.
+    rng = headers[1]["Range"]
+    assert rng.startswith("bytes=") and rng.endswith("-")
+    assert 0 < int(rng[len("bytes="):-1]) <= len(PAYLOAD) // 2
+    assert sorted(os.listdir(out)) == ["f.bin"]
+
+
+def test_range_ignored_restarts_from_zero(server, out):
+    server.routes["/f.bin"] = drop_first_halfway(PAYLOAD, ranges=False)
+    dest = run_fetch([server.url("/f.bin")], out / "f.bin")
+    assert dest.read_bytes() == PAYLOAD  # not half + full appended
+    assert "Range" in server.headers_for("/f.bin")[1]
+
+
+def test_5xx_is_retried(server, out):
+    server.routes["/f.bin"] = first_then(status(503, b"busy"), serve_bytes(PAYLOAD))
+    run_fetch([server.url("/f.bin")], out / "f.bin")
+    assert len(server.headers_for("/f.bin")) == 2
+
+
+def test_retries_are_bounded(server, out):
+    server.routes["/f.bin"] = status(500, b"boom")
+    with pytest.raises(DownloadError, match="3 attempts") as e:
+        run_fetch([server.url("/f.bin")], out / "f.bin", retries=2)
+    assert "500" in str(e.value)
+    assert len(server.headers_for("/f.bin")) == 3
+    assert os.listdir(out) == []
+
+
+def test_read_timeout_is_retried(server, out):
+    def slow_first(h, n):
+        if n == 0:
+            time.sleep(0.6)
+        serve_bytes(PAYLOAD)(h, n)
+
+    server.routes["/f.bin"] = slow_first
+    run_fetch([server.url("/f.bin")], out / "f.bin", timeout=0.2)
+    assert len(server.headers_for("/f.bin")) == 2
+
+
+def test_wrong_bytes_fail_md5_and_leave_nothing(server, out):
+    server.routes["/f.bin"] = serve_bytes(PAYLOAD[::-1])
+    with pytest.raises(DownloadError, match="md5 mismatch") as e:
+        run_fetch([server.url("/f.bin")], out / "f.bin")
+    assert server.url("/f.bin") in str(e.value)
+    assert os.listdir(out) == []
+
+
+def test_202_empty_body_is_an_error(server, out):
+    server.routes["/f.bin"] = status(202)
+    with pytest.raises(DownloadError, match="202") as e:
+        run_fetch([server.url("/f.bin")], out / "f.bin")
+    assert "empty body" in str(e.value)
+    assert len(server.headers_for("/f.bin")) == 1  # not retried
+    assert os.listdir(out) == []
+
+
+def test_html_page_is_rejected(server, out):
+    server.routes["/f.bin"] = status(200, b"<html>please log in</html>", "text/html; charset=utf-8")
+    with pytest.raises(DownloadError, match="HTML") as e:
+        run_fetch([server.url("/f.bin")], out / "f.bin")
+    assert server.url("/f.bin") in str(e.value)
+    assert len(server.headers_for("/f.bin")) == 1
+    assert os.listdir(out) == []
+
+
+def test_empty_body_is_rejected(server, out):
+    server.routes["/f.bin"] = status(200, b"")
+    with pytest.raises(DownloadError, match="empty body"):
+        run_fetch([server.url("/f.bin")], out / "f.bin")
+    assert len(server.headers_for("/f.bin")) == 1
+    assert os.listdir(out) == []
+
+
+def test_404_lists_every_url_and_help(server, out):
+    urls = [server.url("/a.bin"), server.url("/b.bin")]
+    with pytest.raises(DownloadError) as e:
+        run_fetch(urls, out / "f.bin", help="Get it from https://example.org/dataset by hand.")
+    msg = str(e.value)
+    assert msg.count("404") == 2
+    assert all(u in msg for u in urls)
+    assert msg.rstrip().endswith("Get it from https://example.org/dataset by hand.")
+    assert len(server.requests) == 2  # a 404 is not retried
+    assert os.listdir(out) == []
+
+
+def test_second_mirror_succeeds(server, out):
+    server.routes["/bad.bin"] = status(503)
+    server.routes["/good.bin"] = serve_bytes(PAYLOAD)
+    dest = run_fetch([server.url("/bad.bin"), server.url("/good.bin")], out / "f.bin")
+    assert hashlib.md5(dest.read_bytes()).hexdigest() == PAYLOAD_MD5
+    assert len(server.headers_for("/bad.bin")) == 3  # retried, then moved on
+
+
+def test_existing_correct_dest_is_not_downloaded(server, out):
+    (out / "f.bin").write_bytes(PAYLOAD)
+    server.routes["/f.bin"] = serve_bytes(PAYLOAD)
+    assert run_fetch([server.url("/f.bin")], out / "f.bin") == out / "f.bin"
+    assert server.requests == []
+
+
+def test_existing_wrong_dest_raises_and_is_kept(server, out):
+    (out / "f.bin").write_bytes(b"my own file")
+    server.routes["/f.bin"] = serve_bytes(PAYLOAD)
+    with pytest.raises(DownloadError) as e:
+        run_fetch([server.url("/f.bin")], out / "f.bin")
+    msg = str(e.value)
+    assert "f.bin" in msg and PAYLOAD_MD5 in msg
+    assert hashlib.md5(b"my own file").hexdigest() in msg
+    assert "remove" in msg
+    assert (out / "f.bin").read_bytes() == b"my own file"
+    assert server.requests == []
+
+
+def test_no_urls_raises_with_help(out):
+    with pytest.raises(DownloadError, match="ask the lab"):
+        run_fetch([], out / "f.bin", help="ask the lab")
+
+
+def test_unsupported_scheme(out):
+    with pytest.raises(DownloadError, match="unsupported URL scheme 'ftp'"):
+        run_fetch(["ftp://example.org/f.bin"], out / "f.bin")
+
+
+def test_dest_dir_is_created(server, tmp_path):
+    server.routes["/f.bin"] = serve_bytes(PAYLOAD)
+    dest = run_fetch([server.url("/f.bin")], tmp_path / "a" / "b" / "f.bin")
+    assert dest.read_bytes() == PAYLOAD
+
+
+# --------------------------------------------------------------------------------------------
+# fetch from local files
+# --------------------------------------------------------------------------------------------
+
+
+def test_file_url(tmp_path, out):
+    src = tmp_path / "source.bin"
+    src.write_bytes(PAYLOAD)
+    dest = run_fetch([src.as_uri()], out / "f.bin")
+    assert hashlib.md5(dest.read_bytes()).hexdigest() == PAYLOAD_MD5
+    assert sorted(os.listdir(out)) == ["f.bin"]
+
+
+def test_plain_local_path_and_missing_file(tmp_path, out):
+    src = tmp_path / "source.bin"
+    src.write_bytes(PAYLOAD)
+    missing = str(tmp_path / "missing.bin")
+    dest = run_fetch([missing, str(src)], out / "f.bin")
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_local_file_with_wrong_md5(tmp_path, out):
+    src = tmp_path / "source.bin"
+    src.write_bytes(b"not it")
+    with pytest.raises(DownloadError, match="md5 mismatch"):
+        run_fetch([src.as_uri()], out / "f.bin")
+    assert os.listdir(out) == []
+
+
+# --------------------------------------------------------------------------------------------
+# extract_tar
+# --------------------------------------------------------------------------------------------
+
+
+def make_tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]], mode="w:gz") -> Path:
+    with tarfile.open(path, mode) as tf:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+            else:
+                tf.addfile(info)
+    return path
+
+
+def file_member(name: str, data: bytes):
+    return tarfile.TarInfo(name), data
+
+
+def link_member(name: str, target: str, kind=tarfile.SYMTYPE):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info, None
+
+
+def dir_member(name: str):
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    return info, None
+
+
+def only_archive_left(parent: Path, archive: Path) -> bool:
+    return sorted(os.listdir(parent)) == [archive.name]
+
+
+def test_extract_normal_tar_gz(tmp_path):
+    archive = make_tar(tmp_path / "a.tar.gz", [
+        dir_member("data"),
+        file_member("data/x.bin", PAYLOAD),
+        file_member("data/sub/y.txt", b"hello"),
+        link_member("data/link", "x.bin"),
+    ])
+    dest = extract_tar(archive, tmp_path / "out")
+    assert dest == tmp_path / "out"
+    assert hashlib.md5((dest / "data/x.bin").read_bytes()).hexdigest() == PAYLOAD_MD5
+    assert (dest / "data/sub/y.txt").read_bytes() == b"hello"
+    assert (dest / "data/link").read_bytes() == PAYLOAD
+    assert sorted(os.listdir(tmp_path)) == ["a.tar.gz", "out"]  # no tmp dir left
+
+
+def test_extract_plain_tar(tmp_path):
+    archive = make_tar(tmp_path / "a.tar", [file_member("x.bin", b"abc")], mode="w")
+    assert (extract_tar(archive, tmp_path / "out") / "x.bin").read_bytes() == b"abc"
+
+
+@pytest.mark.parametrize("member, reason", [
+    (file_member("/abs/evil", b"x"), "absolute path"),
+    (file_member("../evil", b"x"), "'..'"),
+    (file_member("ok/../../evil", b"x"), "'..'"),
+    (link_member("link", "../../outside"), "leaves the extraction directory"),
+    (link_member("link", "/etc/passwd"), "absolute path"),
+    (link_member("hard", "../outside", tarfile.LNKTYPE), "leaves the extraction directory"),
+    (link_member("dev", "", tarfile.CHRTYPE), "device"),
+])
+def test_extract_rejects_unsafe_members(tmp_path, member, reason):
+    archive = make_tar(tmp_path / "a.tar.gz", [file_member("good.txt", b"fine"), member])
+    with pytest.raises(DownloadError, match=reason) as e:
+        extract_tar(archive, tmp_path / "out")
+    assert member[0].name in str(e.value) and "a.tar.gz" in str(e.value)
+    assert only_archive_left(tmp_path, archive)  # neither out/ nor out.tmp-*
+
+
+def test_extract_rejects_link_escaping_through_earlier_symlink(tmp_path):
+    # "up/.." looks lexically harmless ("." after normalising), but "up" is a link to the
+    # root, so on disk it resolves to the root's parent: only resolving real paths catches it.
+    archive = make_tar(tmp_path / "a.tar.gz", [
+        link_member("up", "."),
+        link_member("up2", "up/.."),
+    ])
+    with pytest.raises(DownloadError, match="up2"):
+        extract_tar(archive, tmp_path / "out")
+    assert only_archive_left(tmp_path, archive)
+
+
+def test_extract_truncated_archive(tmp_path):
+    full = make_tar(tmp_path / "full.tar.gz", [file_member("x.bin", PAYLOAD)])
+    data = full.read_bytes()
+    archive = tmp_path / "cut.tar.gz"
+    archive.write_bytes(data[: len(data) // 2])
+    full.unlink()
+    with pytest.raises(DownloadError, match="cut.tar.gz"):
+        extract_tar(archive, tmp_path / "out")
+    assert only_archive_left(tmp_path, archive)
+
+
+def test_extract_not_an_archive(tmp_path):
+    archive = tmp_path / "junk.tar.gz"
+    archive.write_bytes(b"this is not a tar file at all" * 100)
+    with pytest.raises(DownloadError, match="junk.tar.gz"):
+        extract_tar(archive, tmp_path / "out")
+    assert only_archive_left(tmp_path, archive)
+
+
+def test_extract_refuses_existing_dest(tmp_path):
+    archive = make_tar(tmp_path / "a.tar.gz", [file_member("x.bin", b"abc")])
+    (tmp_path / "out").mkdir()
+    with pytest.raises(DownloadError, match="already exists"):
+        extract_tar(archive, tmp_path / "out")
+    assert os.listdir(tmp_path / "out") == []
