@@ -1,0 +1,7 @@
+"""PLIF spiking neurons and the paper's convolutional networks."""
+
+from .network import SeqDropout, SpikingConvNet, loss_fn
+from .neuron import PLIF, plif_multistep
+from .surrogate import ATanSpike, atan_spike
+
+__all__ = ["ATanSpike", "PLIF", "SeqDropout", "SpikingConvNet", "atan_spike", "loss_fn", "plif_multistep"]
