@@ -14,13 +14,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .store import plain_attrs
+
 
 class H5Frames(Dataset):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         with h5py.File(self.path, "r") as f:
             self.labels = f["labels"][:]
-            self.attrs = dict(f.attrs)
+            self.attrs = plain_attrs(f.attrs)
             self.frame_shape = f["frames"].shape[1:]
         self._file = None
         self._pid = None

@@ -78,6 +78,18 @@ def read_sample(path: str | Path, i: int) -> tuple[np.ndarray, int]:
         return f["frames"][i], int(f["labels"][i])
 
 
+def plain_attrs(attrs) -> dict:
+    """HDF5 attributes as plain Python values (numpy scalars and arrays become int/str/list)."""
+    out = {}
+    for k, v in attrs.items():
+        if isinstance(v, np.ndarray):
+            v = [x.decode() if isinstance(x, bytes) else x for x in v.tolist()]
+        elif isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v.decode() if isinstance(v, bytes) else v
+    return out
+
+
 def read_attrs(path: str | Path) -> dict:
     with h5py.File(path, "r") as f:
-        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+        return plain_attrs(f.attrs)

@@ -54,7 +54,7 @@ def train(train_h5: str | Path, classes: list[str], mp: ModelParams, tp: TrainPa
     n_tau = len(model.taus())
     header = ["epoch", "loss", "accuracy", "lr", "seconds"] + [f"tau_{i}" for i in range(n_tau)]
     config = {"model": mp.model_dump(), "classes": list(classes), "frame_shape": list(data.frame_shape),
-              "frames_attrs": {k: (v.item() if hasattr(v, "item") else v) for k, v in data.attrs.items()}}
+              "frames_attrs": data.attrs}
     started = time.perf_counter()
     with open(log_csv, "w", newline="") as f:
         log = csv.writer(f)

@@ -6,6 +6,6 @@ from pipeline.train import train
 
 if __name__ == "__main__":
     p = load_params("params.yaml")
-    classes = list(H5Frames("data/frames/train.h5").attrs["classes"])
+    classes = H5Frames("data/frames/train.h5").attrs["classes"]
     train("data/frames/train.h5", classes, p.model, p.train, "models", "results/train_log.csv",
           "results/train.json")
