@@ -2,7 +2,7 @@
 # Create .venv and install the project with its test tools.
 #
 # torch: an already-installed build is kept. Otherwise, on a machine without an NVIDIA GPU we
-# take a CPU build: first a wheel your pip configuration offers locally (--no-index, e.g. a
+# take a CPU build: first a "+cpu" wheel your pip configuration offers locally (e.g. a
 # find-links folder), then PyTorch's official CPU index. With a GPU, pip's default torch.
 # Set TORCH_SPEC (e.g. "torch==2.5.1+cpu") to choose yourself.
 set -euo pipefail
@@ -16,8 +16,19 @@ if ! $VPY -c "import torch" >/dev/null 2>&1; then
   elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     $VPY -m pip install "torch>=2.1"
   else
-    $VPY -m pip install --no-index "torch>=2.1" 2>/dev/null \
-      || $VPY -m pip install "torch>=2.1" --index-url https://download.pytorch.org/whl/cpu
+    # a CPU wheel offered locally by your pip configuration (find-links), if any
+    tmp=$(mktemp -d)
+    local_torch=""
+    if $VPY -m pip download -q --no-index --no-deps -d "$tmp" "torch>=2.1" >/dev/null 2>&1; then
+      local_torch=$(ls "$tmp" | sed -n 's/^torch-\([^-]*\)-.*\.whl$/\1/p' | head -n 1)
+    fi
+    rm -rf "$tmp"
+    if [[ "$local_torch" == *+cpu* ]]; then
+      $VPY -m pip install "torch==$local_torch"
+    else
+      $VPY -m pip install --retries 1 --timeout 30 "torch>=2.1" --index-url https://download.pytorch.org/whl/cpu \
+        || $VPY -m pip install "torch>=2.1"
+    fi
   fi
 fi
 $VPY -m pip install -q -e ".[test]"
