@@ -48,8 +48,7 @@ def _recording_samples(args):
     events = read_aedat3(path)
     rows = read_labels(labels_path(path), spec.n_classes)
     out = []
-    for r, (cls, start, end) in enumerate(rows):
-        sample = cut(events, int(start), int(end))
+    for r, (sample, cls) in enumerate(zip(cut(events, rows), rows[:, 0])):
         frames = integrate(sample, spec.T, spec.split_by, spec.sensor_size, spec.downsample)
         out.append((frames, int(cls) - 1, r, sample.size))
     return out

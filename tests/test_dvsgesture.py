@@ -40,8 +40,11 @@ def test_trials_crlf_and_blank_lines(tmp_path):
         read_trials(p)
 
 
-def test_cut_half_open_and_overlapping():
-    e = make_events([5, 10, 15, 20, 25], [0] * 5, [0] * 5, [1] * 5)
-    assert cut(e, 10, 20)["t"].tolist() == [10, 15]          # start <= t < end
-    assert cut(e, 15, 26)["t"].tolist() == [15, 20, 25]      # overlaps the previous window
-    assert cut(e, 26, 40).size == 0
+@pytest.mark.parametrize("t", [[5, 10, 15, 20, 25], [5, 15, 10, 25, 20]])
+def test_cut_half_open_and_overlapping(t):
+    e = make_events(t, [0] * 5, [0] * 5, [1] * 5)
+    rows = np.array([[1, 10, 20], [2, 15, 26], [3, 26, 40], [1, 0, 5]])
+    got = [s["t"].tolist() for s in cut(e, rows)]
+    expect = [[v for v in t if a <= v < b] for _, a, b in rows]   # start <= t < end, file order
+    assert got == expect
+    assert expect[:3] == ([[10, 15], [15, 20, 25], []] if t == sorted(t) else [[15, 10], [15, 25, 20], []])
