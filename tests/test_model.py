@@ -2,7 +2,8 @@
 
 These cover what those two files leave out: the forward arithmetic written out with
 math.exp for a w != 0, neurons independent over (B, ...), dtype, another alpha,
-per-sample independence of the network (T and B kept apart), and the ValueErrors.
+per-sample independence of the network (T and B kept apart), the grouping of the votes,
+and the ValueErrors.
 """
 
 import math
@@ -73,6 +74,24 @@ def test_network_keeps_samples_apart():
     assert torch.equal(batch, alone)
     # not vacuous: the samples fire at different rates, so a T/B mix-up would show
     assert batch[0].sum() < batch[1].sum() < batch[2].sum()
+
+
+def test_votes_are_consecutive_output_neurons():
+    """Class c is the mean of output neurons c * votes ... (c + 1) * votes - 1."""
+    torch.manual_seed(0)
+    classes, votes = 3, 4
+    m = SpikingConvNet(input_size=(8, 8), channels=4, blocks=1, hidden=8, classes=classes, votes=votes).eval()
+    with torch.no_grad():
+        for layer in m.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                layer.weight.abs_().add_(0.5)             # everything that gets input fires
+        last = [l for l in m.modules() if isinstance(l, nn.Linear)][-1]
+        last.weight.zero_()
+        last.weight[votes + 1].fill_(10.0)             # only the 2nd vote of class 1 is driven
+    rate = m(torch.ones(1, 5, 2, 8, 8))
+    # that neuron fires at some rate r > 0; class 1 gets r / votes, the other classes nothing
+    assert rate[0, 0] == 0 and rate[0, 2] == 0 and rate[0, 1] > 0
+    assert (rate[0, 1] * votes * 5).item() == pytest.approx(round((rate[0, 1] * votes * 5).item()))
 
 
 def test_network_neuron_layers_and_taus():
