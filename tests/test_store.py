@@ -1,0 +1,74 @@
+"""The HDF5 frames file and the torch Dataset reading it."""
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from pipeline.data import H5Frames
+from pipeline.store import FrameWriter, read_attrs, read_sample
+
+SHAPE = (3, 2, 4, 5)
+
+
+def samples(n):
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 70000, SHAPE).astype(np.uint32) for _ in range(n)]
+
+
+def write(path, frames, attrs=None):
+    with FrameWriter(path, len(frames), SHAPE, attrs or {"dataset": "x", "classes": ["a", "b"]}) as w:
+        for i, f in enumerate(frames):
+            w.write(f, i % 2, f"rec{i}.aedat", i, int(f.sum()))
+
+
+def test_round_trip(tmp_path):
+    frames = samples(5)
+    path = tmp_path / "s.h5"
+    write(path, frames)
+    for i in range(5):
+        got, label = read_sample(path, i)
+        np.testing.assert_array_equal(got, frames[i])     # values above 2**16 survive
+        assert label == i % 2
+    with h5py.File(path) as f:
+        assert f["frames"].compression == "gzip" and f["frames"].chunks == (1, *SHAPE)
+        assert f["recording"][3].decode() == "rec3.aedat" and f["label_row"][4] == 4
+    attrs = read_attrs(path)
+    assert attrs["classes"] == ["a", "b"] and attrs["T"] == 3 and attrs["height"] == 4 and attrs["width"] == 5
+    assert attrs["version"]
+
+
+def test_failure_leaves_nothing(tmp_path):
+    path = tmp_path / "s.h5"
+    with pytest.raises(ZeroDivisionError):
+        with FrameWriter(path, 2, SHAPE, {}) as w:
+            w.write(samples(1)[0], 0, "r", 0, 1)
+            1 / 0
+    with pytest.raises(RuntimeError, match="wrote 1 of 2 samples"):
+        with FrameWriter(path, 2, SHAPE, {}) as w:
+            w.write(samples(1)[0], 0, "r", 0, 1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_same_content_same_bytes(tmp_path):
+    write(tmp_path / "a.h5", samples(3))
+    write(tmp_path / "b.h5", samples(3))
+    assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_dataset_through_dataloader(tmp_path, workers):
+    frames = samples(6)
+    path = tmp_path / "s.h5"
+    write(path, frames)
+    ds = H5Frames(path)
+    assert len(ds) == 6 and ds.frame_shape == SHAPE and ds.attrs["classes"] == ["a", "b"]
+    seen = {}
+    for x, y in DataLoader(ds, batch_size=4, num_workers=workers):
+        assert x.dtype == torch.float32 and x.shape[1:] == SHAPE
+        for xi, yi in zip(x, y):
+            seen[len(seen)] = (xi.numpy(), int(yi))
+    for i, (x, y) in seen.items():
+        np.testing.assert_array_equal(x, frames[i].astype(np.float32))
+        assert y == i % 2
