@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from ..events import EVENT_DTYPE
+from .errors import AedatFormatError
 
 HEADER_END = b"#!END-HEADER\r\n"
 PACKET_HEADER_SIZE = 28
@@ -33,10 +34,6 @@ _MESSAGES = {
     _BAD_EVENT_SIZE: "polarity packet with eventSize != 8",
     _BAD_CAPACITY: "packet eventNumber larger than eventCapacity",
 }
-
-
-class AedatFormatError(ValueError):
-    """A file does not follow the format it claims; the message names file and byte offset."""
 
 
 @numba.njit(cache=True, inline="always")
