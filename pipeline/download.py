@@ -1,4 +1,4 @@
-"""Fetch a data file from a list of mirrors with md5 verification, and unpack tar archives safely.
+"""Fetch a data file from a list of mirrors with md5 verification (unpacking: ``unpack.py``).
 
 ``fetch`` tries each URL in turn (http, https, file:// or a plain local path), streams into
 ``<dest>.part`` next to the destination, verifies the md5 and only then renames the file into
@@ -7,9 +7,6 @@ interrupted transfer with a ``Range`` request and retry transient failures (conn
 timeouts, short bodies, 5xx) with exponential backoff; answers that cannot turn into the file
 (404, figshare's "202 Accepted" with an empty body, an HTML login page, an empty body) move
 straight on to the next mirror.
-
-``extract_tar`` unpacks into a temporary sibling directory and renames it into place, refusing
-members that would land outside it (absolute paths, ``..``, escaping links) and device files.
 """
 
 from __future__ import annotations
@@ -17,12 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import posixpath
-import secrets
-import shutil
-import tarfile
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -328,80 +320,3 @@ def _summary(dest: Path, url: str, nbytes: int, seconds: float) -> None:
     tqdm.write(
         f"{dest.name}: {nbytes / 1e6:.1f} MB in {seconds:.1f} s ({rate:.1f} MB/s) from {url}"
     )
-
-
-# --------------------------------------------------------------------------------------------
-# extract_tar
-# --------------------------------------------------------------------------------------------
-
-
-def extract_tar(archive: str | Path, dest_dir: str | Path) -> Path:
-    """Unpack a .tar / .tar.gz (any compression tarfile knows) into ``dest_dir``, which must not exist.
-
-    Extraction goes into ``<dest_dir>.tmp-<random>`` next to it, which is renamed into place
-    when everything succeeded and removed otherwise. Returns ``dest_dir`` as a Path.
-    """
-    archive, dest_dir = Path(archive), Path(dest_dir)
-    if dest_dir.exists() or dest_dir.is_symlink():
-        raise DownloadError(f"cannot extract {archive}: {dest_dir} already exists; remove it first")
-    dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    # mkdir (not tempfile.mkdtemp, which makes it 0700) so the result gets the usual umask mode.
-    tmp = dest_dir.with_name(f"{dest_dir.name}.tmp-{secrets.token_hex(4)}")
-    tmp.mkdir()
-    try:
-        with tarfile.open(archive, "r:*") as tf:
-            # Reading the index first finds truncation before anything is written and gives the
-            # progress bar its total (a .tar.gz is decompressed twice; simplicity wins).
-            members = tf.getmembers()
-            checked = (_checked(m, tmp, archive) for m in members)
-            bar = tqdm(checked, total=len(members), desc=f"extract {archive.name}", unit="file",
-                       leave=False)
-            # filter="data" is the standard library's own guard; _checked runs first for
-            # clearer messages, and the filter catches anything it might miss.
-            tf.extractall(tmp, members=bar, filter="data")
-        os.replace(tmp, dest_dir)
-    except DownloadError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    except tarfile.FilterError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        name = e.tarinfo.name if e.tarinfo is not None else "?"
-        raise DownloadError(f"unsafe member {name!r} in {archive}: {e}") from e
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise DownloadError(f"cannot extract {archive} (corrupt or truncated?): {e}") from e
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest_dir
-
-
-def _checked(member: tarfile.TarInfo, root: Path, archive: Path) -> tarfile.TarInfo:
-    """Return ``member`` if it is safe to extract under ``root``, else raise DownloadError."""
-
-    def unsafe(reason: str) -> DownloadError:
-        return DownloadError(f"unsafe member {member.name!r} in {archive}: {reason}")
-
-    name = member.name
-    if name.startswith(("/", "\\")) or os.path.isabs(name) or posixpath.isabs(name):
-        raise unsafe("absolute path")
-    if ".." in name.replace("\\", "/").split("/"):
-        raise unsafe("path contains '..'")
-    if member.ischr() or member.isblk() or member.isfifo():
-        raise unsafe("device file or FIFO")
-    if member.issym() or member.islnk():
-        link = member.linkname.replace("\\", "/")
-        if posixpath.isabs(link) or os.path.isabs(link):
-            raise unsafe(f"link to absolute path {member.linkname!r}")
-        # A symlink target is relative to the link's directory, a hardlink's to the archive root.
-        base = posixpath.dirname(name) if member.issym() else ""
-        target = posixpath.normpath(posixpath.join(base, link))
-        if target == ".." or target.startswith("../"):
-            raise unsafe(f"link target {member.linkname!r} leaves the extraction directory")
-    # Links extracted earlier could redirect a later, innocent-looking path outside the root;
-    # resolving against what is on disk now catches that.
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(os.path.join(real_root, name))
-    if os.path.commonpath([real, real_root]) != real_root:
-        raise unsafe("resolves outside the extraction directory through a link")
-    return member

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from httpserver import serve
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real"
 
@@ -16,3 +18,12 @@ def real_file(relative: str) -> Path:
             pytest.fail(msg + "; PIPELINE_REQUIRE_REAL_DATA=1 makes this an error")
         pytest.skip(msg)
     return path
+
+
+@pytest.fixture
+def server():
+    """A scriptable HTTP server on 127.0.0.1: set ``server.routes[path] = behaviour(handler, n)``."""
+    state, httpd = serve()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()

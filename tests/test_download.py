@@ -7,77 +7,18 @@ import io
 import os
 import socket
 import tarfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from pipeline.download import DownloadError, extract_tar, fetch, md5sum
+from pipeline.download import DownloadError, fetch, md5sum
+from pipeline.unpack import extract_tar
+
+from httpserver import send
 
 PAYLOAD = os.urandom(300_000)  # incompressible, several network chunks long
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
-
-
-# --------------------------------------------------------------------------------------------
-# A scriptable HTTP server
-# --------------------------------------------------------------------------------------------
-
-
-class Server:
-    """Routes path -> behaviour(handler, n) where n counts earlier requests for that path."""
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.routes: dict = {}
-        self.requests: list[tuple[str, dict]] = []  # (path, headers) in arrival order
-        self.lock = threading.Lock()
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def headers_for(self, path: str) -> list[dict]:
-        return [h for p, h in self.requests if p == path]
-
-
-@pytest.fixture
-def server():
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            with state.lock:
-                n = len(state.headers_for(self.path))
-                state.requests.append((self.path, dict(self.headers)))
-            behaviour = state.routes.get(self.path)
-            if behaviour is None:
-                send(self, 404, b"not found", "text/plain")
-            else:
-                behaviour(self, n)
-
-        def log_message(self, *args):  # keep test output quiet
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state = Server(f"http://127.0.0.1:{httpd.server_address[1]}")
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
-    thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype="application/octet-stream",
-         extra: dict | None = None) -> None:
-    h.send_response(status)
-    h.send_header("Content-Type", ctype)
-    h.send_header("Content-Length", str(len(body)))
-    for k, v in (extra or {}).items():
-        h.send_header(k, v)
-    h.end_headers()
-    h.wfile.write(body)
 
 
 def serve_bytes(data: bytes, ranges: bool = True):

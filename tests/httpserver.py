@@ -1,0 +1,57 @@
+"""A scriptable HTTP server on 127.0.0.1 for download tests (the ``server`` fixture in conftest)."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Server:
+    """Routes path -> behaviour(handler, n) where n counts earlier requests for that path."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.routes: dict = {}
+        self.requests: list[tuple[str, dict]] = []  # (path, headers) in arrival order
+        self.lock = threading.Lock()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def headers_for(self, path: str) -> list[dict]:
+        return [h for p, h in self.requests if p == path]
+
+
+def serve() -> tuple[Server, ThreadingHTTPServer]:
+    """Start a server in a daemon thread; the caller shuts ``httpd`` down."""
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            with state.lock:
+                n = len(state.headers_for(self.path))
+                state.requests.append((self.path, dict(self.headers)))
+            behaviour = state.routes.get(self.path)
+            if behaviour is None:
+                send(self, 404, b"not found", "text/plain")
+            else:
+                behaviour(self, n)
+
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state = Server(f"http://127.0.0.1:{httpd.server_address[1]}")
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
+    thread.start()
+    return state, httpd
+
+
+def send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype="application/octet-stream",
+         extra: dict | None = None) -> None:
+    h.send_response(status)
+    h.send_header("Content-Type", ctype)
+    h.send_header("Content-Length", str(len(body)))
+    for k, v in (extra or {}).items():
+        h.send_header(k, v)
+    h.end_headers()
+    h.wfile.write(body)
