@@ -1,7 +1,7 @@
-"""The frames stage's core: DvsGesture-layout recordings -> samples -> T frames -> HDF5.
+"""The frames stage's core: recordings -> samples -> T frames -> one HDF5 file per split.
 
-Recordings are read and integrated in worker processes; the parent writes their samples
-in trial-list order, so the file is byte-identical whatever the worker count.
+Recordings are read and integrated in worker processes, in chunks; the parent writes their
+samples in the split's fixed order, so the file is byte-identical whatever the worker count.
 """
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ import os
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .dvsgesture import LayoutError, cut, labels_path, read_labels, read_trials
+from .dvsgesture import LayoutError, cut
 from .frames import frame_shape, integrate
-from .io import read_aedat3
+from .readers import READERS
 from .store import FrameWriter
+from .transforms import TRANSFORMS
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,9 @@ class FrameSpec:
     split_by: str
     sensor_size: tuple[int, int]
     downsample: int
-    n_classes: int
+    reader: str = "aedat3"
+    reader_args: dict = field(default_factory=dict)
+    transform: str | None = None
 
 
 @dataclass
@@ -42,87 +45,98 @@ class SplitSummary:
                 f"({rate / 1e6:.1f} M events/s)")
 
 
-def _recording_samples(args):
-    """Worker: every sample of one recording as (frames, label, row, n_events)."""
-    path, spec = args
-    events = read_aedat3(path)
-    rows = read_labels(labels_path(path), spec.n_classes)
+def _chunk_samples(args):
+    """Worker: every sample of a chunk of recordings as (frames, label, row, n_events) lists."""
+    chunk, spec = args
+    read = READERS[spec.reader]
+    transform = TRANSFORMS[spec.transform] if spec.transform else None
     out = []
-    for r, (sample, cls) in enumerate(zip(cut(events, rows), rows[:, 0])):
-        frames = integrate(sample, spec.T, spec.split_by, spec.sensor_size, spec.downsample)
-        out.append((frames, int(cls) - 1, r, sample.size))
+    for path, samples in chunk:
+        events = read(path, **spec.reader_args)
+        if transform is not None:
+            events = transform(events, path)
+        if samples[0][1] is None:            # the whole file is one sample
+            pieces = [events]
+        else:
+            pieces = cut(events, [(s[1], s[2]) for s in samples])
+        res = []
+        for piece, (label, _, _, row) in zip(pieces, samples):
+            frames = integrate(piece, spec.T, spec.split_by, spec.sensor_size, spec.downsample)
+            res.append((frames, label, row, piece.size))
+        out.append(res)
     return out
 
 
 def _ordered(pool, jobs, window):
-    """``pool.map`` in submission order, with at most ``window`` recordings in flight (bounded memory)."""
+    """``pool.map`` in submission order, with at most ``window`` chunks in flight (bounded memory)."""
     pending = deque()
     for job in jobs:
-        pending.append(pool.submit(_recording_samples, job))
+        pending.append(pool.submit(_chunk_samples, job))
         if len(pending) >= window:
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
 
 
-def split_recordings(root: str | Path, split: str) -> list[Path]:
-    """The recordings of ``split`` ("train"/"test") listed in ``trials_to_<split>.txt``."""
-    root = Path(root)
-    paths = [root / name for name in read_trials(root / f"trials_to_{split}.txt")]
-    for p in paths:
-        if not p.is_file():
-            raise LayoutError(f"{root / f'trials_to_{split}.txt'} lists {p.name}, which is not in {root}")
-    return paths
+def _chunks(recordings, size):
+    return [recordings[i:i + size] for i in range(0, len(recordings), size)]
 
 
-def build_split(recordings: list[Path], spec: FrameSpec, out: str | Path, attrs: dict,
-                workers: int = 0, expected: int | None = None, desc: str = "frames") -> SplitSummary:
-    """Write every labelled sample of ``recordings`` to the HDF5 file ``out``."""
-    n = sum(len(read_labels(labels_path(p), spec.n_classes)) for p in recordings)
+def build_split(recordings, spec: FrameSpec, out: str | Path, attrs: dict, workers: int = 0,
+                expected: int | None = None, desc: str = "frames", root: str | Path | None = None) -> SplitSummary:
+    """Write every sample of ``recordings`` (from :mod:`pipeline.layouts`) to the HDF5 file ``out``."""
+    n = sum(len(samples) for _, samples in recordings)
     if expected is not None and n != expected:
-        raise LayoutError(f"{desc}: the labels files list {n} samples, expected {expected}; "
-                          "the archive is incomplete or not the official one")
-    workers = min(workers or os.cpu_count() or 1, max(len(recordings), 1))
+        raise LayoutError(f"{desc}: found {n} samples, expected {expected}; "
+                          "the download is incomplete or not the official one")
+    # many small files (one sample each) travel to the workers in chunks
+    per_chunk = 1 if n <= 4 * len(recordings) and len(recordings) < 1000 else 64
+    chunks = _chunks(recordings, per_chunk)
+    workers = min(workers or os.cpu_count() or 1, max(len(chunks), 1))
     started = time.perf_counter()
     events = 0
     shape = frame_shape(spec.T, spec.sensor_size, spec.downsample)
-    jobs = [(p, spec) for p in recordings]
+    jobs = [(c, spec) for c in chunks]
     with FrameWriter(out, n, shape, attrs) as writer, tqdm(total=n, desc=desc, unit="sample") as bar:
         pool = ProcessPoolExecutor(workers) if workers > 1 else None
-        results = map(_recording_samples, jobs) if pool is None else _ordered(pool, jobs, 2 * workers)
+        results = map(_chunk_samples, jobs) if pool is None else _ordered(pool, jobs, 2 * workers)
         try:
-            for path, samples in zip(recordings, results):
-                for frames, label, row, n_events in samples:
-                    writer.write(frames, label, path.name, row, n_events)
-                    events += n_events
-                    bar.update()
+            for chunk, chunk_result in zip(chunks, results):
+                for (path, _), samples in zip(chunk, chunk_result):
+                    name = path.relative_to(root).as_posix() if root is not None else path.name
+                    for frames, label, row, n_events in samples:
+                        writer.write(frames, label, name, row, n_events)
+                        events += n_events
+                        bar.update()
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
     return SplitSummary(n, events, time.perf_counter() - started)
 
 
-
-def make_frames(params, raw_dir: str | Path, out_dir: str | Path) -> dict[str, SplitSummary]:
+def make_frames(params, raw_dir: str | Path, out_dir: str | Path, spec=None) -> dict[str, SplitSummary]:
     """Both splits of the unpacked dataset in ``raw_dir`` -> ``out_dir/{train,test}.h5``."""
     from .acquire import read_source  # the download stage's record of what was unpacked
     from .datasets import get
+    from .layouts import split_recordings
 
     source = read_source(raw_dir)
-    spec = get(source["dataset"])
+    spec = spec or get(source["dataset"])
     if source["dataset"] != params.dataset:
         raise LayoutError(f"{raw_dir} holds {source['dataset']!r} but params.yaml asks for "
                           f"{params.dataset!r}: run the download stage (dvc repro) first")
     fp = params.frames
-    fspec = FrameSpec(fp.T, fp.split_by, spec.sensor_size, fp.downsample, len(spec.classes))
+    fspec = FrameSpec(fp.T, fp.split_by, spec.sensor_size, fp.downsample, spec.reader,
+                      dict(spec.reader_args), spec.transform)
     attrs = dict(dataset=spec.name, split_by=fp.split_by, downsample=fp.downsample,
                  sensor_height=spec.sensor_size[0], sensor_width=spec.sensor_size[1],
-                 classes=list(spec.classes), source_archive=source["archive"], source_md5=source["md5"])
-    root = Path(raw_dir) / "DvsGesture"
+                 classes=list(spec.classes), source_archives=[a["name"] for a in source["archives"]],
+                 source_md5=[a["md5"] for a in source["archives"]])
     out = {}
     for split in ("train", "test"):
         expected = (source.get("expected") or {}).get(split)
-        s = out[split] = build_split(split_recordings(root, split), fspec, Path(out_dir) / f"{split}.h5",
-                                     dict(attrs, split=split), fp.workers, expected, desc=f"frames[{split}]")
+        recordings = split_recordings(raw_dir, spec, split)
+        s = out[split] = build_split(recordings, fspec, Path(out_dir) / f"{split}.h5", dict(attrs, split=split),
+                                     fp.workers, expected, desc=f"frames[{split}]", root=raw_dir)
         print(s.line(split))
     return out

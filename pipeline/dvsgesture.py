@@ -54,14 +54,14 @@ def read_labels(path: str | Path, n_classes: int) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
-def cut(events: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
-    """For each labels row, the events with ``start <= t < end`` in file order (rows may overlap).
-
-    Sorted timestamps (the normal case) are cut by binary search; otherwise by masks.
-    """
+def cut(events: np.ndarray, windows) -> list[np.ndarray]:
+    """For each ``(start, end)`` window, the events with ``start <= t < end`` in file order
+    (windows may overlap). Sorted timestamps (the normal case) are cut by binary search,
+    others by masks."""
+    windows = np.asarray(windows, dtype=np.int64).reshape(-1, 2)
     t = events["t"]
     if t.size < 2 or np.all(t[1:] >= t[:-1]):
-        lo = np.searchsorted(t, rows[:, 1], side="left")
-        hi = np.searchsorted(t, rows[:, 2], side="left")
+        lo = np.searchsorted(t, windows[:, 0], side="left")
+        hi = np.searchsorted(t, windows[:, 1], side="left")
         return [events[a:b] for a, b in zip(lo, hi)]
-    return [events[(t >= start) & (t < end)] for _, start, end in rows]
+    return [events[(t >= start) & (t < end)] for start, end in windows]

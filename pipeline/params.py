@@ -68,7 +68,7 @@ class TrainParams(_Section):
 
 
 class Params(_Section):
-    dataset: Literal["demo", "dvsgesture"] = "demo"
+    dataset: Literal["demo", "dvsgesture", "nmnist", "cifar10_dvs"] = "demo"
     demo: DemoParams = DemoParams()
     download: DownloadParams = DownloadParams()
     frames: FramesParams = FramesParams()

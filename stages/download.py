@@ -5,4 +5,5 @@ from pipeline.params import load_params
 
 if __name__ == "__main__":
     source = acquire(load_params("params.yaml"), "data/raw")
-    print(f"download: {source['dataset']} archive {source['archive']} (md5 {source['md5']}) unpacked to data/raw")
+    names = ", ".join(f"{a['name']} (md5 {a['md5']})" for a in source["archives"])
+    print(f"download: {source['dataset']}: {names} unpacked to data/raw")

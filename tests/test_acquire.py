@@ -25,15 +25,16 @@ def test_demo_download_then_frames(tmp_path):
     p = params(tmp_path)
     source = acquire(p, tmp_path / "raw")
     assert source["dataset"] == "demo" and source["expected"] == {"train": 8, "test": 8}
-    assert json.loads((tmp_path / "raw" / "SOURCE.json").read_text())["md5"] == source["md5"]
-    assert sorted(q.name for q in (tmp_path / "raw" / "DvsGesture").iterdir())[:2] == \
-        ["trials_to_test.txt", "trials_to_train.txt"]
+    md5 = source["archives"][0]["md5"]
+    assert json.loads((tmp_path / "raw" / "SOURCE.json").read_text())["archives"] == source["archives"]
+    root = tmp_path / "raw" / "DvsGesture-demo" / "DvsGesture"
+    assert sorted(q.name for q in root.iterdir())[:2] == ["trials_to_test.txt", "trials_to_train.txt"]
     assert list((tmp_path / "downloads").iterdir()) == []     # demo archives are not kept
     out = make_frames(p, tmp_path / "raw", tmp_path / "frames")
     assert out["train"].samples == 8 and out["test"].samples == 8
     with h5py.File(tmp_path / "frames" / "test.h5") as f:
         assert f["frames"].shape == (8, 3, 2, 16, 16)
-        assert f.attrs["source_md5"] == source["md5"] and f.attrs["split"] == "test"
+        assert list(f.attrs["source_md5"]) == [md5] and f.attrs["split"] == "test"
         assert sorted(f["labels"][:].tolist()) == list(range(8))
     # params asking for another dataset than the one unpacked
     with pytest.raises(LayoutError, match="holds 'demo' but params.yaml asks for 'dvsgesture'"):
@@ -49,7 +50,7 @@ def test_real_archive_wrong_bytes_says_where_to_get_it(tmp_path):
         acquire(p, tmp_path / "raw")
     msg = str(e.value)
     assert "md5" in msg and "8a5c71fb11e24e5ca5b11866ca6c00a1" in msg
-    assert "research.ibm.com" in msg and str((tmp_path / "downloads" / "DvsGesture.tar.gz").resolve()) in msg
+    assert "research.ibm.com" in msg and str((tmp_path / "downloads").resolve()) in msg
     assert not (tmp_path / "raw").exists() and list((tmp_path / "downloads").iterdir()) == []
 
 

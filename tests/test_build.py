@@ -4,13 +4,21 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline.build import FrameSpec, build_split, split_recordings
+from pipeline.build import FrameSpec, build_split
+from pipeline.datasets import DatasetSpec
 from pipeline.dvsgesture import LayoutError
+from pipeline.layouts import split_recordings as layout_split
 from pipeline.events import make_events
 from pipeline.io import AedatFormatError
 from pipeline.io.aedat3_write import write_aedat3
 
-SPEC = FrameSpec(T=2, split_by="number", sensor_size=(2, 4), downsample=1, n_classes=3)
+SPEC = FrameSpec(T=2, split_by="number", sensor_size=(2, 4), downsample=1)
+HAND = DatasetSpec(name="hand", files=(), reader="aedat3", sensor_size=(2, 4), classes=("a", "b", "c"),
+                   expected=None)
+
+
+def split_recordings(root, split):
+    return layout_split(root, HAND, split)
 
 
 def make_layout(root):
@@ -58,7 +66,7 @@ def test_byte_identical_whatever_the_worker_count(tmp_path):
 
 def test_sample_count_mismatch_fails_before_writing(tmp_path):
     root = make_layout(tmp_path / "DvsGesture")
-    with pytest.raises(LayoutError, match="list 3 samples, expected 4"):
+    with pytest.raises(LayoutError, match="found 3 samples, expected 4"):
         build_split(split_recordings(root, "train"), SPEC, tmp_path / "t.h5", {}, workers=1, expected=4)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["DvsGesture"]
 

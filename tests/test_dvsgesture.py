@@ -1,6 +1,5 @@
 """The DvsGesture layout: labels CSVs (one real), trial lists and cutting."""
 
-import numpy as np
 import pytest
 
 from conftest import real_file
@@ -43,8 +42,8 @@ def test_trials_crlf_and_blank_lines(tmp_path):
 @pytest.mark.parametrize("t", [[5, 10, 15, 20, 25], [5, 15, 10, 25, 20]])
 def test_cut_half_open_and_overlapping(t):
     e = make_events(t, [0] * 5, [0] * 5, [1] * 5)
-    rows = np.array([[1, 10, 20], [2, 15, 26], [3, 26, 40], [1, 0, 5]])
-    got = [s["t"].tolist() for s in cut(e, rows)]
-    expect = [[v for v in t if a <= v < b] for _, a, b in rows]   # start <= t < end, file order
+    windows = [(10, 20), (15, 26), (26, 40), (0, 5)]
+    got = [s["t"].tolist() for s in cut(e, windows)]
+    expect = [[v for v in t if a <= v < b] for a, b in windows]   # start <= t < end, file order
     assert got == expect
     assert expect[:3] == ([[10, 15], [15, 20, 25], []] if t == sorted(t) else [[15, 10], [15, 25, 20], []])

@@ -44,3 +44,17 @@ def test_bad_params_name_the_field(tmp_path, patch, msg):
     with pytest.raises(ParamsError) as e:
         load_params(path)
     assert str(path) in str(e.value) and msg in str(e.value)
+
+
+@pytest.mark.parametrize("name,T,blocks,hidden,linear_in", [("nmnist", 10, 2, 2048, 8192),
+                                                             ("cifar10_dvs", 20, 4, 2048, 8192)])
+def test_paper_configs_other_datasets(name, T, blocks, hidden, linear_in):
+    from pipeline.datasets import get
+
+    p = load_params(ROOT / "configs" / f"{name}-paper.yaml")
+    spec = get(name)
+    assert p.dataset == name and spec.config == f"configs/{name}-paper.yaml"
+    assert (p.frames.T, p.frames.downsample, p.model.blocks, p.model.hidden, p.model.channels) == (T, 1, blocks, hidden, 128)
+    H, W = spec.sensor_size
+    assert p.model.channels * (H >> blocks) * (W >> blocks) == linear_in
+    assert (p.train.batch_size, p.train.lr, p.train.T_max, p.model.votes) == (16, 1e-3, 64, 10)
