@@ -1,0 +1,71 @@
+"""Command line: ``python -m pipeline <command> ...`` (commands: ``preview``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def cmd_preview(args) -> int:
+    from .preview import preview_file
+
+    png, gif = preview_file(
+        args.path, args.out, T=args.T, split_by=args.split_by,
+        sensor_size=tuple(args.sensor) if args.sensor else None, index=args.index,
+        scale=args.scale, cols=args.cols, fps=args.fps, name=args.name, title=not args.no_title,
+    )
+    print(png)
+    print(gif)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="DVS event-camera data pipeline tools.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("preview", help="render a sample as a PNG grid and a looping GIF",
+                       description="Render an HDF5 frames file's sample, or an event file integrated "
+                                   "into T frames, as a PNG grid and an animated GIF; print both paths.")
+    p.add_argument("path", help="an HDF5 frames file (.h5) or an event file (AEDAT, N-MNIST .bin, ...)")
+    p.add_argument("--out", default="previews", metavar="DIR", help="output folder (default: previews)")
+    p.add_argument("--T", type=_positive, default=None,
+                   help="frames: 8 for event files; a frames file's own T (or a divisor of it)")
+    p.add_argument("--split-by", choices=("time", "number"), default="time",
+                   help="how event files are cut into frames (default: time)")
+    p.add_argument("--index", type=int, default=0, help="sample of a frames file (default: 0)")
+    p.add_argument("--sensor", type=_positive, nargs=2, metavar=("H", "W"),
+                   help="sensor size of an event file (default: inferred from the events)")
+    p.add_argument("--scale", type=_positive, help="pixel upscaling (default: frames >= 256 px tall)")
+    p.add_argument("--cols", type=_positive, help="grid columns")
+    p.add_argument("--fps", type=float, default=4.0, help="GIF frame rate (default: 4)")
+    p.add_argument("--name", help="output base name (default: from the input and sample)")
+    p.add_argument("--no-title", action="store_true", help="no title strip above the grid")
+    p.set_defaults(func=cmd_preview)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except (OSError, ValueError) as e:
+        print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
