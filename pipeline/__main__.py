@@ -1,4 +1,4 @@
-"""Command line: ``python -m pipeline <command> ...`` (commands: ``preview``)."""
+"""Command line: ``python -m pipeline <command> ...`` (commands: ``preview``, ``info``)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,14 @@ def cmd_preview(args) -> int:
     return 0
 
 
+def cmd_info(args) -> int:
+    from .info import describe
+
+    for i, path in enumerate(args.paths):
+        print(("\n" if i else "") + describe(path))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="DVS event-camera data pipeline tools.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -51,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="output base name (default: from the input and sample)")
     p.add_argument("--no-title", action="store_true", help="no title strip above the grid")
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("info", help="what a frames file is: params, source archives and md5, counts",
+                       description="Print the provenance (params, source archives and their md5) and "
+                                   "contents of HDF5 frames files, e.g. ones pulled from a DVC remote.")
+    p.add_argument("paths", nargs="+", help="HDF5 frames files (data/frames/train.h5 ...)")
+    p.set_defaults(func=cmd_info)
     return parser
 
 
@@ -62,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, KeyError) as e:
         print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
         return 1
 

@@ -6,6 +6,7 @@ samples in the split's fixed order, so the file is byte-identical whatever the w
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import deque
@@ -131,7 +132,10 @@ def make_frames(params, raw_dir: str | Path, out_dir: str | Path, spec=None) -> 
     attrs = dict(dataset=spec.name, split_by=fp.split_by, downsample=fp.downsample,
                  sensor_height=spec.sensor_size[0], sensor_width=spec.sensor_size[1],
                  classes=list(spec.classes), source_archives=[a["name"] for a in source["archives"]],
-                 source_md5=[a["md5"] for a in source["archives"]])
+                 source_md5=[a["md5"] for a in source["archives"]],
+                 # every param the frames depend on (frames.workers cannot change them)
+                 params=json.dumps({"dataset": spec.name, "frames": {"T": fp.T, "split_by": fp.split_by,
+                                                                     "downsample": fp.downsample}}, sort_keys=True))
     out = {}
     for split in ("train", "test"):
         expected = (source.get("expected") or {}).get(split)

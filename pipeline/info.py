@@ -1,0 +1,42 @@
+"""What a frames file is: its provenance and contents, for ``python -m pipeline info``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .store import plain_attrs
+
+
+def describe(path: str | Path) -> str:
+    """A human-readable summary of an HDF5 frames file (params, source archives and md5s, counts)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path}: not an HDF5 file")
+    with h5py.File(path, "r") as f:
+        missing = {"frames", "labels", "n_events"} - set(f)
+        if missing:
+            raise ValueError(f"{path}: not a frames file (no {', '.join(sorted(missing))})")
+        a = plain_attrs(f.attrs)
+        shape, dtype = f["frames"].shape, f["frames"].dtype
+        labels = f["labels"][:]
+        n_events = f["n_events"][:]
+    classes = a.get("classes") or []
+    counts = np.bincount(labels, minlength=len(classes)) if labels.size else np.zeros(len(classes), int)
+    params = json.loads(a["params"]) if "params" in a else {}
+    lines = [
+        f"file:        {path} ({path.stat().st_size / 1e6:.1f} MB)",
+        f"dataset:     {a.get('dataset')} ({a.get('split', '?')} split), made by dvs-pipeline {a.get('version')}",
+        f"params:      {json.dumps(params, sort_keys=True)}",
+        f"frames:      {shape[0]} samples x {shape[1:]} {dtype} (T, polarity, height, width)",
+        f"events:      {int(n_events.sum()):,} in all, {int(n_events.mean()) if n_events.size else 0:,} per sample",
+    ]
+    for name, md5 in zip(a.get("source_archives", []), a.get("source_md5", [])):
+        lines.append(f"source:      {name} md5 {md5}")
+    lines.append("classes:     " + ", ".join(f"{c} {n}" for c, n in zip(classes, counts.tolist())))
+    return "\n".join(lines)
