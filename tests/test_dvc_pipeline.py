@@ -31,6 +31,9 @@ def test_repro_T_change_and_run_cache(repo):
     with h5py.File(repo / "data/frames/train.h5") as f:
         assert f["frames"].shape == (8, 16, 2, 32, 32) and f.attrs["T"] == 16
     first = (repo / "data/frames/train.h5").read_bytes()
+    # outputs are hard links to the cache: the cache does not double the disk used
+    for f in ("data/frames/train.h5", "data/raw/SOURCE.json", "models/model.pt"):
+        assert (repo / f).stat().st_nlink >= 2, f
     # nothing the stages left behind (bytecode, Numba caches) makes DVC think code changed
     assert "up to date" in run(["dvc", "status"], repo)
     log = (repo / "results/train_log.csv").read_text().splitlines()
