@@ -15,6 +15,7 @@ import stat
 import tarfile
 import zipfile
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -27,14 +28,34 @@ def extract(archive: str | Path, dest_dir: str | Path) -> Path:
     return (extract_zip if zipfile.is_zipfile(archive) else extract_tar)(archive, dest_dir)
 
 
-def _tmp_for(archive: Path, dest_dir: Path) -> Path:
+@contextmanager
+def _staging(archive: Path, dest_dir: Path, corrupt: tuple):
+    """Yield a temporary sibling of ``dest_dir``; rename it into place on success, else remove it.
+
+    Exceptions of the ``corrupt`` types become a DownloadError naming the archive.
+    """
     if dest_dir.exists() or dest_dir.is_symlink():
         raise DownloadError(f"cannot extract {archive}: {dest_dir} already exists; remove it first")
     dest_dir.parent.mkdir(parents=True, exist_ok=True)
     # mkdir (not tempfile.mkdtemp, which makes it 0700) so the result gets the usual umask mode.
     tmp = dest_dir.with_name(f"{dest_dir.name}.tmp-{secrets.token_hex(4)}")
     tmp.mkdir()
-    return tmp
+    try:
+        yield tmp
+        os.replace(tmp, dest_dir)
+    except DownloadError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    except tarfile.FilterError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        name = e.tarinfo.name if e.tarinfo is not None else "?"
+        raise DownloadError(f"unsafe member {name!r} in {archive}: {e}") from e
+    except corrupt as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DownloadError(f"cannot extract {archive} (corrupt or truncated?): {e}") from e
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _check_name(name: str, archive: Path) -> None:
@@ -48,27 +69,16 @@ def _check_name(name: str, archive: Path) -> None:
 def extract_zip(archive: str | Path, dest_dir: str | Path) -> Path:
     """Unpack a .zip into ``dest_dir`` (which must not exist); CRCs are checked while reading."""
     archive, dest_dir = Path(archive), Path(dest_dir)
-    tmp = _tmp_for(archive, dest_dir)
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            for m in members:
-                _check_name(m.filename, archive)
-                mode = m.external_attr >> 16
-                if stat.S_ISLNK(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
-                    raise DownloadError(f"unsafe member {m.filename!r} in {archive}: link or device file")
-            for m in tqdm(members, desc=f"extract {archive.name}", unit="file", leave=False):
-                zf.extract(m, tmp)
-        os.replace(tmp, dest_dir)
-    except DownloadError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise DownloadError(f"cannot extract {archive} (corrupt or truncated?): {e}") from e
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _staging(archive, dest_dir, (zipfile.BadZipFile, zlib.error, EOFError, OSError)) as tmp, \
+            zipfile.ZipFile(archive) as zf:
+        members = zf.infolist()
+        for m in members:
+            _check_name(m.filename, archive)
+            mode = m.external_attr >> 16
+            if stat.S_ISLNK(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
+                raise DownloadError(f"unsafe member {m.filename!r} in {archive}: link or device file")
+        for m in tqdm(members, desc=f"extract {archive.name}", unit="file", leave=False):
+            zf.extract(m, tmp)
     return dest_dir
 
 
@@ -79,32 +89,16 @@ def extract_tar(archive: str | Path, dest_dir: str | Path) -> Path:
     when everything succeeded and removed otherwise. Returns ``dest_dir`` as a Path.
     """
     archive, dest_dir = Path(archive), Path(dest_dir)
-    tmp = _tmp_for(archive, dest_dir)
-    try:
-        with tarfile.open(archive, "r:*") as tf:
-            # Reading the index first finds truncation before anything is written and gives the
-            # progress bar its total (a .tar.gz is decompressed twice; simplicity wins).
-            members = tf.getmembers()
-            checked = (_checked(m, tmp, archive) for m in members)
-            bar = tqdm(checked, total=len(members), desc=f"extract {archive.name}", unit="file",
-                       leave=False)
-            # filter="data" is the standard library's own guard; _checked runs first for
-            # clearer messages, and the filter catches anything it might miss.
-            tf.extractall(tmp, members=bar, filter="data")
-        os.replace(tmp, dest_dir)
-    except DownloadError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    except tarfile.FilterError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        name = e.tarinfo.name if e.tarinfo is not None else "?"
-        raise DownloadError(f"unsafe member {name!r} in {archive}: {e}") from e
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise DownloadError(f"cannot extract {archive} (corrupt or truncated?): {e}") from e
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _staging(archive, dest_dir, (tarfile.TarError, EOFError, zlib.error, OSError)) as tmp, \
+            tarfile.open(archive, "r:*") as tf:
+        # Reading the index first finds truncation before anything is written and gives the
+        # progress bar its total (a .tar.gz is decompressed twice; simplicity wins).
+        members = tf.getmembers()
+        checked = (_checked(m, tmp, archive) for m in members)
+        bar = tqdm(checked, total=len(members), desc=f"extract {archive.name}", unit="file", leave=False)
+        # filter="data" is the standard library's own guard; _checked runs first for
+        # clearer messages, and the filter catches anything it might miss.
+        tf.extractall(tmp, members=bar, filter="data")
     return dest_dir
 
 

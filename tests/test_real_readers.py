@@ -138,33 +138,31 @@ def test_nmnist_real(name, count):
 # --------------------------------------------------------------------------- AEDAT 4
 # An independent AEDAT 4 decode: LZ4 frames and flatbuffers walked by hand (no `aedat`).
 
+def _lz4_length(src, i, length):
+    """An LZ4 length nibble, extended by 255-valued bytes when it is 15; returns (length, i)."""
+    if length == 15:
+        while True:
+            b = src[i]
+            i += 1
+            length += b
+            if b != 255:
+                break
+    return length, i
+
+
 def _lz4_block(src, out):
     i, n = 0, len(src)
     while True:
         token = src[i]
         i += 1
-        lit = token >> 4
-        if lit == 15:
-            while True:
-                b = src[i]
-                i += 1
-                lit += b
-                if b != 255:
-                    break
+        lit, i = _lz4_length(src, i, token >> 4)
         out += src[i:i + lit]
         i += lit
         if i >= n:                                         # the last sequence is literals only
             return
         off = src[i] | src[i + 1] << 8
         i += 2
-        length = token & 15
-        if length == 15:
-            while True:
-                b = src[i]
-                i += 1
-                length += b
-                if b != 255:
-                    break
+        length, i = _lz4_length(src, i, token & 15)
         length += 4
         start = len(out) - off
         if off >= length:
