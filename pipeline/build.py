@@ -1,7 +1,8 @@
 """The frames stage's core: recordings -> samples -> T frames -> one HDF5 file per split.
 
-Recordings are read and integrated in worker processes, in chunks; the parent writes their
-samples in the split's fixed order, so the file is byte-identical whatever the worker count.
+Recordings are read, integrated and compressed in worker processes, in chunks; the parent
+stores their compressed samples in the split's fixed order, so the file is byte-identical
+whatever the worker count.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .dvsgesture import LayoutError, cut
+from .events import empty_events
 from .frames import frame_shape, integrate
 from .readers import READERS
-from .store import FrameWriter
+from .store import ChunkEncoder, FrameWriter
 from .transforms import TRANSFORMS
 
 
@@ -46,11 +48,23 @@ class SplitSummary:
                 f"({rate / 1e6:.1f} M events/s)")
 
 
+_ENCODERS: dict[tuple[int, ...], ChunkEncoder] = {}
+
+
+def _encoder(shape: tuple[int, ...]) -> ChunkEncoder:
+    """This process's chunk encoder for frames of ``shape`` (one per worker, reused)."""
+    if shape not in _ENCODERS:
+        _ENCODERS[shape] = ChunkEncoder(shape)
+    return _ENCODERS[shape]
+
+
 def _chunk_samples(args):
-    """Worker: every sample of a chunk of recordings as (frames, label, row, n_events) lists."""
+    """Worker: every sample of a chunk of recordings as (chunk, label, row, n_events) lists,
+    ``chunk`` being the sample's frames compressed as the file stores them."""
     chunk, spec = args
     read = READERS[spec.reader]
     transform = TRANSFORMS[spec.transform] if spec.transform else None
+    encode = _encoder(frame_shape(spec.T, spec.sensor_size, spec.downsample)).encode
     out = []
     for path, samples in chunk:
         events = read(path, **spec.reader_args)
@@ -63,7 +77,8 @@ def _chunk_samples(args):
         res = []
         for piece, (label, _, _, row) in zip(pieces, samples):
             frames = integrate(piece, spec.T, spec.split_by, spec.sensor_size, spec.downsample)
-            res.append((frames, label, row, piece.size))
+            res.append((encode(frames), label, row, piece.size))
+        del events, pieces
         out.append(res)
     return out
 
@@ -90,23 +105,32 @@ def build_split(recordings, spec: FrameSpec, out: str | Path, attrs: dict, worke
     if expected is not None and n != expected:
         raise LayoutError(f"{desc}: found {n} samples, expected {expected}; "
                           "the download is incomplete or not the official one")
-    # many small files (one sample each) travel to the workers in chunks
-    per_chunk = 1 if n <= 4 * len(recordings) and len(recordings) < 1000 else 64
+    workers = workers or os.cpu_count() or 1
+    # recordings of several samples (DvsGesture: ~11) go to the workers one by one; files of
+    # one sample each travel in chunks of up to 64, small enough to keep every worker busy
+    if n > len(recordings):
+        per_chunk = 1
+    else:
+        per_chunk = max(1, min(64, len(recordings) // (8 * workers)))
     chunks = _chunks(recordings, per_chunk)
-    workers = min(workers or os.cpu_count() or 1, max(len(chunks), 1))
+    workers = min(workers, max(len(chunks), 1))
     started = time.perf_counter()
     events = 0
     shape = frame_shape(spec.T, spec.sensor_size, spec.downsample)
     jobs = [(c, spec) for c in chunks]
+    if workers > 1:
+        # start Numba here (~0.2 s of CPU: its typing context, the cached kernels) so that the
+        # forked workers inherit it instead of each paying it again
+        integrate(empty_events(0), spec.T, spec.split_by, spec.sensor_size, spec.downsample)
     with FrameWriter(out, n, shape, attrs) as writer, tqdm(total=n, desc=desc, unit="sample") as bar:
         pool = ProcessPoolExecutor(workers) if workers > 1 else None
-        results = map(_chunk_samples, jobs) if pool is None else _ordered(pool, jobs, 2 * workers)
+        results = map(_chunk_samples, jobs) if pool is None else _ordered(pool, jobs, 4 * workers)
         try:
             for chunk, chunk_result in zip(chunks, results):
                 for (path, _), samples in zip(chunk, chunk_result):
                     name = path.relative_to(root).as_posix() if root is not None else path.name
-                    for frames, label, row, n_events in samples:
-                        writer.write(frames, label, name, row, n_events)
+                    for encoded, label, row, n_events in samples:
+                        writer.write_encoded(encoded, label, name, row, n_events)
                         events += n_events
                         bar.update()
         finally:

@@ -7,6 +7,7 @@ as h5py handles must not cross a fork).
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import h5py
@@ -44,3 +45,29 @@ class H5Frames(Dataset):
         state = self.__dict__.copy()
         state["_file"] = None
         return state
+
+
+def validation_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, val)`` sample indices: ``fraction`` of each class held out for validation.
+
+    Within a class (its indices sorted), a permutation drawn from ``(seed, class)`` picks the
+    held-out samples: ``round(fraction * n)`` of them, at least 1 when the class has 2 or more,
+    none when it has 1. Each class's choice depends only on the seed and on that class.
+    """
+    labels = np.asarray(labels)
+    train, val = [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        k = 0 if len(idx) < 2 else min(len(idx) - 1, max(1, round(fraction * len(idx))))
+        perm = np.random.default_rng([seed, int(c)]).permutation(idx)
+        val.append(perm[:k])
+        train.append(perm[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def seed_worker(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: numpy and ``random`` seeded from the worker's torch seed
+    (which the loader derives from its generator), so workers are reproducible."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)

@@ -61,7 +61,7 @@ def cut(events: np.ndarray, windows) -> list[np.ndarray]:
     windows = np.asarray(windows, dtype=np.int64).reshape(-1, 2)
     t = events["t"]
     if t.size < 2 or np.all(t[1:] >= t[:-1]):
-        lo = np.searchsorted(t, windows[:, 0], side="left")
-        hi = np.searchsorted(t, windows[:, 1], side="left")
-        return [events[a:b] for a, b in zip(lo, hi)]
+        # one call: searchsorted copies a strided column (events["t"]) to search it
+        bounds = np.searchsorted(t, windows.ravel(), side="left").reshape(-1, 2)
+        return [events[a:b] for a, b in bounds]
     return [events[(t >= start) & (t < end)] for start, end in windows]

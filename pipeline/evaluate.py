@@ -22,6 +22,7 @@ def load_model(path: str | Path, device=None):
     cfg = ckpt["config"]
     model = build_model(ModelParams(**cfg["model"]), cfg["frame_shape"], len(cfg["classes"]))
     model.load_state_dict(ckpt["model"])
+    cfg = {**cfg, "epoch": ckpt.get("epoch")}
     return model.to(device or pick_device()).eval(), cfg
 
 
@@ -54,11 +55,13 @@ def summarise(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> dict
 
 
 def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_csv) -> dict:
-    """Evaluate ``model_path`` on ``test_h5``; merge with the training metrics into ``metrics_json``."""
+    """Evaluate ``model_path`` (the epoch that train's protocol selected) on ``test_h5``; merge
+    with the training metrics into ``metrics_json``."""
     model, cfg = load_model(model_path)
     classes = cfg["classes"]
     labels, preds = predict(model, test_h5)
-    metrics = {**json.loads(Path(train_metrics).read_text()), **summarise(labels, preds, classes)}
+    metrics = {**json.loads(Path(train_metrics).read_text()), "model_epoch": cfg["epoch"],
+               **summarise(labels, preds, classes)}
     for path in (Path(metrics_json), Path(confusion_csv)):
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(confusion_csv).with_name(Path(confusion_csv).name + ".tmp")
@@ -70,5 +73,6 @@ def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_csv) ->
     tmp = Path(metrics_json).with_name(Path(metrics_json).name + ".tmp")
     tmp.write_text(json.dumps(metrics, indent=2) + "\n")
     os.replace(tmp, metrics_json)
-    print(f"evaluate: test accuracy {metrics['test_accuracy']} on {metrics['test_samples']} samples")
+    print(f"evaluate: test accuracy {metrics['test_accuracy']} on {metrics['test_samples']} samples "
+          f"(model of epoch {cfg['epoch']})")
     return metrics

@@ -23,52 +23,70 @@ _OK, _X_RANGE, _Y_RANGE, _P_RANGE, _UNSORTED = 0, 1, 2, 3, 4
 
 
 @numba.njit(cache=True, inline="always")
-def _check(x, y, p, k, W, H):
-    if x[k] >= W:
+def _check(xk, yk, pk, W, H):
+    if xk >= W:
         return _X_RANGE
-    if y[k] >= H:
+    if yk >= H:
         return _Y_RANGE
-    if p[k] > 1:
+    if pk > 1:
         return _P_RANGE
     return _OK
 
 
 @numba.njit(cache=True)
-def _by_number(x, y, p, T, W, H, f, out):
-    n = x.shape[0]
-    di = n // T
-    i = 0
-    bound = di  # end of frame i (exclusive); the last frame ends at n
-    for k in range(n):
-        err = _check(x, y, p, k, W, H)
-        if err != _OK:
-            return err, k
-        while i < T - 1 and k >= bound:
-            i += 1
-            bound += di
-        out[i, p[k], y[k] // f, x[k] // f] += 1
+def _add(x, y, p, a, b, W, H, xoff, yoff, plane, base, out):
+    """Count events ``[a, b)`` into the flat output at ``base``; returns (error, event) or (_OK, -1).
+
+    ``xoff[x] = x // f`` and ``yoff[y] = (y // f) * W'`` (look-up tables: no division per event).
+    """
+    for k in range(a, b):
+        xk = np.int64(x[k])
+        yk = np.int64(y[k])
+        pk = np.int64(p[k])
+        if xk >= W or yk >= H or pk > 1:
+            return _check(xk, yk, pk, W, H), k
+        out[base + pk * plane + yoff[yk] + xoff[xk]] += 1
     return _OK, -1
 
 
 @numba.njit(cache=True)
-def _by_time(t, x, y, p, T, W, H, f, out):
-    n = t.shape[0]
+def _integrate(t, x, y, p, by_time, T, W, H, f, out):
+    """Both split modes on the flat ``(T * 2 * H' * W')`` output; returns (error, event)."""
+    n = x.shape[0]
+    Hf, Wf = -(-H // f), -(-W // f)
+    plane = Hf * Wf
+    xoff = np.arange(W) // f
+    yoff = (np.arange(H) // f) * Wf
     if n == 0:
         return _OK, -1
+    di = n // T
     t0 = t[0]
     dt = (t[n - 1] - t0) // T
-    i = 0
-    bound = t0 + dt  # end of frame i (exclusive); the last frame has no end
-    for k in range(n):
-        if k > 0 and t[k] < t[k - 1]:
-            return _UNSORTED, k
-        err = _check(x, y, p, k, W, H)
+    prev = t0
+    a = 0
+    for i in range(T):
+        if not by_time:
+            b = n if i == T - 1 else a + di
+        else:
+            # the frame ends at the first event at or past its bound (the last one at n);
+            # the scan also checks the order of the timestamps it passes
+            bound = t0 + (i + 1) * dt
+            last = i == T - 1
+            b = a
+            while b < n:
+                tb = t[b]
+                if tb < prev:
+                    # report the first bad event in file order: a range error before b wins
+                    err, k = _add(x, y, p, a, b, W, H, xoff, yoff, plane, i * 2 * plane, out)
+                    return (err, k) if err != _OK else (_UNSORTED, b)
+                if tb >= bound and not last:
+                    break
+                prev = tb
+                b += 1
+        err, k = _add(x, y, p, a, b, W, H, xoff, yoff, plane, i * 2 * plane, out)
         if err != _OK:
             return err, k
-        while i < T - 1 and t[k] >= bound:
-            i += 1
-            bound += dt
-        out[i, p[k], y[k] // f, x[k] // f] += 1
+        a = b
     return _OK, -1
 
 
@@ -98,11 +116,8 @@ def integrate(events: np.ndarray, T: int, split_by: str = "number",
     if events.size >= 2**32:
         raise ValueError("integrate: more than 2**32 - 1 events in one sample")
     out = np.zeros(frame_shape(int(T), (H, W), int(downsample)), dtype=FRAME_DTYPE)
-    x, y, p = events["x"], events["y"], events["p"]
-    if split_by == "number":
-        err, k = _by_number(x, y, p, int(T), W, H, int(downsample), out)
-    else:
-        err, k = _by_time(events["t"], x, y, p, int(T), W, H, int(downsample), out)
+    err, k = _integrate(events["t"], events["x"], events["y"], events["p"], split_by == "time", int(T), W, H,
+                        int(downsample), out.reshape(-1))
     if err != _OK:
         e = events[k]
         what = {

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
 
 class _Section(BaseModel):
@@ -59,12 +59,25 @@ class ModelParams(_Section):
 
 class TrainParams(_Section):
     epochs: PositiveInt = 64
-    batch_size: PositiveInt = 16
+    batch_size: PositiveInt = 16      # global: split evenly across the processes of a DDP run
     lr: float = Field(1e-3, gt=0)
     T_max: PositiveInt = 64           # cosine annealing period, in epochs
-    seed: int = 0
-    workers: int = Field(0, ge=0)     # DataLoader workers
+    seed: int = Field(0, ge=0)
+    workers: int = Field(0, ge=0)     # DataLoader workers (per process)
     threads: int = Field(0, ge=0)     # torch intra-op threads, 0 = torch's default
+    protocol: Literal["A", "B"] = "B"  # epoch chosen on: A the test set (the paper), B a validation split
+    val_fraction: float = Field(0.15, gt=0, lt=1)  # protocol B: held out of each class of the train set
+    nproc: PositiveInt = 1            # > 1: stages/train.py relaunches itself under torchrun (one node)
+    sync_bn: bool = True              # DDP: BatchNorm statistics over the global batch
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16 (else fp16) on CUDA, off on CPU
+    channels_last: Literal["auto"] | bool = "auto"         # auto: on CUDA only
+    deterministic: bool = True        # torch.use_deterministic_algorithms, no cuDNN autotuning
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _yaml_off(cls, v):
+        return "off" if v is False else v   # YAML 1.1 reads a bare `off` as false
 
 
 class Params(_Section):

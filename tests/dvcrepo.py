@@ -15,7 +15,8 @@ TINY = {
              "gesture_ms": 300, "gap_ms": 200},
     "frames": {"T": 4, "downsample": 4, "workers": 2},
     "model": {"channels": 4, "blocks": 2, "hidden": 16},
-    "train": {"epochs": 2, "T_max": 2, "batch_size": 4, "threads": 1},
+    # one sample per class: nothing to hold out for validation, so protocol A (test_dvc_pipeline runs B)
+    "train": {"epochs": 2, "T_max": 2, "batch_size": 4, "threads": 1, "protocol": "A"},
 }
 
 

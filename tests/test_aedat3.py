@@ -94,3 +94,21 @@ def test_writer_round_trip_across_overflow(tmp_path):
     # the writer really produced several packets, split at the overflow
     raw = path.read_bytes()
     assert raw.count(b"\x01\x00\x01\x00\x08\x00\x00\x00") > n // 777
+
+
+def test_packets_off_word_boundaries_and_invalid_events(tmp_path):
+    # an odd-sized packet (eventSize 3) shifts every later packet off the 4-byte grid: those
+    # bodies are read byte by byte, the aligned ones a word at a time; both give the same events
+    odd = struct.pack("<HHIIIIII", 7, 1, 3, 0, 0, 1, 1, 1) + b"abc"
+    data = HEADER + packet(1, [(1, 2, 1, 1, 5), (3, 4, 0, 0, 6)]) + odd
+    data += packet(1, [(5, 6, 1, 1, 7), (7, 8, 0, 1, 8)], overflow=1) + odd + packet(1, [(9, 10, 1, 0, 9)])
+    path = tmp_path / "odd.aedat"
+    path.write_bytes(data)
+    assert read_aedat3(path).tolist() == [(5, 1, 2, 1), (7 + 2**31, 5, 6, 1), (8 + 2**31, 7, 8, 0)]
+
+
+def test_empty_file_is_not_aedat3(tmp_path):
+    path = tmp_path / "zero.aedat"
+    path.write_bytes(b"")
+    with pytest.raises(AedatFormatError, match="not an AEDAT 3 file"):
+        read_aedat3(path)

@@ -84,7 +84,7 @@ def test_nmnist_real_samples_download_frames_train(tmp_path, nmnist_spec):
         "dataset": "nmnist", "download": {"archive_dir": str(tmp_path / "dl"), "retries": 0},
         "frames": {"T": 4, "split_by": "number", "downsample": 1, "workers": 2},
         "model": {"channels": 4, "blocks": 2, "hidden": 16},
-        "train": {"epochs": 2, "batch_size": 4, "T_max": 2}})
+        "train": {"epochs": 2, "batch_size": 4, "T_max": 2, "protocol": "A"}})
     acquire(p, tmp_path / "raw", spec=spec)
     make_frames(p, tmp_path / "raw", tmp_path / "frames", spec=spec)
     with h5py.File(tmp_path / "frames" / "train.h5") as f:
@@ -100,8 +100,8 @@ def test_nmnist_real_samples_download_frames_train(tmp_path, nmnist_spec):
         counts = np.zeros((2, 34, 34), np.int64)
         np.add.at(counts, (p_, y, x), 1)
         np.testing.assert_array_equal(frames[i].sum(0), counts)     # all frames together
-    metrics = train(tmp_path / "frames" / "train.h5", list(spec.classes), p.model, p.train,
-                    tmp_path / "models", tmp_path / "log.csv", tmp_path / "m.json")
+    metrics = train(tmp_path / "frames" / "train.h5", tmp_path / "frames" / "test.h5", list(spec.classes),
+                    p.model, p.train, tmp_path / "models", tmp_path / "log.csv", tmp_path / "m.json")
     assert metrics["epochs"] == 2 and len(metrics["tau"]) == 4
 
 

@@ -111,3 +111,29 @@ def test_time_mode_needs_sorted_events_and_bad_params():
         integrate(e, 2, "frames", sensor_size=(1, 1))
     with pytest.raises(ValueError, match="downsample"):
         integrate(e, 2, "number", sensor_size=(1, 1), downsample=0)
+
+
+def test_time_mode_reports_the_first_bad_event_in_file_order():
+    # a coordinate error before an unsorted timestamp in the same frame wins, and vice versa
+    e = ev([(0, 0, 0, 0), (1, 9, 0, 0), (0, 0, 0, 0), (9, 0, 0, 0)])
+    with pytest.raises(ValueError, match="event 1: x = 9"):
+        integrate(e, 2, "time", sensor_size=(1, 4))
+    e = ev([(0, 0, 0, 0), (2, 0, 0, 0), (1, 9, 0, 0), (9, 0, 0, 0)])
+    with pytest.raises(ValueError, match=r"event 2: timestamps not sorted \(t\[2\] = 1 < t\[1\] = 2\)"):
+        integrate(e, 2, "time", sensor_size=(1, 4))
+
+
+@pytest.mark.parametrize("mode", ["number", "time"])
+@pytest.mark.parametrize("f", [2, 3, 5])
+def test_downsample_against_naive_reference(mode, f):
+    rng = np.random.default_rng(f)
+    n, T, H, W = 3000, 6, 13, 17
+    e = make_events(np.sort(rng.integers(0, 10_000, n)), rng.integers(0, W, n), rng.integers(0, H, n),
+                    rng.integers(0, 2, n))
+    full = reference(e, T, mode, H, W)
+    Hf, Wf = -(-H // f), -(-W // f)
+    expected = np.zeros((T, 2, Hf, Wf), np.int64)
+    for yy in range(H):
+        for xx in range(W):
+            expected[:, :, yy // f, xx // f] += full[:, :, yy, xx]
+    np.testing.assert_array_equal(integrate(e, T, mode, sensor_size=(H, W), downsample=f), expected)

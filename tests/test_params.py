@@ -22,6 +22,7 @@ def test_paper_config_for_dvsgesture():
     assert (p.model.channels, p.model.blocks, p.model.hidden, p.model.votes) == (128, 5, 512, 10)
     assert (p.model.neuron, p.model.pooling, p.model.tau0, p.model.dropout) == ("plif", "max", 2.0, 0.5)
     assert (p.train.batch_size, p.train.lr, p.train.T_max) == (16, 1e-3, 64)
+    assert (p.train.protocol, p.train.val_fraction, p.train.sync_bn, p.train.deterministic) == ("B", 0.15, True, True)
 
 
 def test_demo_config_matches_params_yaml():
@@ -34,6 +35,10 @@ def test_demo_config_matches_params_yaml():
     ({"frames": {"Tt": 3}}, "frames.Tt"),
     ({"dataset": "mnist"}, "dataset"),
     ({"model": {"tau0": 1.0}}, "model.tau0"),
+    ({"train": {"protocol": "C"}}, "train.protocol"),
+    ({"train": {"val_fraction": 1.0}}, "train.val_fraction"),
+    ({"train": {"amp": "fp8"}}, "train.amp"),
+    ({"train": {"device": "tpu"}}, "train.device"),
 ])
 def test_bad_params_name_the_field(tmp_path, patch, msg):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())

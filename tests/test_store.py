@@ -72,3 +72,24 @@ def test_dataset_through_dataloader(tmp_path, workers):
     for i, (x, y) in seen.items():
         np.testing.assert_array_equal(x, frames[i].astype(np.float32))
         assert y == i % 2
+
+
+@pytest.mark.parametrize("fill", ["zeros", "small", "large", "constant", "extremes"])
+def test_encoded_chunk_is_what_hdf5_stores(tmp_path, fill):
+    """ChunkEncoder's bytes are those a plain h5py write into the file's dataset stores."""
+    from pipeline.store import COMPRESSION, ChunkEncoder
+
+    rng = np.random.default_rng(1)
+    frames = {"zeros": np.zeros(SHAPE, np.uint32), "small": rng.poisson(0.7, SHAPE).astype(np.uint32),
+              "large": rng.integers(0, 2**32 - 1, SHAPE, dtype=np.uint64).astype(np.uint32),
+              "constant": np.full(SHAPE, 7, np.uint32),
+              "extremes": np.where(rng.random(SHAPE) < 0.5, 0, 2**32 - 1).astype(np.uint32)}[fill]
+    with h5py.File(tmp_path / "plain.h5", "w") as f:
+        d = f.create_dataset("frames", (2, *SHAPE), dtype=np.uint32, chunks=(1, *SHAPE), fillvalue=0, **COMPRESSION)
+        d[1] = frames
+        stored = d.id.read_direct_chunk((1, 0, 0, 0, 0))
+    enc = ChunkEncoder(SHAPE)
+    assert enc.encode(frames) == (stored[0], bytes(stored[1]))
+    enc.close()
+    write(tmp_path / "s.h5", [frames, frames])
+    np.testing.assert_array_equal(read_sample(tmp_path / "s.h5", 1)[0], frames)

@@ -13,6 +13,7 @@ the full timestamp is ``ts | tsOverflow << 31``. Other packet types are skipped.
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 
 import numba
@@ -52,37 +53,44 @@ def _u32(buf, i):
 
 
 @numba.njit(cache=True)
-def _count_polarity(buf, start):
-    """Walk every packet; return (error, offset, number of valid polarity events)."""
+def _scan(buf, start):
+    """Walk the packet headers only; return (error, offset, polarity events announced).
+
+    The count is an upper bound (invalid events are dropped while filling); every packet
+    is checked here, so :func:`_fill` can trust the file.
+    """
     n = buf.shape[0]
     pos = start
-    count = 0
+    total = 0
     while pos < n:
         if pos + PACKET_HEADER_SIZE > n:
-            return _TRUNCATED_HEADER, pos, count
+            return _TRUNCATED_HEADER, pos, total
         etype = _u16(buf, pos)
         esize = np.int64(_u32(buf, pos + 4))
         capacity = np.int64(_u32(buf, pos + 16))
         number = np.int64(_u32(buf, pos + 20))
         if number > capacity:
-            return _BAD_CAPACITY, pos, count
-        body = pos + PACKET_HEADER_SIZE
+            return _BAD_CAPACITY, pos, total
         if etype == POLARITY_EVENT and esize != POLARITY_EVENT_SIZE:
-            return _BAD_EVENT_SIZE, pos, count
-        end = body + number * esize
+            return _BAD_EVENT_SIZE, pos, total
+        end = pos + PACKET_HEADER_SIZE + number * esize
         if end > n:
-            return _TRUNCATED_BODY, pos, count
+            return _TRUNCATED_BODY, pos, total
         if etype == POLARITY_EVENT:
-            for k in range(number):
-                if buf[body + 8 * k] & 1:
-                    count += 1
+            total += number
         pos = end
-    return _OK, pos, count
+    return _OK, pos, total
 
 
 @numba.njit(cache=True)
-def _fill_polarity(buf, start, t, x, y, p):
-    """Second pass (the file already validated by _count_polarity): decode valid events."""
+def _fill(buf, words, shift, start, t, x, y, p):
+    """Decode the valid polarity events of a file checked by :func:`_scan`; returns their number.
+
+    ``words`` is ``buf[shift:]`` as little-endian u32: a packet body at a word boundary
+    (every packet of a file whose packets are whole words long) is read a word at a time,
+    any other body byte by byte. Every event is written at slot ``j`` and ``j`` advances
+    only for valid ones (no branch).
+    """
     n = buf.shape[0]
     pos = start
     j = 0
@@ -93,15 +101,24 @@ def _fill_polarity(buf, start, t, x, y, p):
         number = np.int64(_u32(buf, pos + 20))
         body = pos + PACKET_HEADER_SIZE
         if etype == POLARITY_EVENT:
-            for k in range(number):
-                off = body + 8 * k
-                data = _u32(buf, off)
-                if data & 1:
+            if (body - shift) % 4 == 0:
+                w = (body - shift) // 4
+                for k in range(number):
+                    data = words[w + 2 * k]
+                    t[j] = overflow | np.int64(words[w + 2 * k + 1])
+                    x[j] = (data >> 17) & 0x1FFF
+                    y[j] = (data >> 2) & 0x1FFF
+                    p[j] = (data >> 1) & 1
+                    j += data & 1
+            else:
+                for k in range(number):
+                    off = body + 8 * k
+                    data = _u32(buf, off)
                     t[j] = overflow | np.int64(_u32(buf, off + 4))
                     x[j] = (data >> 17) & 0x1FFF
                     y[j] = (data >> 2) & 0x1FFF
                     p[j] = (data >> 1) & 1
-                    j += 1
+                    j += data & 1
         pos = body + number * esize
     return j
 
@@ -117,14 +134,38 @@ def header_end(buf: np.ndarray | bytes, path) -> int:
     return i + len(HEADER_END)
 
 
-def read_aedat3(path: str | Path) -> np.ndarray:
-    """Every valid polarity event of an AEDAT 3.1 file, in file order (:data:`EVENT_DTYPE`)."""
-    path = Path(path)
-    buf = np.fromfile(path, dtype=np.uint8)
+def _decode(buf: np.ndarray, path: Path) -> np.ndarray:
     start = header_end(buf, path)
-    err, offset, count = _count_polarity(buf, start)
+    err, offset, total = _scan(buf, start)
     if err != _OK:
         raise AedatFormatError(f"{path}: {_MESSAGES[err]} at byte offset {offset} (file size {buf.size})")
-    ev = np.empty(count, dtype=EVENT_DTYPE)
-    _fill_polarity(buf, start, ev["t"], ev["x"], ev["y"], ev["p"])
+    shift = start % 4
+    words = np.frombuffer(buf, dtype="<u4", offset=shift, count=(buf.size - shift) // 4)
+    ev = np.empty(total, dtype=EVENT_DTYPE)
+    j = _fill(buf, words, shift, start, ev["t"], ev["x"], ev["y"], ev["p"])
+    if j < total:                      # invalid events were dropped
+        ev = ev[:j].copy()
     return ev
+
+
+def read_aedat3(path: str | Path) -> np.ndarray:
+    """Every valid polarity event of an AEDAT 3.1 file, in file order (:data:`EVENT_DTYPE`).
+
+    The file is memory-mapped (no copy of it is made); where it cannot be (an empty file,
+    a file system without mmap) it is read into memory instead.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        try:
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):
+            mm = None
+        if mm is None:
+            return _decode(np.fromfile(fh, dtype=np.uint8), path)
+    try:
+        return _decode(np.frombuffer(mm, dtype=np.uint8), path)
+    finally:
+        try:
+            mm.close()
+        except BufferError:            # a view still refers to it (an error traceback): let GC close it
+            pass

@@ -3,6 +3,8 @@
 tau = 1 / sigmoid(w) with one w per layer; each step charges
 ``v <- v + (x - (v - v_reset)) * sigmoid(w)`` (v_reset = 0), fires ``s = [v >= v_th]`` and
 hard-resets ``v <- v * (1 - s)`` with the spike detached from the graph in the reset.
+:func:`plif_multistep` is the reference (plain autograd through the time loop); the layer
+runs :func:`~pipeline.model.fused.plif_multistep_fused`, which gives the same numbers.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 import torch
 from torch import nn
 
+from .fused import plif_multistep_fused
 from .surrogate import atan_spike
 
 
@@ -49,7 +52,8 @@ class PLIF(nn.Module):
         return float(1.0 / torch.sigmoid(self.w.detach()))
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        return plif_multistep(x_seq, self.w, self.v_th, self.alpha, self.detach_reset)
+        # the fused loops: same spikes and gradients as plif_multistep (the reference), faster
+        return plif_multistep_fused(x_seq, self.w, self.v_th, self.alpha, self.detach_reset)
 
     def extra_repr(self) -> str:
         return f"tau={self.tau:.4f}, learnable={isinstance(self.w, nn.Parameter)}, v_th={self.v_th}"

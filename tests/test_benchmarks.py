@@ -1,0 +1,57 @@
+"""Smoke test of ``python -m benchmarks --quick``: every section reported, a missing peer is not fatal."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.__main__ import SECTIONS  # noqa: E402
+
+
+def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
+    # a spikingjelly and a psutil that cannot be imported, ahead of any installed ones
+    shadow = tmp_path / "shadow"
+    for name in ("spikingjelly", "psutil"):
+        (shadow / name).mkdir(parents=True)
+        (shadow / name / "__init__.py").write_text(f"raise ImportError('{name} is broken on purpose (test)')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(shadow), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--repeats", "1", "--steps", "1",
+                           "--data", str(tmp_path / "data"), "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+
+    assert set(SECTIONS) <= set(res["sections"])
+    for name in SECTIONS:
+        sec = res["sections"][name]
+        assert "error" not in sec, (name, sec.get("traceback"))
+        assert sec["rows"], name
+        ours = [r for r in sec["rows"] if r["name"].startswith("ours") and "median_s" in r]
+        assert ours and all(r["median_s"] > 0 for r in ours), name
+
+    sj = res["peers"]["spikingjelly"]
+    assert sj["available"] is False and "broken on purpose" in sj["error"]
+    assert "peer spikingjelly: NOT AVAILABLE" in proc.stdout
+    skipped = [r for s in res["sections"].values() for r in s["rows"] if r["name"].startswith("spikingjelly")]
+    assert skipped and all("skipped" in r and "not importable" in r["skipped"] for r in skipped
+                           if "npz" not in r["name"])
+    # Tonic is there: its frames were checked against ours
+    assert res["peers"]["tonic"]["available"]
+    assert any("tonic" in k for k in res["sections"]["integration_number"]["checks"])
+
+    m = res["machine"]
+    assert m["cores"] >= 1 and m["torch"] and m["numba"] and m["cpu_model"]
+    assert {t["section"] for t in res["targets"]} >= {"aedat_read", "integration_number", "integration_time",
+                                                      "frames_stage", "loading", "plif_layer"}
+    frames = res["sections"]["frames_stage"]
+    assert frames["checks"]["HDF5 files byte-identical across runs and worker counts"]
+    mem = frames["rows"][-1]["memory"]          # without psutil: getrusage peaks only
+    assert mem["peak_tree_pss_bytes"] is None and mem["ru_maxrss_self_bytes"] > 0
+    # the PLIF target needs SpikingJelly: not met, not failed either
+    plif = [t for t in res["targets"] if t["section"] == "plif_layer"][0]
+    assert plif["value"] is None and plif["met"] is None

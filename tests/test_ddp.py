@@ -1,0 +1,111 @@
+"""DDP through torchrun (CPU, gloo): two processes learn what one process learns.
+
+On a configuration where it must hold (dropout 0, BatchNorm statistics over the global batch,
+a sample count that the global batch and the ranks divide), two ranks with half of each
+global batch each end every step with the averaged gradients and the weights of one process
+given the whole batch, up to float rounding. Without synchronised BatchNorm they do not.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from tinyframes import MODEL, TRAIN, write_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TESTS = Path(__file__).resolve().parent
+
+
+def launch(args, cwd, nproc=None, env=None):
+    """``python args`` (one process) or ``torchrun --nproc_per_node nproc args``."""
+    cmd = [str(BIN / "torchrun"), "--standalone", f"--nproc_per_node={nproc}"] if nproc else [sys.executable]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "OMP_NUM_THREADS": "1",
+           **(env or {})}
+    r = subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, f"{cmd + args} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r.stdout + r.stderr
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("frames"), n_train=32, n_test=8)
+
+
+def steps(data, tmp_path, nproc, sync_bn=True, n=4):
+    out = tmp_path / f"steps-{nproc}-{sync_bn}.pt"
+    launch([TESTS / "ddp_steps.py", data[0], out, n, str(sync_bn).lower()], tmp_path, nproc)
+    return torch.load(out, weights_only=True)
+
+
+def max_diff(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
+
+
+def test_two_processes_average_the_gradients_of_one(data, tmp_path):
+    one = steps(data, tmp_path, None)
+    two = steps(data, tmp_path, 2)
+    assert (one["world_size"], two["world_size"]) == (1, 2)
+    assert len(one["steps"]) == len(two["steps"]) == 4
+    for a, b in zip(one["steps"], two["steps"]):
+        assert a["batch"] == b["batch"] == TRAIN.batch_size
+        scale = max(g.abs().max().item() for g in a["grads"].values())
+        assert scale > 1e-5                                    # the gradients are not all zero
+        assert max_diff(a["grads"], b["grads"]) <= 1e-4 * scale
+        assert max_diff(a["state"], b["state"]) <= 1e-5        # weights and BN running statistics
+    # the BatchNorm statistics are what makes it hold: per-rank statistics give other gradients
+    local = steps(data, tmp_path, 2, sync_bn=False, n=1)
+    a, b = one["steps"][0], local["steps"][0]
+    scale = max(g.abs().max().item() for g in a["grads"].values())
+    assert max_diff(a["grads"], b["grads"]) > 1e-2 * scale
+
+
+def write_repo(folder: Path, data, **train) -> Path:
+    """A working folder for stages/train.py: params.yaml and data/frames/{train,test}.h5."""
+    frames = folder / "data" / "frames"
+    frames.mkdir(parents=True)
+    for src in data:
+        os.link(src, frames / src.name)
+    params = {"model": MODEL.model_dump(), "train": {**TRAIN.model_dump(), **train}}
+    (folder / "params.yaml").write_text(yaml.safe_dump(params))
+    return folder
+
+
+def test_train_stage_under_torchrun(data, tmp_path):
+    one = write_repo(tmp_path / "one", data, epochs=2, T_max=2)
+    two = write_repo(tmp_path / "two", data, epochs=2, T_max=2)
+    launch([ROOT / "stages" / "train.py"], one)
+    out = launch([ROOT / "stages" / "train.py"], two, nproc=2)
+    assert out.count("train: 2 epochs") == 1 and "by 2 process(es)" in out   # rank 0 alone prints
+    m1, m2 = (json.loads((d / "results/train.json").read_text()) for d in (one, two))
+    assert (m1["processes"], m2["processes"]) == (1, 2)
+    for k in ("selected_epoch", "best_epoch_A", "best_epoch_B", "train_samples", "val_samples",
+              "accuracy_A_test_best_epoch", "accuracy_B_test_at_best_val_epoch", "val_accuracy_best"):
+        assert m1[k] == m2[k], k
+    assert m1["train_loss"] == pytest.approx(m2["train_loss"], rel=1e-4)
+    w1, w2 = (torch.load(d / "models/checkpoint.pt", weights_only=True) for d in (one, two))
+    assert max_diff(w1["model"], w2["model"]) <= 1e-5
+    assert w2["world_size"] == 2 and len(w2["rng"]) == 2    # every rank's random state is kept
+    for d in (one, two):                                     # completed: nothing left to resume
+        assert not any((d / "checkpoints").iterdir())
+
+
+def test_global_batch_must_split_over_the_ranks(data):
+    from pipeline.data import H5Frames
+    from pipeline.distributed import Context
+    from pipeline.train import train_loader
+
+    frames = H5Frames(data[0])
+    loader, _, _ = train_loader(frames, np.arange(32), TRAIN, Context(rank=1, world_size=2))
+    assert loader.batch_size == TRAIN.batch_size // 2
+    with pytest.raises(ValueError, match="batch_size 7 .* does not split evenly over 2 processes"):
+        train_loader(frames, np.arange(32), TRAIN.model_copy(update={"batch_size": 7}), Context(world_size=2))
