@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.datasets import DEMO
-from pipeline.demo.archive import record, trials
+from pipeline.demo.archive import record, trials, write_recording
 from pipeline.io.aedat3_write import write_aedat3
 from pipeline.layouts import split_recordings
 from pipeline.params import DemoParams
@@ -65,21 +65,12 @@ class Corpus:
                 "test_users": p.test_users, "lightings": list(p.lightings), "repeats": p.repeats,
                 "gesture_ms": p.gesture_ms, "gap_ms": p.gap_ms, "step_us": p.step_us,
                 "threshold": p.threshold, "noise_hz": p.noise_hz, "seed": p.seed, "recordings": recs,
-                "gestures": recs * p.repeats * 8, "samples_used": self.samples}
+                "gestures": recs * p.repeats * len(DEMO.classes), "samples_used": self.samples}
 
 
 def _key(params: DemoParams) -> str:
     blob = json.dumps({"v": GENERATOR_VERSION, "params": params.model_dump()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
-def _write(args) -> int:
-    name, params, folder = args
-    ev, rows = record(name, params)
-    write_aedat3(Path(folder) / f"{name}.aedat", ev)
-    lines = ["class,startTime_usec,endTime_usec"] + [f"{c},{a},{b}" for c, a, b in rows]
-    (Path(folder) / f"{name}_labels.csv").write_text("\n".join(lines) + "\n")
-    return int(ev.size)
 
 
 def ensure_corpus(data_dir: str | Path, quick: bool = False, workers: int = 0, log=print) -> Corpus:
@@ -101,7 +92,7 @@ def ensure_corpus(data_dir: str | Path, quick: bool = False, workers: int = 0, l
         log(f"corpus: simulating {len(names)} recordings into {base} (once; cached for later runs)")
         jobs = [(n, params, folder) for n in names]
         with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
-            counts = list(pool.map(_write, jobs))
+            counts = list(pool.map(write_recording, jobs))
         (folder / "trials_to_train.txt").write_text("".join(f"{n}.aedat\n" for n in train))
         (folder / "trials_to_test.txt").write_text("".join(f"{n}.aedat\n" for n in test))
         (tmp / "complete.json").write_text(json.dumps({"params": params.model_dump(), "events": sum(counts),

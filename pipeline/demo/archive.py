@@ -68,13 +68,14 @@ def record(name: str, params: DemoParams) -> tuple[np.ndarray, list[tuple[int, i
     return ev, rows
 
 
-def _write_recording(args) -> int:
+def write_recording(args) -> int:
+    """Simulate recording ``name`` and write its AEDAT file and labels CSV into ``folder``; returns events."""
     name, params, folder = args
     ev, rows = record(name, params)
     write_aedat3(Path(folder) / f"{name}.aedat", ev)
     lines = ["class,startTime_usec,endTime_usec"] + [f"{c},{a},{b}" for c, a, b in rows]
     (Path(folder) / f"{name}_labels.csv").write_text("\n".join(lines) + "\n")
-    return ev.size
+    return int(ev.size)
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -93,7 +94,7 @@ def build_archive(dest: str | Path, params: DemoParams, workers: int = 0) -> str
     with tempfile.TemporaryDirectory(dir=dest.parent) as folder:
         jobs = [(n, params, folder) for n in names]
         with ProcessPoolExecutor(workers) as pool:
-            counts = list(tqdm(pool.map(_write_recording, jobs), total=len(jobs),
+            counts = list(tqdm(pool.map(write_recording, jobs), total=len(jobs),
                                desc="demo: recording", unit="rec"))
         tmp = dest.with_name(dest.name + ".tmp")
         with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz, \
