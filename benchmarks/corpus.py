@@ -22,7 +22,7 @@ import numpy as np
 
 from pipeline.datasets import DEMO
 from pipeline.demo.archive import record, trials, write_recording
-from pipeline.io.aedat3_write import write_aedat3
+from pipeline.demo.aedat3_write import write_aedat3
 from pipeline.layouts import split_recordings
 from pipeline.params import DemoParams
 

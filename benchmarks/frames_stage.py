@@ -39,13 +39,13 @@ def _sha256(path: Path) -> str:
 
 def child(cfg: dict) -> dict:
     """In the fresh process: both splits through ``build_split``; timings, sizes, hashes."""
-    from pipeline.build import FrameSpec, build_split
+    from pipeline.frames import FrameJob, build_split
     from pipeline.params import DemoParams
 
     from .corpus import Corpus
 
     corpus = Corpus(Path(cfg["root"]), DemoParams(**cfg["params"]), cfg["samples"])
-    spec = FrameSpec(T, SPLIT_BY, SENSOR, DOWNSAMPLE)
+    spec = FrameJob(T, SPLIT_BY, SENSOR, DOWNSAMPLE)
     out_dir = Path(cfg["out"])
     started = time.perf_counter()
     splits = corpus.splits()

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from pipeline.data import H5Frames
 from pipeline.frames import integrate
-from pipeline.dvsgesture import cut
+from pipeline.samples import cut
 from pipeline.io.aedat3 import read_aedat3
 from pipeline.store import COMPRESSION, FrameWriter
 

@@ -1,9 +1,15 @@
-"""Command line: ``python -m pipeline <command> ...`` (commands: ``preview``, ``info``)."""
+"""Command line: ``python -m pipeline <command> ...``: ``preview``, ``info``, ``verify``, ``check``.
+
+Bad input (a missing or damaged file, a bad param) prints one line naming the file and what is
+wrong, and exits with status 1; a usage error exits with 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from .errors import report_errors
 
 
 def _positive(text: str) -> int:
@@ -37,6 +43,23 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from .verify import report, verify
+
+    text, ok = report(verify(args.root, args.cache))
+    print(text)
+    return 0 if ok else 1
+
+
+def cmd_check(args) -> int:
+    from .params import load_params
+
+    p = load_params(args.path)
+    T, C, H, W = p.frame_shape()
+    print(f"{args.path}: valid; dataset {p.dataset}, frames {T} x {C} x {H} x {W}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="DVS event-camera data pipeline tools.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -65,6 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
                                    "contents of HDF5 frames files, e.g. ones pulled from a DVC remote.")
     p.add_argument("paths", nargs="+", help="HDF5 frames files (data/frames/train.h5 ...)")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("verify", help="re-hash every stage output against dvc.lock",
+                       description="Re-read every output recorded in dvc.lock, compare its md5 with the "
+                                   "record, and say which are damaged or missing and how to restore them. "
+                                   "Exit status 1 when any is.")
+    p.add_argument("--root", default=".", help="the DVC project (default: .)")
+    p.add_argument("--cache", help="the DVC cache folder (default: what `dvc cache dir` says)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("check", help="validate a params file without running anything",
+                       description="Validate every param of a params file (unknown keys, bounds, values "
+                                   "that only fail together), as each stage does before it starts.")
+    p.add_argument("path", nargs="?", default="params.yaml", help="params file (default: params.yaml)")
+    p.set_defaults(func=cmd_check)
     return parser
 
 
@@ -74,11 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    try:
+    with report_errors(f"{parser.prog} {args.command}"):
         return args.func(args)
-    except (OSError, ValueError, KeyError) as e:
-        print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":

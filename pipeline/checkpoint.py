@@ -11,26 +11,21 @@ Every value is a tensor or plain Python data, so ``torch.load(weights_only=True)
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .atomic import atomic_path
+
 FORMAT = 2
 
 
 def atomic_save(obj, path: str | Path) -> None:
     """``torch.save`` under a temporary name, flushed to disk, then renamed over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def rng_state(loader_generator: torch.Generator) -> dict:

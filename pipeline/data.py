@@ -1,7 +1,8 @@
 """A torch ``Dataset`` streaming samples from a frames HDF5 file.
 
 The file is opened lazily, once per process (each DataLoader worker gets its own handle,
-as h5py handles must not cross a fork).
+as h5py handles must not cross a fork). A sample that fails its checksum raises
+:class:`~pipeline.errors.DamagedFileError` naming the file and the sample.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .store import plain_attrs
+from .store import open_frames, plain_attrs, read_field, read_frames
 
 
 class H5Frames(Dataset):
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        with h5py.File(self.path, "r") as f:
-            self.labels = f["labels"][:]
+        with open_frames(self.path) as f:
+            self.labels = read_field(f, "labels")
             self.attrs = plain_attrs(f.attrs)
             self.frame_shape = f["frames"].shape[1:]
         self._file = None
@@ -31,14 +32,14 @@ class H5Frames(Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def _frames(self):
+    def _handle(self) -> h5py.File:
         if self._file is None or self._pid != os.getpid():
             self._file = h5py.File(self.path, "r")
             self._pid = os.getpid()
-        return self._file["frames"]
+        return self._file
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        frames = self._frames()[i].astype(np.float32)
+        frames = read_frames(self._handle(), i).astype(np.float32)
         return torch.from_numpy(frames), int(self.labels[i])
 
     def __getstate__(self):

@@ -2,28 +2,32 @@
 
 Adding a dataset means one new ``DatasetSpec``: its source files with checksums and URLs,
 the reader, sensor size, classes, how samples and splits are found, and its paper config.
+Every stage imports this module (params are checked against it), so it imports no code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .demo.gestures import CLASSES as DEMO_CLASSES
+from .demo import CLASSES as DEMO_CLASSES
+from .errors import LayoutError
 
 
 @dataclass(frozen=True)
 class Remote:
-    """One file to download: its name in ``download.archive_dir``, md5, and known URLs."""
+    """One file to download: its name in ``download.archive_dir``, md5, known URLs, and its
+    size in bytes where known (a download that grows past it stops at once)."""
 
     name: str
     md5: str
     urls: tuple[str, ...] = ()
+    size: int | None = None
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
-    files: tuple[Remote, ...]          # empty: built locally (the demo)
+    files: tuple[Remote, ...]          # what the download stage fetches (none when generated)
     reader: str                        # key of pipeline.io.READERS
     sensor_size: tuple[int, int]       # (H, W) after `transform`
     classes: tuple[str, ...]
@@ -36,6 +40,9 @@ class DatasetSpec:
     transform: str | None = None       # key of pipeline.transforms.TRANSFORMS
     help: str = ""                     # where to get the files by hand ({archive_dir} is filled in)
     config: str = ""                   # the paper's params file
+    # built on this machine from params.<name> (the demo: pipeline.demo), not downloaded: no
+    # mirrors apply, the sample counts come from the params, and the archive is not kept
+    generated: bool = False
 
 
 DVSGESTURE = DatasetSpec(
@@ -59,12 +66,13 @@ DVSGESTURE = DatasetSpec(
 
 DEMO = DatasetSpec(
     name="demo",
-    files=(),
+    files=(),                          # pipeline.demo records a DvsGesture-layout archive
     reader="aedat3",
     sensor_size=(128, 128),
     classes=DEMO_CLASSES,
-    expected=None,                     # computed from the demo params by pipeline.acquire
+    expected=None,                     # from params.demo, recorded by the download stage
     config="configs/demo.yaml",
+    generated=True,
 )
 
 _MENDELEY = "https://data.mendeley.com/public-files/datasets/468j46mzdv/files/"
@@ -126,4 +134,4 @@ def get(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}") from None
+        raise LayoutError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None

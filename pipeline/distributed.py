@@ -21,6 +21,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .device import pick_device
+
 
 @dataclass(frozen=True)
 class Context:
@@ -37,14 +39,6 @@ class Context:
     def main(self) -> bool:
         """Only the main rank writes files and prints."""
         return self.rank == 0
-
-
-def pick_device(choice: str = "auto", local_rank: int = 0) -> torch.device:
-    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise RuntimeError("train.device is cuda but torch sees no CUDA device")
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    return torch.device("cpu")
 
 
 def setup(device: str = "auto") -> Context:

@@ -1,4 +1,4 @@
-"""The DvsGesture folder layout: trial lists, labels CSVs and cutting recordings into samples."""
+"""The DvsGesture folder layout: trial lists and labels CSVs."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import LayoutError
+
 LABELS_HEADER = "class,startTime_usec,endTime_usec"
-
-
-class LayoutError(ValueError):
-    """A trial list or labels file is missing or malformed; the message names the file."""
 
 
 def read_trials(path: str | Path) -> list[str]:
@@ -53,15 +51,3 @@ def read_labels(path: str | Path, n_classes: int) -> np.ndarray:
         rows.append((cls, start, end))
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
-
-def cut(events: np.ndarray, windows) -> list[np.ndarray]:
-    """For each ``(start, end)`` window, the events with ``start <= t < end`` in file order
-    (windows may overlap). Sorted timestamps (the normal case) are cut by binary search,
-    others by masks."""
-    windows = np.asarray(windows, dtype=np.int64).reshape(-1, 2)
-    t = events["t"]
-    if t.size < 2 or np.all(t[1:] >= t[:-1]):
-        # one call: searchsorted copies a strided column (events["t"]) to search it
-        bounds = np.searchsorted(t, windows.ravel(), side="left").reshape(-1, 2)
-        return [events[a:b] for a, b in bounds]
-    return [events[(t >= start) & (t < end)] for start, end in windows]

@@ -1,10 +1,11 @@
-"""Test-set evaluation: accuracy, per-class accuracy and a confusion matrix."""
+"""The evaluate stage's core: the selected model on the test set; accuracy, per-class accuracy,
+and the confusion matrix as DVC plots it (one ``actual,predicted`` row per sample)."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +13,19 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from .atomic import write_json, write_text
 from .data import H5Frames
+from .device import pick_device
+from .errors import LayoutError
+from .model import build_model
 from .params import ModelParams
-from .train import build_model, pick_device
 
 
 def load_model(path: str | Path, device=None):
+    """``(model, config)`` of a ``model.pt`` that the train stage wrote, in eval mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise LayoutError(f"{path} not found: run the train stage first (dvc repro)")
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     cfg = ckpt["config"]
     model = build_model(ModelParams(**cfg["model"]), cfg["frame_shape"], len(cfg["classes"]))
@@ -31,7 +39,7 @@ def predict(model, h5: str | Path, batch_size: int = 32) -> tuple[np.ndarray, np
     """(labels, predictions) for every sample of ``h5``."""
     device = next(model.parameters()).device
     data = H5Frames(h5)
-    labels, preds = [], []
+    labels, preds = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for x, y in tqdm(DataLoader(data, batch_size=batch_size), desc="evaluate", unit="batch"):
         preds.append(model(x.to(device)).argmax(1).cpu().numpy())
         labels.append(y.numpy())
@@ -41,11 +49,12 @@ def predict(model, h5: str | Path, batch_size: int = 32) -> tuple[np.ndarray, np
 def confusion(labels: np.ndarray, preds: np.ndarray, n: int) -> np.ndarray:
     """``m[i, j]`` = samples of class i predicted as j."""
     m = np.zeros((n, n), np.int64)
-    np.add.at(m, (labels, preds), 1)
+    np.add.at(m, (np.asarray(labels, np.int64), np.asarray(preds, np.int64)), 1)
     return m
 
 
 def summarise(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> dict:
+    """Test accuracy, sample count, and each class's accuracy (None for a class with no sample)."""
     m = confusion(labels, preds, len(classes))
     support = m.sum(1)
     per_class = {c: (round(float(m[i, i] / support[i]), 4) if support[i] else None)
@@ -54,7 +63,16 @@ def summarise(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> dict
             "test_samples": int(labels.size), "per_class_accuracy": per_class}
 
 
-def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_csv) -> dict:
+def confusion_csv(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> str:
+    """``actual,predicted`` class names, one row per sample in file order (DVC's confusion plot)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["actual", "predicted"])
+    w.writerows((classes[a], classes[b]) for a, b in zip(labels, preds))
+    return out.getvalue()
+
+
+def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_path) -> dict:
     """Evaluate ``model_path`` (the epoch that train's protocol selected) on ``test_h5``; merge
     with the training metrics into ``metrics_json``."""
     model, cfg = load_model(model_path)
@@ -62,17 +80,8 @@ def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_csv) ->
     labels, preds = predict(model, test_h5)
     metrics = {**json.loads(Path(train_metrics).read_text()), "model_epoch": cfg["epoch"],
                **summarise(labels, preds, classes)}
-    for path in (Path(metrics_json), Path(confusion_csv)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(confusion_csv).with_name(Path(confusion_csv).name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["actual", "predicted"])
-        w.writerows((classes[a], classes[b]) for a, b in zip(labels, preds))
-    os.replace(tmp, confusion_csv)
-    tmp = Path(metrics_json).with_name(Path(metrics_json).name + ".tmp")
-    tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-    os.replace(tmp, metrics_json)
+    write_text(confusion_path, confusion_csv(labels, preds, classes))
+    write_json(metrics_json, metrics)
     print(f"evaluate: test accuracy {metrics['test_accuracy']} on {metrics['test_samples']} samples "
           f"(model of epoch {cfg['epoch']})")
     return metrics

@@ -6,6 +6,9 @@ import numpy as np
 #: polarity ``p`` (1 = ON / brighter, 0 = OFF / darker). Field order is public API.
 EVENT_DTYPE = np.dtype([("t", np.int64), ("x", np.uint16), ("y", np.uint16), ("p", np.uint8)])
 
+#: Per-pixel event counts in a frame: a count can never exceed N < 2**32 events.
+FRAME_DTYPE = np.dtype(np.uint32)
+
 
 def empty_events(n: int = 0) -> np.ndarray:
     """A zero-filled event array of length ``n``."""

@@ -5,27 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from .store import plain_attrs
+from .store import open_frames, plain_attrs, read_field
 
 
 def describe(path: str | Path) -> str:
     """A human-readable summary of an HDF5 frames file (params, source archives and md5s, counts)."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"{path}: not an HDF5 file")
-    with h5py.File(path, "r") as f:
-        missing = {"frames", "labels", "n_events"} - set(f)
-        if missing:
-            raise ValueError(f"{path}: not a frames file (no {', '.join(sorted(missing))})")
+    with open_frames(path) as f:
         a = plain_attrs(f.attrs)
         shape, dtype = f["frames"].shape, f["frames"].dtype
-        labels = f["labels"][:]
-        n_events = f["n_events"][:]
+        labels = read_field(f, "labels")
+        n_events = read_field(f, "n_events")
     classes = a.get("classes") or []
     counts = np.bincount(labels, minlength=len(classes)) if labels.size else np.zeros(len(classes), int)
     params = json.loads(a["params"]) if "params" in a else {}

@@ -1,9 +1,8 @@
 """Where a dataset's samples are in its unpacked files, split by split, in a fixed order.
 
-A split is a list of recordings, each with its samples ``(label, start, end, row)``;
-``start``/``end`` are None when the sample is the whole file and ``row`` is the row of the
-labels CSV it came from (-1 for whole-file samples). The order is deterministic (sorted),
-so the frames file never depends on directory listing order.
+A split is a list of :class:`~pipeline.samples.Recording` s, each with its
+:class:`~pipeline.samples.Sample` s. The order is deterministic (sorted), so the frames file
+never depends on directory listing order.
 """
 
 from __future__ import annotations
@@ -12,9 +11,10 @@ import re
 from pathlib import Path
 
 from .datasets import DatasetSpec
-from .dvsgesture import LayoutError, labels_path, read_labels, read_trials
+from .dvsgesture import labels_path, read_labels, read_trials
+from .errors import LayoutError
+from .samples import Recording, Sample
 
-Recording = tuple[Path, list[tuple[int, "int | None", "int | None", int]]]
 _INDEX = re.compile(r"(\d+)$")
 
 
@@ -24,7 +24,7 @@ def split_recordings(root: str | Path, spec: DatasetSpec, split: str) -> list[Re
         return _trials(Path(root), spec, split)
     if kind == "files":
         return _files(Path(root), spec, split)
-    raise ValueError(f"dataset {spec.name}: unknown layout kind {kind!r}")
+    raise LayoutError(f"dataset {spec.name}: unknown layout kind {kind!r}")
 
 
 def _trials(root: Path, spec: DatasetSpec, split: str) -> list[Recording]:
@@ -38,7 +38,7 @@ def _trials(root: Path, spec: DatasetSpec, split: str) -> list[Recording]:
         if not path.is_file():
             raise LayoutError(f"{lists[0]} lists {name}, which is not in {folder}")
         rows = read_labels(labels_path(path), len(spec.classes))
-        out.append((path, [(int(c) - 1, int(a), int(b), r) for r, (c, a, b) in enumerate(rows)]))
+        out.append(Recording(path, [Sample(int(c) - 1, int(a), int(b), r) for r, (c, a, b) in enumerate(rows)]))
     return out
 
 
@@ -67,7 +67,7 @@ def _files(root: Path, spec: DatasetSpec, split: str) -> list[Recording]:
                 continue
             key = (label, index, str(rel))          # numeric order: 9 < 10 < 100
         else:
-            raise ValueError(f"dataset {spec.name}: unknown split rule {rule!r}")
+            raise LayoutError(f"dataset {spec.name}: unknown split rule {rule!r}")
         keyed.append((key, path, label))
     keyed.sort(key=lambda k: k[0])
-    return [(path, [(label, None, None, -1)]) for _, path, label in keyed]
+    return [Recording(path, [Sample(label)]) for _, path, label in keyed]

@@ -1,7 +1,14 @@
-"""Typed, validated views of the sections of ``params.yaml`` (pydantic).
+"""Typed, validated ``params.yaml`` (pydantic).
 
-Each stage reads only its own sections; a bad value fails before any work with a message
-naming the section, the field and what is wrong.
+Every stage loads the whole file with :func:`load_params` before it does any work, so a bad
+value anywhere fails at once with a message naming the param: unknown keys are refused,
+every number is bounded, and values that only fail together (a frame too small for the
+network's poolings, a sample too large for memory) are checked together.
+
+Which params may change a stage's output is stated here, not only in ``dvc.yaml``:
+:data:`RUN_ONLY` lists the knobs that cannot (worker and thread counts, download mirrors and
+time limits: every file is md5-checked); every other leaf param belongs to some stage's
+``params`` in ``dvc.yaml`` (a test checks both ways).
 """
 
 from __future__ import annotations
@@ -10,7 +17,21 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .datasets import DATASETS
+from .errors import ParamsError
+
+#: Leaf params that cannot change any output, so no stage depends on them.
+RUN_ONLY = frozenset({
+    "download.mirrors", "download.archive_dir", "download.retries", "download.timeout", "download.deadline",
+    "frames.workers", "train.workers", "train.threads",
+})
+
+#: The largest sample the frames stage may build: T x 2 x H' x W' counts of 4 bytes.
+MAX_SAMPLE_BYTES = 256 << 20
+#: The largest weight matrix the network may have (elements of its first Linear layer).
+MAX_LINEAR_WEIGHTS = 1 << 31
 
 
 class _Section(BaseModel):
@@ -20,54 +41,75 @@ class _Section(BaseModel):
 class DemoParams(_Section):
     """The simulated DvsGesture-like dataset (``dataset: demo``)."""
 
-    seed: int = 0
-    train_users: PositiveInt = 8
-    test_users: PositiveInt = 2
+    seed: int = Field(0, ge=0)
+    train_users: int = Field(8, ge=1, le=98)
+    test_users: int = Field(2, ge=1, le=98)
     lightings: list[Literal["fluorescent", "fluorescent_led", "lab", "led", "natural"]] = ["fluorescent", "led"]
-    repeats: PositiveInt = 2          # each class this many times per recording
-    gesture_ms: PositiveInt = 1200    # mean gesture duration
-    gap_ms: int = Field(400, ge=0)    # idle time between gestures
-    step_us: PositiveInt = 1000       # simulation time step
-    threshold: float = Field(0.4, gt=0)  # contrast threshold (log intensity)
-    noise_hz: float = Field(2000.0, ge=0)  # background activity, events/s over the sensor
+    repeats: int = Field(2, ge=1, le=50)              # each class this many times per recording
+    gesture_ms: int = Field(1200, ge=10, le=60_000)   # mean gesture duration
+    gap_ms: int = Field(400, ge=0, le=60_000)         # idle time between gestures
+    step_us: int = Field(1000, ge=100, le=100_000)    # simulation time step
+    threshold: float = Field(0.4, gt=0, le=10)        # contrast threshold (log intensity)
+    noise_hz: float = Field(2000.0, ge=0, le=1e6)     # background activity, events/s over the sensor
+
+    @field_validator("lightings")
+    @classmethod
+    def _distinct(cls, v):
+        if not v or len(set(v)) != len(v):
+            raise ValueError("must list one or more distinct lightings")
+        return v
+
+    @model_validator(mode="after")
+    def _users(self):
+        if self.train_users + self.test_users > 99:
+            raise ValueError("train_users + test_users must be at most 99 (recordings are named user01..user99)")
+        return self
 
 
 class DownloadParams(_Section):
-    mirrors: list[str] = []           # extra URLs of the real archive (http, https, file)
+    mirrors: list[str] = []           # extra URLs of the real archives (http, https, file)
     archive_dir: str = "data/downloads"
-    retries: int = Field(5, ge=0)
-    timeout: float = Field(60.0, gt=0)
+    retries: int = Field(3, ge=0, le=100)            # extra attempts per URL after a transient failure
+    timeout: float = Field(30.0, gt=0, le=3600)      # seconds without a byte before an attempt fails
+    deadline: float = Field(6 * 3600.0, gt=0)        # seconds one file may take from one URL, retries included
 
 
 class FramesParams(_Section):
-    T: PositiveInt = 16
+    T: int = Field(16, ge=1)
     split_by: Literal["number", "time"] = "number"
-    downsample: PositiveInt = 1
-    workers: int = Field(0, ge=0)     # 0 = all cores
+    downsample: int = Field(1, ge=1)
+    workers: int = Field(0, ge=0, le=1024)           # 0 = all cores
+
+    @field_validator("T", "downsample", mode="before")
+    @classmethod
+    def _strict_int(cls, v):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"must be a whole number, not {type(v).__name__} {v!r}")
+        return v
 
 
 class ModelParams(_Section):
-    channels: PositiveInt = 128
-    blocks: PositiveInt = 5
-    hidden: PositiveInt = 512
-    votes: PositiveInt = 10
+    channels: int = Field(128, ge=1, le=4096)
+    blocks: int = Field(5, ge=1, le=16)
+    hidden: int = Field(512, ge=1, le=65536)
+    votes: int = Field(10, ge=1, le=1000)
     neuron: Literal["plif", "lif"] = "plif"
     pooling: Literal["max", "avg"] = "max"
-    tau0: float = Field(2.0, gt=1.0)
+    tau0: float = Field(2.0, gt=1.0, le=1e6)
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
 
 
 class TrainParams(_Section):
-    epochs: PositiveInt = 64
-    batch_size: PositiveInt = 16      # global: split evenly across the processes of a DDP run
-    lr: float = Field(1e-3, gt=0)
-    T_max: PositiveInt = 64           # cosine annealing period, in epochs
+    epochs: int = Field(64, ge=1, le=100_000)
+    batch_size: int = Field(16, ge=1, le=65536)      # global: split evenly across the processes of a DDP run
+    lr: float = Field(1e-3, gt=0, le=10)
+    T_max: int = Field(64, ge=1)                     # cosine annealing period, in epochs
     seed: int = Field(0, ge=0)
-    workers: int = Field(0, ge=0)     # DataLoader workers (per process)
-    threads: int = Field(0, ge=0)     # torch intra-op threads, 0 = torch's default
+    workers: int = Field(0, ge=0, le=256)            # DataLoader workers (per process)
+    threads: int = Field(0, ge=0, le=1024)           # torch intra-op threads, 0 = torch's default
     protocol: Literal["A", "B"] = "B"  # epoch chosen on: A the test set (the paper), B a validation split
-    val_fraction: float = Field(0.15, gt=0, lt=1)  # protocol B: held out of each class of the train set
-    nproc: PositiveInt = 1            # > 1: stages/train.py relaunches itself under torchrun (one node)
+    val_fraction: float = Field(0.15, gt=0, lt=1)    # protocol B: held out of each class of the train set
+    nproc: int = Field(1, ge=1, le=1024)             # > 1: stages/train.py relaunches itself under torchrun
     sync_bn: bool = True              # DDP: BatchNorm statistics over the global batch
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16 (else fp16) on CUDA, off on CPU
@@ -79,32 +121,90 @@ class TrainParams(_Section):
     def _yaml_off(cls, v):
         return "off" if v is False else v   # YAML 1.1 reads a bare `off` as false
 
+    @model_validator(mode="after")
+    def _batch_splits(self):
+        if self.batch_size % self.nproc:
+            raise ValueError(f"batch_size {self.batch_size} (the global batch) does not split evenly over "
+                             f"nproc = {self.nproc} processes")
+        return self
+
 
 class Params(_Section):
-    dataset: Literal["demo", "dvsgesture", "nmnist", "cifar10_dvs"] = "demo"
+    dataset: str = "demo"
     demo: DemoParams = DemoParams()
     download: DownloadParams = DownloadParams()
     frames: FramesParams = FramesParams()
     model: ModelParams = ModelParams()
     train: TrainParams = TrainParams()
 
+    @field_validator("dataset")
+    @classmethod
+    def _known(cls, v):
+        if v not in DATASETS:
+            raise ValueError(f"unknown dataset {v!r}; known: {', '.join(DATASETS)}")
+        return v
 
-class ParamsError(ValueError):
-    """params.yaml has a missing, unknown or out-of-range value."""
+    def frame_shape(self) -> tuple[int, int, int, int]:
+        """``(T, 2, H', W')`` of the frames this file makes (the sensor divided by downsample)."""
+        H, W = DATASETS[self.dataset].sensor_size
+        f = self.frames.downsample
+        return self.frames.T, 2, -(-H // f), -(-W // f)
+
+
+def _check_together(p: Params) -> list[tuple[str, str]]:
+    """``(param, problem)`` for each combination of values that cannot work."""
+    problems = []
+    T, C, H, W = p.frame_shape()
+    sensor = "x".join(map(str, DATASETS[p.dataset].sensor_size))
+    if 4 * T * C * H * W > MAX_SAMPLE_BYTES:
+        problems.append(("frames.T", f"{T} frames of {C}x{H}x{W} counts take {4 * T * C * H * W / 2**20:.0f} MiB "
+                                     f"per sample, over the limit of {MAX_SAMPLE_BYTES >> 20} MiB "
+                                     "(lower frames.T or raise frames.downsample)"))
+    blocks = p.model.blocks
+    if H >> blocks < 1 or W >> blocks < 1:
+        problems.append(("frames.downsample", f"{p.frames.downsample} turns the {sensor} sensor into {H}x{W} "
+                                              f"frames, too small for model.blocks = {blocks} poolings by 2 "
+                                              f"(needs at least {1 << blocks}x{1 << blocks})"))
+    elif p.model.channels * (H >> blocks) * (W >> blocks) * p.model.hidden > MAX_LINEAR_WEIGHTS:
+        n = p.model.channels * (H >> blocks) * (W >> blocks)
+        problems.append(("model.hidden", f"a Linear layer of {n} x {p.model.hidden} weights is over the limit "
+                                         f"of {MAX_LINEAR_WEIGHTS} (lower model.hidden or raise model.blocks)"))
+    return problems
+
+
+def leaf_names(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
+    """Every leaf param as a dotted name (``frames.T``), in schema order."""
+    names = []
+    for name, info in model.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            names += leaf_names(sub, f"{prefix}{name}.")
+        else:
+            names.append(prefix + name)
+    return names
+
+
+def validate_params(raw: dict, where: str = "params") -> Params:
+    """``raw`` (a parsed params file) as :class:`Params`, or a ParamsError naming each bad param."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as e:
+        problems = [(".".join(str(p) for p in err["loc"]) or "(top level)",
+                     f"{err['msg']} (got {err.get('input')!r})") for err in e.errors()]
+    else:
+        problems = _check_together(params)
+    if problems:
+        raise ParamsError(f"{where}: invalid parameters:\n" + "\n".join(f"  {k}: {m}" for k, m in problems))
+    return params
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
-    """Parse and validate ``params.yaml``; errors name the file and the offending field."""
+    """Parse and validate a params file; errors name the file and the offending params."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as e:
         raise ParamsError(f"{path}: cannot read parameters: {e}") from e
-    try:
-        return Params.model_validate(raw)
-    except ValidationError as e:
-        lines = [f"{path}: invalid parameters:"]
-        for err in e.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {where}: {err['msg']} (got {err.get('input')!r})")
-        raise ParamsError("\n".join(lines)) from None
+    return validate_params({} if raw is None else raw, str(path))

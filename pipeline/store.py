@@ -1,4 +1,4 @@
-"""The HDF5 frames file: one sample per chunk, written under a temporary name then renamed.
+"""The HDF5 frames file: one sample per chunk, every dataset checksummed, written atomically.
 
 Chunks are compressed by :class:`ChunkEncoder` (HDF5's own filter pipeline, run on an
 in-memory file, so worker processes can compress in parallel) and stored as they are with
@@ -6,37 +6,65 @@ in-memory file, so worker processes can compress in parallel) and stored as they
 
 Layout::
 
-    frames     (N, T, 2, H, W) uint32, chunk (1, T, 2, H, W), scale-offset + gzip
-    labels     (N,) int64        class index from 0
-    recording  (N,) str          source recording file name
-    label_row  (N,) int32        row of the recording's labels file (from 0)
-    n_events   (N,) int64        events integrated into the sample
+    frames     (N, T, 2, H, W) uint32, chunk (1, T, 2, H, W), scale-offset + gzip + Fletcher-32
+    labels     (N,) int64        class index from 0                              + Fletcher-32
+    recording  (N,) str          source recording file (fixed-length UTF-8)      + Fletcher-32
+    label_row  (N,) int32        row of the recording's labels file (from 0)     + Fletcher-32
+    n_events   (N,) int64        events integrated into the sample               + Fletcher-32
     attrs: dataset, T, split_by, height, width, downsample, version, and the caller's extras
+
+Every dataset carries HDF5's Fletcher-32 checksum filter, and the file uses HDF5 1.10's object
+format, whose metadata is checksummed too: a damaged byte makes reading fail with a
+:class:`~pipeline.errors.DamagedFileError` naming the file and the sample, never a silently
+wrong frame or label.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from . import __version__
-from .frames import FRAME_DTYPE
+from .atomic import atomic_path
+from .errors import DamagedFileError
+from .events import FRAME_DTYPE
 
 # Scale-offset (lossless for integers with 0: each chunk stored with the fewest bits its
 # range needs, a handful for event counts) then deflate level 3: about the size of gzip 4 +
-# shuffle, read ~2.4x and written ~1.9x faster (python -m benchmarks, section 4). Both
-# filters are built into libhdf5: any h5py reads the file.
-COMPRESSION = dict(scaleoffset=0, compression="gzip", compression_opts=3)
+# shuffle, read ~2.4x and written ~1.9x faster (python -m benchmarks, section 4); then the
+# Fletcher-32 checksum of the stored bytes. All three are built into libhdf5: any h5py
+# reads the file.
+COMPRESSION = dict(scaleoffset=0, compression="gzip", compression_opts=3, fletcher32=True)
+LIBVER = ("v110", "v110")
+FIELDS = ("labels", "recording", "label_row", "n_events")
+_FIELD_CHUNK = 1 << 16
 
 
 def _create_frames(f: h5py.File, n: int, frame_shape: tuple[int, ...]) -> h5py.Dataset:
-    # fill_value and explicit chunking keep the file a pure function of its contents
-    return f.create_dataset("frames", (n, *frame_shape), dtype=FRAME_DTYPE,
-                            chunks=(1, *frame_shape), fillvalue=0, **COMPRESSION)
+    """The ``frames`` dataset, through HDF5's own API: h5py refuses Fletcher-32 beside the
+    scale-offset filter, which it calls lossy (it is for floats; integers with 0 bits of
+    reduction are stored exactly). Explicit chunking and fill value keep the file a pure
+    function of its contents."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((1, *frame_shape))
+    dcpl.set_fill_value(np.zeros((), FRAME_DTYPE))
+    dcpl.set_obj_track_times(False)
+    dcpl.set_scaleoffset(h5py.h5z.SO_INT, COMPRESSION["scaleoffset"])
+    dcpl.set_deflate(COMPRESSION["compression_opts"])
+    dcpl.set_fletcher32()                        # last: checks the bytes as stored
+    space = h5py.h5s.create_simple((n, *frame_shape))
+    dsid = h5py.h5d.create(f.id, b"frames", h5py.h5t.py_create(FRAME_DTYPE), space, dcpl=dcpl)
+    return h5py.Dataset(dsid)
+
+
+def _create_field(f: h5py.File, name: str, values: np.ndarray) -> None:
+    checked = dict(chunks=(min(len(values), _FIELD_CHUNK),), fletcher32=True) if len(values) else {}
+    f.create_dataset(name, data=values, **checked)
 
 
 class ChunkEncoder:
@@ -49,6 +77,8 @@ class ChunkEncoder:
 
     def __init__(self, frame_shape: tuple[int, ...]):
         self.frame_shape = tuple(int(s) for s in frame_shape)
+        # the default (earliest) file format: its chunk index reads one chunk back where 1.10's
+        # single-chunk index makes read_direct_chunk fail; the chunk's bytes are the same
         self._file = h5py.File(f"chunk-encoder-{uuid.uuid4().hex}", "w", driver="core", backing_store=False)
         self._dataset = _create_frames(self._file, 1, self.frame_shape)
         self._origin = (0,) * (len(self.frame_shape) + 1)
@@ -65,29 +95,29 @@ class ChunkEncoder:
 
 
 class FrameWriter:
-    """Stream ``n`` samples into ``path``; nothing appears at ``path`` unless all were written."""
+    """Stream ``n`` samples into ``path``; nothing appears at ``path`` unless all were written
+    and the file was closed without error (a full disk included)."""
 
     def __init__(self, path: str | Path, n: int, frame_shape: tuple[int, ...], attrs: dict):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(f"{self.path.name}.tmp-{uuid.uuid4().hex[:8]}")
         self.n, self.written = n, 0
         self.frame_shape = tuple(int(s) for s in frame_shape)
         self._encoder = None
-        f = self.file = h5py.File(self.tmp, "w", libver=("earliest", "v110"), track_order=True)
-        self._frames = _create_frames(f, n, self.frame_shape)
+        self._commit = ExitStack()         # renames the temporary file into place when closed
+        self.tmp = self._commit.enter_context(atomic_path(self.path))
+        try:
+            f = self.file = h5py.File(self.tmp, "w", libver=LIBVER, track_order=True)
+            self._frames = _create_frames(f, n, self.frame_shape)
+            T, _, H, W = self.frame_shape
+            for k, v in {"T": T, "height": H, "width": W, "version": __version__, **attrs}.items():
+                f.attrs[k] = v
+        except BaseException as e:
+            self._abort(e)
+            raise
         self._chunk_origin = (0,) * len(self.frame_shape)
         # the per-sample fields are gathered here and written once, when all samples are in
-        self._fields = {"labels": np.zeros(n, np.int64), "recording": np.empty(n, dtype=object),
+        self._fields = {"labels": np.zeros(n, np.int64), "recording": [""] * n,
                         "label_row": np.zeros(n, np.int32), "n_events": np.zeros(n, np.int64)}
-        f.create_dataset("labels", (n,), dtype=np.int64)
-        f.create_dataset("recording", (n,), dtype=h5py.string_dtype())
-        f.create_dataset("label_row", (n,), dtype=np.int32)
-        f.create_dataset("n_events", (n,), dtype=np.int64)
-        T, _, H, W = frame_shape
-        base = dict(T=T, height=H, width=W, version=__version__)
-        for k, v in {**base, **attrs}.items():
-            f.attrs[k] = v
 
     def write(self, frames: np.ndarray, label: int, recording: str, label_row: int, n_events: int) -> None:
         """Compress one sample here and store it (see :meth:`write_encoded`)."""
@@ -110,29 +140,88 @@ class FrameWriter:
         fields["n_events"][i] = n_events
         self.written += 1
 
+    def _finish(self) -> None:
+        fields = dict(self._fields)
+        names = [r.encode() for r in fields["recording"]]
+        fields["recording"] = np.array(names, dtype=h5py.string_dtype("utf-8", max(1, *map(len, names), 1)))
+        for name in FIELDS:
+            _create_field(self.file, name, fields[name])
+
     def __enter__(self):
         return self
 
+    def _abort(self, error: BaseException) -> None:
+        """Close what is open and remove the temporary file."""
+        with suppress(Exception):
+            if getattr(self, "file", None) is not None:
+                self.file.close()
+        self._commit.__exit__(type(error), error, error.__traceback__)
+
     def __exit__(self, exc_type, exc, tb):
-        if self._encoder is not None:
-            self._encoder.close()
-        if exc_type is None and self.written == self.n:
-            for name, values in self._fields.items():
-                self.file[name][...] = values
-        self.file.close()
-        if exc_type is None and self.written == self.n:
-            os.replace(self.tmp, self.path)
+        try:
+            if self._encoder is not None:
+                self._encoder.close()
+            if exc_type is None:
+                if self.written != self.n:
+                    raise RuntimeError(f"{self.path}: wrote {self.written} of {self.n} samples")
+                self._finish()
+            self.file.close()              # flushes: this is where a full disk shows
+        except BaseException as e:
+            self._abort(e)
+            raise
+        if exc_type is not None:
+            self._abort(exc)
             return False
-        self.tmp.unlink(missing_ok=True)
-        if exc_type is None:
-            raise RuntimeError(f"{self.path}: wrote {self.written} of {self.n} samples")
+        self._commit.close()               # fsync, rename into place
         return False
+
+
+def damaged(path, what: str, error: Exception) -> DamagedFileError:
+    return DamagedFileError(f"{path}: {what} cannot be read ({error}): the file is damaged; "
+                            "`python -m pipeline verify` says how to restore it")
+
+
+@contextmanager
+def open_frames(path: str | Path) -> Iterator[h5py.File]:
+    """An HDF5 frames file opened for reading; a missing, foreign or damaged file is a
+    :class:`~pipeline.errors.PipelineError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DamagedFileError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise damaged(path, "the HDF5 file", e) from None
+    with f:
+        missing = {"frames", *FIELDS} - set(f)
+        if missing:
+            raise DamagedFileError(f"{path}: not a frames file (no {', '.join(sorted(missing))} dataset)")
+        yield f
+
+
+def read_field(f: h5py.File, name: str) -> np.ndarray:
+    """A whole per-sample dataset (``labels``, ``n_events``, ...), checksum verified."""
+    try:
+        return f[name][:]
+    except OSError as e:
+        raise damaged(f.filename, f"dataset {name!r}", e) from None
+
+
+def read_frames(f: h5py.File, i: int) -> np.ndarray:
+    """Sample ``i``'s frames, checksum verified."""
+    try:
+        return f["frames"][i]
+    except OSError as e:
+        raise damaged(f.filename, f"sample {i}", e) from None
 
 
 def read_sample(path: str | Path, i: int) -> tuple[np.ndarray, int]:
     """One ``(frames, label)`` pair, for inspection; training uses :mod:`pipeline.data`."""
-    with h5py.File(path, "r") as f:
-        return f["frames"][i], int(f["labels"][i])
+    with open_frames(path) as f:
+        n = f["frames"].shape[0]
+        if not -n <= i < n:
+            raise IndexError(f"{path}: sample index {i} out of range (the file holds {n} samples)")
+        return read_frames(f, i), int(read_field(f, "labels")[i])
 
 
 def plain_attrs(attrs) -> dict:
@@ -148,5 +237,5 @@ def plain_attrs(attrs) -> dict:
 
 
 def read_attrs(path: str | Path) -> dict:
-    with h5py.File(path, "r") as f:
+    with open_frames(path) as f:
         return plain_attrs(f.attrs)

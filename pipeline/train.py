@@ -1,4 +1,4 @@
-"""The training loop: frames HDF5 -> PLIF network; one process, or DDP under ``torchrun``.
+"""The train stage's core: frames HDF5 -> PLIF network; one process, or DDP under ``torchrun``.
 
 ``python stages/train.py`` runs one process; ``torchrun --nproc_per_node N stages/train.py``
 runs N, each on 1/N of every global batch of ``train.batch_size`` samples (DistributedSampler,
@@ -17,17 +17,21 @@ The model kept is the one of the epoch the protocol selects:
   of the same run is reported too, as accuracy A of that run.
 
 Ties between epochs go to the lower loss, then to the earlier epoch.
+
+:func:`train` reads top to bottom: :func:`start_run`, :func:`resume_run`, then per epoch
+:func:`train_epoch`, :func:`score_epoch`, :func:`select_epoch`, :func:`save_checkpoint`,
+and :func:`finish_run`.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-import os
+import io
 import random
 import shutil
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,29 +42,19 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from . import distributed
+from .atomic import write_json, write_text
 from .checkpoint import FORMAT, atomic_save, load_resumable, rng_state, set_rng_state
 from .data import H5Frames, seed_worker, validation_split
-from .distributed import Context, pick_device
-from .model import SpikingConvNet, loss_fn
+from .device import configure_torch
+from .distributed import Context
+from .errors import LayoutError
+from .model import SpikingConvNet, build_model, loss_fn
 from .params import ModelParams, TrainParams
 
-__all__ = ["atomic_save", "build_model", "pick_device", "train"]
+__all__ = ["Run", "amp_dtype", "better", "prepare_model", "train", "train_loader"]
 
 
-def build_model(mp: ModelParams, frame_shape, classes: int) -> SpikingConvNet:
-    _, C, H, W = frame_shape
-    return SpikingConvNet(in_channels=C, input_size=(H, W), channels=mp.channels, blocks=mp.blocks,
-                          hidden=mp.hidden, classes=classes, votes=mp.votes, neuron=mp.neuron,
-                          pooling=mp.pooling, tau0=mp.tau0, dropout=mp.dropout)
-
-
-def configure_torch(tp: TrainParams, device: torch.device) -> None:
-    if tp.threads:
-        torch.set_num_threads(tp.threads)
-    if tp.deterministic and device.type == "cuda":
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # before the first cuBLAS call
-    torch.use_deterministic_algorithms(tp.deterministic)
-    torch.backends.cudnn.benchmark = device.type == "cuda" and not tp.deterministic
+# --- set-up ---------------------------------------------------------------------------------
 
 
 def amp_dtype(tp: TrainParams, device: torch.device) -> torch.dtype | None:
@@ -109,6 +103,115 @@ def train_loader(data: H5Frames, indices: np.ndarray, tp: TrainParams, ctx: Cont
     return loader, sampler, generator
 
 
+@dataclass
+class Run:
+    """One training run: its data, model and optimiser, and what it has learnt so far."""
+
+    ctx: Context
+    tp: TrainParams
+    classes: list[str]
+    data: H5Frames
+    test: H5Frames
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    model: SpikingConvNet
+    net: torch.nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    loader: DataLoader
+    sampler: DistributedSampler
+    loader_gen: torch.Generator
+    dtype: torch.dtype | None
+    model_config: dict                # what evaluate needs to rebuild the model
+    run_config: dict                  # what a checkpoint must match to be resumed
+    history: list[dict] = field(default_factory=list)
+    best: dict = field(default_factory=lambda: {"A": None, "B": None})
+    selected: dict | None = None      # weights of the epoch the protocol keeps (rank 0)
+    start: int = 1                    # first epoch to run
+
+    def say(self, *args) -> None:
+        if self.ctx.main:
+            print(*args)
+
+
+def start_run(ctx: Context, train_h5: Path, test_h5: Path, classes: list[str], mp: ModelParams,
+              tp: TrainParams) -> Run:
+    """Open the frames, hold out the validation split, build the model, optimiser and loader."""
+    configure_torch(tp.threads, tp.deterministic, ctx.device)
+    data, test = H5Frames(train_h5), H5Frames(test_h5)
+    if len(test) == 0:
+        raise LayoutError(f"{test_h5} has no samples to score")
+    if tp.protocol == "B":
+        train_idx, val_idx = validation_split(data.labels, tp.val_fraction, tp.seed)
+        if len(val_idx) == 0:
+            raise LayoutError(f"protocol B: no class of {train_h5} has 2 samples to hold one out; "
+                              "use train.protocol: A")
+    else:
+        train_idx, val_idx = np.arange(len(data)), np.array([], dtype=np.int64)
+    model, net = prepare_model(mp, tp, data.frame_shape, len(classes), ctx)
+    opt = torch.optim.Adam(model.parameters(), lr=tp.lr)
+    dtype = amp_dtype(tp, ctx.device)
+    loader, sampler, loader_gen = train_loader(data, train_idx, tp, ctx)
+    model_config = {"model": mp.model_dump(), "classes": classes, "frame_shape": list(data.frame_shape),
+                    "frames_attrs": data.attrs}
+    run_config = {**model_config, "train": tp.model_dump(exclude={"workers", "threads", "nproc"}),
+                  "samples": [len(data), len(test)]}
+    # a fresh run seeds each rank (dropout masks differ across ranks); a resumed one restores
+    torch.manual_seed(tp.seed + ctx.rank)
+    np.random.seed(tp.seed + ctx.rank)
+    random.seed(tp.seed + ctx.rank)
+    return Run(ctx, tp, classes, data, test, train_idx, val_idx, model, net, opt,
+               torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=tp.T_max),
+               torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16),
+               loader, sampler, loader_gen, dtype, model_config, run_config)
+
+
+def resume_run(run: Run, checkpoint: Path) -> None:
+    """Continue from ``checkpoint`` when it is of this configuration (rank 0 decides)."""
+    ctx = run.ctx
+    ckpt, why = load_resumable(checkpoint, run.run_config, ctx.world_size) if ctx.main else (None, "")
+    ckpt = distributed.broadcast_object(ckpt, ctx)    # only rank 0 may see the file
+    run.say(f"train: {why}")
+    if ckpt is None:
+        return
+    run.model.load_state_dict(ckpt["model"])
+    run.opt.load_state_dict(ckpt["optimizer"])
+    run.sched.load_state_dict(ckpt["scheduler"])
+    run.scaler.load_state_dict(ckpt["scaler"])
+    set_rng_state(ckpt["rng"][ctx.rank], run.loader_gen)
+    run.history, run.best, run.selected = ckpt["history"], ckpt["best"], ckpt["selected"]
+    run.start = ckpt["epoch"] + 1
+
+
+# --- one epoch ------------------------------------------------------------------------------
+
+
+def train_epoch(run: Run, epoch: int) -> dict:
+    """One pass over this rank's share of the training set; loss and accuracy over all ranks."""
+    ctx = run.ctx
+    run.sampler.set_epoch(epoch)
+    run.net.train()
+    loss_sum = correct = torch.zeros((), dtype=torch.float64, device=ctx.device)
+    seen = 0
+    for x, y in run.loader:
+        x, y = x.to(ctx.device, non_blocking=True), y.to(ctx.device, non_blocking=True)
+        with autocast(ctx.device, run.dtype):
+            rate = run.net(x)
+        loss = loss_fn(rate.float(), y, len(run.classes))
+        run.opt.zero_grad(set_to_none=True)
+        run.scaler.scale(loss).backward()          # DDP averages the gradients over the ranks here
+        run.scaler.step(run.opt)
+        run.scaler.update()
+        loss_sum = loss_sum + loss.detach() * len(y)
+        correct = correct + (rate.argmax(1) == y).sum()
+        seen += len(y)
+    loss_sum, correct, seen = distributed.all_sum([loss_sum.item(), correct.item(), seen], ctx)
+    lr = run.opt.param_groups[0]["lr"]
+    run.sched.step()
+    return {"loss": loss_sum / seen, "accuracy": correct / seen, "lr": lr}
+
+
 @torch.no_grad()
 def score(model, data: H5Frames, indices, ctx: Context, batch_size: int, dtype, workers: int = 0):
     """``(accuracy, mean loss)`` of ``model`` on ``data[indices]`` (None, None when empty);
@@ -127,24 +230,80 @@ def score(model, data: H5Frames, indices, ctx: Context, batch_size: int, dtype, 
     return (correct / n, loss_sum / n) if n else (None, None)
 
 
+def score_epoch(run: Run) -> dict:
+    """Validation (protocol B) and test accuracy and loss, with rank 0's BatchNorm statistics."""
+    ctx, tp = run.ctx, run.tp
+    distributed.broadcast_buffers(run.model, ctx)
+    batch = max(1, tp.batch_size // ctx.world_size)
+    val_acc, val_loss = score(run.model, run.data, run.val_idx, ctx, batch, run.dtype, tp.workers)
+    test_acc, test_loss = score(run.model, run.test, np.arange(len(run.test)), ctx, batch, run.dtype, tp.workers)
+    return {"val_loss": val_loss, "val_accuracy": val_acc, "test_loss": test_loss, "test_accuracy": test_acc}
+
+
 def better(accuracy, loss, best: dict | None) -> bool:
     return accuracy is not None and (best is None or (accuracy, -loss) > (best["accuracy"], -best["loss"]))
 
 
+def select_epoch(run: Run, epoch: int, scores: dict) -> None:
+    """Update the best epochs of protocols A and B; keep the weights of the protocol's."""
+    best = run.best
+    if better(scores["test_accuracy"], scores["test_loss"], best["A"]):
+        best["A"] = {"epoch": epoch, "accuracy": scores["test_accuracy"], "loss": scores["test_loss"]}
+    if better(scores["val_accuracy"], scores["val_loss"], best["B"]):
+        best["B"] = {"epoch": epoch, "accuracy": scores["val_accuracy"], "loss": scores["val_loss"],
+                     "test_accuracy": scores["test_accuracy"]}
+    if best[run.tp.protocol]["epoch"] == epoch and run.ctx.main:
+        run.selected = {k: v.detach().to("cpu", copy=True) for k, v in run.model.state_dict().items()}
+
+
+def save_checkpoint(run: Run, epoch: int, path: Path, log_csv: Path) -> None:
+    """The resume checkpoint (every rank's random states included) and the per-epoch log."""
+    rngs = distributed.gather_objects(rng_state(run.loader_gen), run.ctx)
+    if run.ctx.main:
+        atomic_save({"format": FORMAT, "config": run.run_config, "world_size": run.ctx.world_size,
+                     "epoch": epoch, "model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
+                     "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict(), "rng": rngs,
+                     "history": run.history, "best": run.best, "selected": run.selected}, path)
+        write_log(log_csv, run.history)
+
+
 def write_log(path: Path, history: list[dict]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(history[0].keys())
-        for row in history:
-            w.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else v for v in row.values()])
-    os.replace(tmp, path)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(history[0].keys())
+    for row in history:
+        w.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else v for v in row.values()])
+    write_text(path, out.getvalue())
 
 
-def write_json(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
+# --- the end --------------------------------------------------------------------------------
+
+
+def finish_run(run: Run, model_dir: Path, metrics_json: Path, checkpoint: Path) -> dict:
+    """Write the selected epoch's model and the metrics; the last checkpoint moves to the models."""
+    tp, best, last = run.tp, run.best, run.history[-1]
+    chosen = best[tp.protocol]
+    metrics = {"protocol": tp.protocol, "selected_epoch": chosen["epoch"],
+               "accuracy_A_test_best_epoch": round(best["A"]["accuracy"], 4), "best_epoch_A": best["A"]["epoch"]}
+    if tp.protocol == "B":
+        metrics |= {"accuracy_B_test_at_best_val_epoch": round(best["B"]["test_accuracy"], 4),
+                    "best_epoch_B": best["B"]["epoch"], "val_accuracy_best": round(best["B"]["accuracy"], 4)}
+    metrics |= {"train_loss": last["loss"], "train_accuracy": last["accuracy"], "epochs": tp.epochs,
+                "train_samples": len(run.train_idx), "val_samples": len(run.val_idx),
+                "train_seconds": round(sum(r["seconds"] for r in run.history), 2),
+                "tau": [round(t, 4) for t in run.model.taus()], "device": run.ctx.device.type,
+                "processes": run.ctx.world_size,
+                "amp": str(run.dtype).removeprefix("torch.") if run.dtype else "off"}
+    if run.ctx.main:
+        atomic_save({"model": run.selected, "epoch": chosen["epoch"], "config": run.model_config},
+                    model_dir / "model.pt")
+        write_json(metrics_json, metrics)
+        shutil.move(checkpoint, model_dir / "checkpoint.pt")      # the run is complete: nothing to resume
+        run.say(f"train: {tp.epochs} epochs on {len(run.train_idx)} samples ({len(run.val_idx)} held out) by "
+                f"{run.ctx.world_size} process(es) on {run.ctx.device.type} in {metrics['train_seconds']:.0f} s; "
+                f"protocol {tp.protocol} keeps epoch {chosen['epoch']}; final loss {last['loss']:.4f}, "
+                f"train accuracy {last['accuracy']:.3f}, tau {metrics['tau']}")
+    return metrics
 
 
 def train(train_h5: str | Path, test_h5: str | Path, classes: list[str], mp: ModelParams, tp: TrainParams,
@@ -157,132 +316,27 @@ def train(train_h5: str | Path, test_h5: str | Path, classes: list[str], mp: Mod
     epoch; at the end it moves to ``model_dir/checkpoint.pt``. It should lie outside the
     stage's DVC outputs, which DVC deletes before it runs the stage.
     """
-    model_dir = Path(model_dir)
-    resume = Path(resume) if resume is not None else model_dir.parent / "checkpoints" / "train.pt"
+    model_dir, log_csv, metrics_json = Path(model_dir), Path(log_csv), Path(metrics_json)
+    checkpoint = Path(resume) if resume is not None else model_dir.parent / "checkpoints" / "train.pt"
     ctx = distributed.setup(tp.device)
     try:
-        return _train(ctx, Path(train_h5), Path(test_h5), list(classes), mp, tp, model_dir,
-                      Path(log_csv), Path(metrics_json), resume)
+        run = start_run(ctx, Path(train_h5), Path(test_h5), list(classes), mp, tp)
+        resume_run(run, checkpoint)
+        for p in (model_dir, log_csv.parent, metrics_json.parent):
+            p.mkdir(parents=True, exist_ok=True)
+        bar = tqdm(range(run.start, tp.epochs + 1), desc="train", unit="epoch", disable=not ctx.main)
+        for epoch in bar:
+            t0 = time.perf_counter()
+            trained = train_epoch(run, epoch)
+            scores = score_epoch(run)
+            select_epoch(run, epoch, scores)
+            run.history.append({"epoch": epoch, "loss": trained["loss"], "accuracy": trained["accuracy"],
+                                **scores, "lr": trained["lr"], "seconds": time.perf_counter() - t0,
+                                **{f"tau_{i}": t for i, t in enumerate(run.model.taus())}})
+            save_checkpoint(run, epoch, checkpoint, log_csv)
+            bar.set_postfix(loss=f"{trained['loss']:.4f}", acc=f"{trained['accuracy']:.3f}",
+                            test=f"{scores['test_accuracy']:.3f}",
+                            **({"val": f"{scores['val_accuracy']:.3f}"} if run.val_idx.size else {}))
+        return finish_run(run, model_dir, metrics_json, checkpoint)
     finally:
         distributed.cleanup()
-
-
-def _train(ctx: Context, train_h5, test_h5, classes, mp, tp, model_dir, log_csv, metrics_json, resume):
-    say = print if ctx.main else (lambda *a, **k: None)
-    configure_torch(tp, ctx.device)
-    dtype = amp_dtype(tp, ctx.device)
-    data, test = H5Frames(train_h5), H5Frames(test_h5)
-    if len(test) == 0:
-        raise ValueError(f"{test_h5} has no samples to score")
-    if tp.protocol == "B":
-        train_idx, val_idx = validation_split(data.labels, tp.val_fraction, tp.seed)
-        if len(val_idx) == 0:
-            raise ValueError(f"protocol B: no class of {train_h5} has 2 samples to hold one out; use protocol A")
-    else:
-        train_idx, val_idx = np.arange(len(data)), np.array([], dtype=np.int64)
-    test_idx = np.arange(len(test))
-
-    model, net = prepare_model(mp, tp, data.frame_shape, len(classes), ctx)
-    opt = torch.optim.Adam(model.parameters(), lr=tp.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=tp.T_max)
-    scaler = torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16)
-    loader, sampler, loader_gen = train_loader(data, train_idx, tp, ctx)
-    eval_batch = max(1, tp.batch_size // ctx.world_size)
-
-    model_config = {"model": mp.model_dump(), "classes": classes, "frame_shape": list(data.frame_shape),
-                    "frames_attrs": data.attrs}
-    run_config = {**model_config, "train": tp.model_dump(exclude={"workers", "threads", "nproc"}),
-                  "samples": [len(data), len(test)]}
-
-    # a fresh run seeds each rank (dropout masks differ across ranks); a resumed one restores
-    torch.manual_seed(tp.seed + ctx.rank)
-    np.random.seed(tp.seed + ctx.rank)
-    random.seed(tp.seed + ctx.rank)
-    history: list[dict] = []
-    best: dict = {"A": None, "B": None}
-    selected_state = None
-    start = 1
-    ckpt, why = load_resumable(resume, run_config, ctx.world_size) if ctx.main else (None, "")
-    ckpt = distributed.broadcast_object(ckpt, ctx)    # rank 0 decides (only it may see the file)
-    say(f"train: {why}")
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        set_rng_state(ckpt["rng"][ctx.rank], loader_gen)
-        history, best, selected_state = ckpt["history"], ckpt["best"], ckpt["selected"]
-        start = ckpt["epoch"] + 1
-        del ckpt
-
-    for p in (model_dir, log_csv.parent, metrics_json.parent):
-        p.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(range(start, tp.epochs + 1), desc="train", unit="epoch", disable=not ctx.main)
-    for epoch in bar:
-        t0 = time.perf_counter()
-        sampler.set_epoch(epoch)
-        net.train()
-        loss_sum = correct = torch.zeros((), dtype=torch.float64, device=ctx.device)
-        seen = 0
-        for x, y in loader:
-            x, y = x.to(ctx.device, non_blocking=True), y.to(ctx.device, non_blocking=True)
-            with autocast(ctx.device, dtype):
-                rate = net(x)
-            loss = loss_fn(rate.float(), y, len(classes))
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()          # DDP averages the gradients over the ranks here
-            scaler.step(opt)
-            scaler.update()
-            loss_sum = loss_sum + loss.detach() * len(y)
-            correct = correct + (rate.argmax(1) == y).sum()
-            seen += len(y)
-        loss_sum, correct, seen = distributed.all_sum([loss_sum.item(), correct.item(), seen], ctx)
-        lr = opt.param_groups[0]["lr"]
-        sched.step()
-
-        distributed.broadcast_buffers(model, ctx)   # all ranks score with rank 0's BN statistics
-        val_acc, val_loss = score(model, data, val_idx, ctx, eval_batch, dtype, tp.workers)
-        test_acc, test_loss = score(model, test, test_idx, ctx, eval_batch, dtype, tp.workers)
-        if better(test_acc, test_loss, best["A"]):
-            best["A"] = {"epoch": epoch, "accuracy": test_acc, "loss": test_loss}
-        if better(val_acc, val_loss, best["B"]):
-            best["B"] = {"epoch": epoch, "accuracy": val_acc, "loss": val_loss, "test_accuracy": test_acc}
-        if best[tp.protocol]["epoch"] == epoch and ctx.main:
-            selected_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        history.append({"epoch": epoch, "loss": loss_sum / seen, "accuracy": correct / seen,
-                        "val_loss": val_loss, "val_accuracy": val_acc, "test_loss": test_loss,
-                        "test_accuracy": test_acc, "lr": lr, "seconds": time.perf_counter() - t0,
-                        **{f"tau_{i}": t for i, t in enumerate(model.taus())}})
-
-        rngs = distributed.gather_objects(rng_state(loader_gen), ctx)
-        if ctx.main:
-            atomic_save({"format": FORMAT, "config": run_config, "world_size": ctx.world_size,
-                         "epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                         "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "rng": rngs,
-                         "history": history, "best": best, "selected": selected_state}, resume)
-            write_log(log_csv, history)
-        bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", acc=f"{history[-1]['accuracy']:.3f}",
-                        test=f"{test_acc:.3f}", **({"val": f"{val_acc:.3f}"} if val_idx.size else {}))
-
-    chosen = best[tp.protocol]
-    last = history[-1]
-    metrics = {"protocol": tp.protocol, "selected_epoch": chosen["epoch"],
-               "accuracy_A_test_best_epoch": round(best["A"]["accuracy"], 4), "best_epoch_A": best["A"]["epoch"]}
-    if tp.protocol == "B":
-        metrics |= {"accuracy_B_test_at_best_val_epoch": round(best["B"]["test_accuracy"], 4),
-                    "best_epoch_B": best["B"]["epoch"], "val_accuracy_best": round(best["B"]["accuracy"], 4)}
-    metrics |= {"train_loss": last["loss"], "train_accuracy": last["accuracy"], "epochs": tp.epochs,
-                "train_samples": len(train_idx), "val_samples": len(val_idx),
-                "train_seconds": round(sum(r["seconds"] for r in history), 2),
-                "tau": [round(t, 4) for t in model.taus()], "device": ctx.device.type,
-                "processes": ctx.world_size, "amp": str(dtype).removeprefix("torch.") if dtype else "off"}
-    if ctx.main:
-        atomic_save({"model": selected_state, "epoch": chosen["epoch"], "config": model_config},
-                    model_dir / "model.pt")
-        write_json(metrics_json, metrics)
-        shutil.move(resume, model_dir / "checkpoint.pt")      # the run is complete: nothing to resume
-        say(f"train: {tp.epochs} epochs on {len(train_idx)} samples ({len(val_idx)} held out) by "
-            f"{ctx.world_size} process(es) on {ctx.device.type} in {metrics['train_seconds']:.0f} s; "
-            f"protocol {tp.protocol} keeps epoch {chosen['epoch']}; final loss {last['loss']:.4f}, "
-            f"train accuracy {last['accuracy']:.3f}, tau {metrics['tau']}")
-    return metrics

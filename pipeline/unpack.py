@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .download import DownloadError
+from .errors import DownloadError
 
 
 def extract(archive: str | Path, dest_dir: str | Path) -> Path:

@@ -1,7 +1,11 @@
 """DVC stage `evaluate`: models/model.pt + data/frames/test.h5 -> results/metrics.json, confusion."""
 
+from pipeline.errors import report_errors
 from pipeline.evaluate import evaluate
+from pipeline.params import load_params
 
 if __name__ == "__main__":
-    evaluate("models/model.pt", "data/frames/test.h5", "results/train.json", "results/metrics.json",
-             "results/confusion.csv")
+    with report_errors("evaluate"):
+        load_params("params.yaml")       # reads no param, but a bad file stops every stage
+        evaluate("models/model.pt", "data/frames/test.h5", "results/train.json", "results/metrics.json",
+                 "results/confusion.csv")

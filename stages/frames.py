@@ -1,7 +1,9 @@
-"""DVC stage `frames`: params `dataset`, `frames`; data/raw -> data/frames/{train,test}.h5."""
+"""DVC stage `frames`: params `dataset`, `frames.*`; data/raw -> data/frames/{train,test}.h5."""
 
-from pipeline.build import make_frames
+from pipeline.errors import report_errors
+from pipeline.frames import make_frames
 from pipeline.params import load_params
 
 if __name__ == "__main__":
-    make_frames(load_params("params.yaml"), "data/raw", "data/frames")
+    with report_errors("frames"):
+        make_frames(load_params("params.yaml"), "data/raw", "data/frames")

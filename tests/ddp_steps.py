@@ -13,14 +13,15 @@ import torch
 from pipeline import distributed
 from pipeline.data import H5Frames
 from pipeline.model import loss_fn
-from pipeline.train import configure_torch, prepare_model, train_loader
+from pipeline.device import configure_torch
+from pipeline.train import prepare_model, train_loader
 from tinyframes import CLASSES, MODEL, TRAIN
 
 
 def main(h5: str, out: str, steps: int, sync_bn: bool = True) -> None:
     tp = TRAIN.model_copy(update={"device": "cpu", "sync_bn": sync_bn})
     ctx = distributed.setup(tp.device)
-    configure_torch(tp, ctx.device)
+    configure_torch(tp.threads, tp.deterministic, ctx.device)
     data = H5Frames(h5)
     model, net = prepare_model(MODEL, tp, data.frame_shape, len(CLASSES), ctx)
     opt = torch.optim.Adam(model.parameters(), lr=tp.lr)

@@ -45,7 +45,8 @@ def commit(repo, message="update"):
 
 
 def copy_repo(dst: Path, params=TINY) -> Path:
-    """The project's tracked and untracked files (not dvc.lock) in a new git repo at ``dst``."""
+    """The project's tracked and untracked files (not dvc.lock) in a new git repo at ``dst``,
+    with ``configs/demo.yaml`` patched by ``params`` as its params.yaml (never the user's own)."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
                            capture_output=True, text=True, check=True).stdout.split()
     for f in files:
@@ -53,6 +54,7 @@ def copy_repo(dst: Path, params=TINY) -> Path:
             continue
         (dst / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, dst / f)
+    shutil.copy2(ROOT / "configs" / "demo.yaml", dst / "params.yaml")
     set_params(dst, params)
     run(["git", "init", "-q", "-b", "main"], dst)
     commit(dst, "copy")

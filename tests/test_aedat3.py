@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.events import EVENT_DTYPE, make_events
 from pipeline.io import AedatFormatError, read_aedat3
-from pipeline.io.aedat3_write import write_aedat3
+from pipeline.demo.aedat3_write import write_aedat3
 
 HEADER = b"#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n"
 

@@ -18,10 +18,10 @@ import pytest
 
 from conftest import real_file
 from httpserver import send
-from pipeline.acquire import acquire
-from pipeline.build import make_frames
+from pipeline.download import download
+from pipeline.frames import make_frames
 from pipeline.datasets import CIFAR10_DVS, NMNIST, Remote
-from pipeline.download import DownloadError
+from pipeline.errors import DownloadError
 from pipeline.params import Params
 from pipeline.train import train
 
@@ -85,7 +85,7 @@ def test_nmnist_real_samples_download_frames_train(tmp_path, nmnist_spec):
         "frames": {"T": 4, "split_by": "number", "downsample": 1, "workers": 2},
         "model": {"channels": 4, "blocks": 2, "hidden": 16},
         "train": {"epochs": 2, "batch_size": 4, "T_max": 2, "protocol": "A"}})
-    acquire(p, tmp_path / "raw", spec=spec)
+    download(p, tmp_path / "raw", spec=spec)
     make_frames(p, tmp_path / "raw", tmp_path / "frames", spec=spec)
     with h5py.File(tmp_path / "frames" / "train.h5") as f:
         assert f["frames"].shape == (7, 4, 2, 34, 34)
@@ -140,7 +140,7 @@ def cifar_params(tmp_path):
 
 def test_cifar10_dvs_figshare_api_split_and_orientation(tmp_path, cifar, server):
     p = cifar_params(tmp_path)
-    acquire(p, tmp_path / "raw", spec=cifar)
+    download(p, tmp_path / "raw", spec=cifar)
     assert not any("ndownloader" in path for path, _ in server.requests)   # the API served every file
     make_frames(p, tmp_path / "raw", tmp_path / "frames", spec=cifar)
     with h5py.File(tmp_path / "frames" / "train.h5") as f:
@@ -162,7 +162,7 @@ def test_cifar10_dvs_when_the_api_fails(tmp_path, cifar, server):
     api = [path for path in server.routes if path.startswith("/api.figshare.com")][0]
     server.routes[api] = lambda h, n: send(h, 404, b"gone", "text/plain")
     with pytest.raises(DownloadError) as e:
-        acquire(cifar_params(tmp_path), tmp_path / "raw", spec=cifar)
+        download(cifar_params(tmp_path), tmp_path / "raw", spec=cifar)
     msg = str(e.value)
     assert "404" in msg and "202" in msg and "figshare" in msg
     assert not (tmp_path / "raw").exists()

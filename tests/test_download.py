@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.download import DownloadError, fetch, md5sum
+from pipeline.fetch import DownloadError, fetch, md5sum
 from pipeline.unpack import extract_tar
 
 from httpserver import send

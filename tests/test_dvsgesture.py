@@ -3,7 +3,9 @@
 import pytest
 
 from conftest import real_file
-from pipeline.dvsgesture import LayoutError, cut, read_labels, read_trials
+from pipeline.dvsgesture import read_labels, read_trials
+from pipeline.errors import LayoutError
+from pipeline.samples import cut
 from pipeline.events import make_events
 
 

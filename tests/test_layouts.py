@@ -3,7 +3,7 @@
 import pytest
 
 from pipeline.datasets import CIFAR10_DVS, DATASETS, NMNIST
-from pipeline.dvsgesture import LayoutError
+from pipeline.errors import LayoutError
 from pipeline.events import make_events
 from pipeline.layouts import split_recordings
 from pipeline.transforms import cifar10_dvs_orientation

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from pipeline.events import make_events
-from pipeline.io.aedat3_write import write_aedat3
+from pipeline.demo.aedat3_write import write_aedat3
 from pipeline.preview import (OFF_COLOUR, ON_COLOUR, SEPARATOR, grid, infer_sensor_size, preview_file,
                               render_frames, save_preview)
 from pipeline.store import FrameWriter

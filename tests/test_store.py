@@ -77,16 +77,16 @@ def test_dataset_through_dataloader(tmp_path, workers):
 @pytest.mark.parametrize("fill", ["zeros", "small", "large", "constant", "extremes"])
 def test_encoded_chunk_is_what_hdf5_stores(tmp_path, fill):
     """ChunkEncoder's bytes are those a plain h5py write into the file's dataset stores."""
-    from pipeline.store import COMPRESSION, ChunkEncoder
+    from pipeline.store import LIBVER, ChunkEncoder, _create_frames
 
     rng = np.random.default_rng(1)
     frames = {"zeros": np.zeros(SHAPE, np.uint32), "small": rng.poisson(0.7, SHAPE).astype(np.uint32),
               "large": rng.integers(0, 2**32 - 1, SHAPE, dtype=np.uint64).astype(np.uint32),
               "constant": np.full(SHAPE, 7, np.uint32),
               "extremes": np.where(rng.random(SHAPE) < 0.5, 0, 2**32 - 1).astype(np.uint32)}[fill]
-    with h5py.File(tmp_path / "plain.h5", "w") as f:
-        d = f.create_dataset("frames", (2, *SHAPE), dtype=np.uint32, chunks=(1, *SHAPE), fillvalue=0, **COMPRESSION)
-        d[1] = frames
+    with h5py.File(tmp_path / "plain.h5", "w", libver=LIBVER) as f:
+        d = _create_frames(f, 2, SHAPE)
+        d[1] = frames                     # HDF5's own filter pipeline, not a direct chunk write
         stored = d.id.read_direct_chunk((1, 0, 0, 0, 0))
     enc = ChunkEncoder(SHAPE)
     assert enc.encode(frames) == (stored[0], bytes(stored[1]))

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from pipeline.download import DownloadError
+from pipeline.errors import DownloadError
 from pipeline.unpack import extract
 
 

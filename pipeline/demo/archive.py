@@ -20,12 +20,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..io.aedat3_write import write_aedat3
+from ..atomic import atomic_path
 from ..params import DemoParams
-from .gestures import CLASSES, gesture
+from . import CLASSES
+from .aedat3_write import write_aedat3
+from .gestures import gesture
 from .sensor import simulate
 
 TOP = "DvsGesture"
+ARCHIVE = "DvsGesture-demo.tar.gz"
 SENSOR = (128, 128)
 # lighting -> (background intensity, noise multiplier): brighter scenes give less contrast
 LIGHTING = {"fluorescent": (0.2, 1.0), "fluorescent_led": (0.25, 1.0), "lab": (0.3, 1.3),
@@ -40,6 +43,13 @@ def trials(params: DemoParams) -> tuple[list[str], list[str]]:
                       range(params.train_users + 1, params.train_users + params.test_users + 1))
     ]
     return names[0], names[1]
+
+
+def expected_samples(params: DemoParams) -> dict[str, int]:
+    """Samples per split: every recording shows each class ``repeats`` times."""
+    train, test = trials(params)
+    per_recording = params.repeats * len(CLASSES)
+    return {"train": len(train) * per_recording, "test": len(test) * per_recording}
 
 
 def record(name: str, params: DemoParams) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
@@ -96,15 +106,14 @@ def build_archive(dest: str | Path, params: DemoParams, workers: int = 0) -> str
         with ProcessPoolExecutor(workers) as pool:
             counts = list(tqdm(pool.map(write_recording, jobs), total=len(jobs),
                                desc="demo: recording", unit="rec"))
-        tmp = dest.with_name(dest.name + ".tmp")
-        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz, \
+        with atomic_path(dest) as tmp, open(tmp, "wb") as raw, \
+                gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz, \
                 tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             _add(tar, f"{TOP}/trials_to_train.txt", "".join(f"{n}.aedat\n" for n in train).encode())
             _add(tar, f"{TOP}/trials_to_test.txt", "".join(f"{n}.aedat\n" for n in test).encode())
             for n in names:
                 for suffix in (".aedat", "_labels.csv"):
                     _add(tar, f"{TOP}/{n}{suffix}", (Path(folder) / f"{n}{suffix}").read_bytes())
-        os.replace(tmp, dest)
     md5 = hashlib.md5(dest.read_bytes()).hexdigest()
     print(f"demo: {len(names)} recordings, {sum(counts):,} events, "
           f"{len(names) * params.repeats * len(CLASSES)} gestures -> {dest} ({dest.stat().st_size / 1e6:.1f} MB)")

@@ -9,16 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CLASSES = (
-    "rotate_clockwise",
-    "rotate_counter_clockwise",
-    "swipe_right",
-    "swipe_left",
-    "swipe_down",
-    "swipe_up",
-    "clap",
-    "drum",
-)
+from . import CLASSES
 BLOBS = 2  # at most two hands on screen
 
 

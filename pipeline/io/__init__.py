@@ -1,4 +1,4 @@
-"""Readers (and the writer the demo sensor needs) for event-camera file formats.
+"""Readers for event-camera file formats, and the one registry of them by name.
 
 Every reader returns a :data:`pipeline.events.EVENT_DTYPE` array in file order and raises
 :class:`EventFormatError` (a ``ValueError``; :class:`AedatFormatError` for the AEDAT
@@ -18,9 +18,12 @@ from .jaer import read_jaer, read_jaer_header
 from .nmnist import read_nmnist
 
 __all__ = [
-    "AedatFormatError", "EventFormatError", "read_aedat3", "read_aedat4", "read_events",
+    "READERS", "AedatFormatError", "EventFormatError", "read_aedat3", "read_aedat4", "read_events",
     "read_jaer", "read_jaer_header", "read_nmnist", "sniff_format",
 ]
+
+#: Readers by name, as the dataset registry (``DatasetSpec.reader``) and :func:`read_events` name them.
+READERS = {"aedat3": read_aedat3, "jaer": read_jaer, "aedat4": read_aedat4, "nmnist": read_nmnist}
 
 #: ``#!AER-DAT<major>`` header → format name used by :func:`read_events`.
 _AEDAT_VERSIONS = {b"2": "jaer", b"3": "aedat3", b"4": "aedat4"}
@@ -49,9 +52,6 @@ def sniff_format(path: str | Path) -> str:
     )
 
 
-_READERS = {"aedat3": read_aedat3, "jaer": read_jaer, "aedat4": read_aedat4, "nmnist": read_nmnist}
-
-
 def read_events(path: str | Path) -> np.ndarray:
     """Read any supported event file, picking the reader with :func:`sniff_format`."""
-    return _READERS[sniff_format(path)](path)
+    return READERS[sniff_format(path)](path)

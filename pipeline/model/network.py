@@ -82,6 +82,15 @@ class SpikingConvNet(nn.Module):
         return [m.tau for m in self.modules() if isinstance(m, PLIF)]
 
 
+def build_model(mp, frame_shape, classes: int) -> SpikingConvNet:
+    """The network that ``model`` params (:class:`pipeline.params.ModelParams`) describe, for
+    frames of ``frame_shape`` ``(T, C, H, W)`` and ``classes`` classes."""
+    _, C, H, W = frame_shape
+    return SpikingConvNet(in_channels=C, input_size=(H, W), channels=mp.channels, blocks=mp.blocks,
+                          hidden=mp.hidden, classes=classes, votes=mp.votes, neuron=mp.neuron,
+                          pooling=mp.pooling, tau0=mp.tau0, dropout=mp.dropout)
+
+
 def loss_fn(rate: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:
     """MSE between the output firing rates and the one-hot labels."""
     return F.mse_loss(rate, F.one_hot(labels, classes).to(rate.dtype))

@@ -4,15 +4,15 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline.build import FrameSpec, build_split
+from pipeline.frames import FrameJob, build_split
 from pipeline.datasets import DatasetSpec
-from pipeline.dvsgesture import LayoutError
+from pipeline.errors import LayoutError
 from pipeline.layouts import split_recordings as layout_split
 from pipeline.events import make_events
 from pipeline.io import AedatFormatError
-from pipeline.io.aedat3_write import write_aedat3
+from pipeline.demo.aedat3_write import write_aedat3
 
-SPEC = FrameSpec(T=2, split_by="number", sensor_size=(2, 4), downsample=1)
+SPEC = FrameJob(T=2, split_by="number", sensor_size=(2, 4), downsample=1)
 HAND = DatasetSpec(name="hand", files=(), reader="aedat3", sensor_size=(2, 4), classes=("a", "b", "c"),
                    expected=None)
 

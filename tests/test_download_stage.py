@@ -5,10 +5,10 @@ import json
 import h5py
 import pytest
 
-from pipeline.acquire import acquire
-from pipeline.build import make_frames
-from pipeline.download import DownloadError
-from pipeline.dvsgesture import LayoutError
+from pipeline.download import download
+from pipeline.frames import make_frames
+from pipeline.errors import DownloadError
+from pipeline.errors import LayoutError
 from pipeline.params import Params
 
 TINY = {"demo": {"train_users": 1, "test_users": 1, "lightings": ["led"], "repeats": 1,
@@ -23,10 +23,11 @@ def params(tmp_path, **extra):
 
 def test_demo_download_then_frames(tmp_path):
     p = params(tmp_path)
-    source = acquire(p, tmp_path / "raw")
-    assert source["dataset"] == "demo" and source["expected"] == {"train": 8, "test": 8}
-    md5 = source["archives"][0]["md5"]
-    assert json.loads((tmp_path / "raw" / "SOURCE.json").read_text())["archives"] == source["archives"]
+    source = download(p, tmp_path / "raw")
+    assert source.dataset == "demo" and source.expected == {"train": 8, "test": 8}
+    md5 = source.archives[0].md5
+    assert json.loads((tmp_path / "raw" / "SOURCE.json").read_text())["archives"] == [
+        {"name": "DvsGesture-demo.tar.gz", "md5": md5}]
     root = tmp_path / "raw" / "DvsGesture-demo" / "DvsGesture"
     assert sorted(q.name for q in root.iterdir())[:2] == ["trials_to_test.txt", "trials_to_train.txt"]
     assert list((tmp_path / "downloads").iterdir()) == []     # demo archives are not kept
@@ -47,7 +48,7 @@ def test_real_archive_wrong_bytes_says_where_to_get_it(tmp_path):
     p = params(tmp_path, dataset="dvsgesture", download={
         "archive_dir": str(tmp_path / "downloads"), "retries": 0, "mirrors": [fake.as_uri()]})
     with pytest.raises(DownloadError) as e:
-        acquire(p, tmp_path / "raw")
+        download(p, tmp_path / "raw")
     msg = str(e.value)
     assert "md5" in msg and "8a5c71fb11e24e5ca5b11866ca6c00a1" in msg
     assert "research.ibm.com" in msg and str((tmp_path / "downloads").resolve()) in msg
@@ -56,4 +57,4 @@ def test_real_archive_wrong_bytes_says_where_to_get_it(tmp_path):
 
 def test_real_archive_without_mirrors(tmp_path):
     with pytest.raises(DownloadError, match="browser"):
-        acquire(params(tmp_path, dataset="dvsgesture"), tmp_path / "raw")
+        download(params(tmp_path, dataset="dvsgesture"), tmp_path / "raw")

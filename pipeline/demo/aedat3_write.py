@@ -1,15 +1,21 @@
-"""AEDAT 3.1 writer: the demo sensor records its files in the same format as DVS128 Gesture."""
+"""AEDAT 3.1 writer: the demo sensor records its files in the same format as DVS128 Gesture.
+
+It lives with the demo, not with the readers in :mod:`pipeline.io`, so that the download stage
+(which builds the demo archive) does not depend on the readers. The format constants are the
+AEDAT 3.1 specification's; tests read every written file back with :func:`pipeline.io.read_aedat3`.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .aedat3 import PACKET_HEADER_SIZE, POLARITY_EVENT
+from ..atomic import atomic_path
 
+PACKET_HEADER_SIZE = 28
 SPECIAL_EVENT = 0
+POLARITY_EVENT = 1
 _TIMESTAMP_RESET = 1  # special-event type code for "timestamp reset"
 
 
@@ -50,9 +56,8 @@ def write_aedat3(path: str | Path, events: np.ndarray, *, packet_events: int = 4
         "#!AER-DAT3.1\r\n#Format: RAW\r\n"
         f"#Source 1: {source}\r\n#Start-Time: {start_time}\r\n#!END-HEADER\r\n"
     ).encode("ascii")
-    tmp = path.with_name(path.name + ".tmp")
     t0 = int(events["t"][0]) if events.size else 0
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(header)
         reset = np.array([[(_TIMESTAMP_RESET << 1) | 1, t0 & 0x7FFFFFFF]], dtype="<u4")
         f.write(_packet_header(SPECIAL_EVENT, 1, t0 >> 31))
@@ -68,7 +73,6 @@ def write_aedat3(path: str | Path, events: np.ndarray, *, packet_events: int = 4
             chunk = events[a:b]
             f.write(_packet_header(POLARITY_EVENT, b - a, int(overflow[a])))
             f.write(encode_polarity(chunk).tobytes())
-    os.replace(tmp, path)
 
 
 assert PACKET_HEADER_SIZE == len(_packet_header(1, 0, 0))
