@@ -196,7 +196,7 @@ def validate_params(raw: dict, where: str = "params") -> Params:
     else:
         problems = _check_together(params)
     if problems:
-        raise ParamsError(f"{where}: invalid parameters:\n" + "\n".join(f"  {k}: {m}" for k, m in problems))
+        raise ParamsError(f"{where}: invalid parameters: " + "; ".join(f"{k}: {m}" for k, m in problems))
     return params
 
 

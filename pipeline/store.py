@@ -151,27 +151,30 @@ class FrameWriter:
         return self
 
     def _abort(self, error: BaseException) -> None:
-        """Close what is open and remove the temporary file."""
-        with suppress(Exception):
-            if getattr(self, "file", None) is not None:
-                self.file.close()
+        """Close what is open, ignoring its errors, and remove the temporary file."""
+        for handle in (self._encoder, getattr(self, "file", None)):
+            with suppress(Exception):
+                if handle is not None:
+                    handle.close()
         self._commit.__exit__(type(error), error, error.__traceback__)
 
     def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:           # the caller failed: its error is the one to see
+            self._abort(exc)
+            return False
         try:
             if self._encoder is not None:
                 self._encoder.close()
-            if exc_type is None:
-                if self.written != self.n:
-                    raise RuntimeError(f"{self.path}: wrote {self.written} of {self.n} samples")
-                self._finish()
-            self.file.close()              # flushes: this is where a full disk shows
+            if self.written != self.n:
+                raise RuntimeError(f"{self.path}: wrote {self.written} of {self.n} samples")
+            self._finish()
+            try:
+                self.file.close()          # the last flush: where a full disk shows
+            except RuntimeError as e:      # which h5py reports as a RuntimeError
+                raise OSError(f"{self.path}: cannot finish writing the file: {e}") from None
         except BaseException as e:
             self._abort(e)
             raise
-        if exc_type is not None:
-            self._abort(exc)
-            return False
         self._commit.close()               # fsync, rename into place
         return False
 

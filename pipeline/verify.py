@@ -60,7 +60,9 @@ class Output:
 
 
 def _cache_object(cache: Path, md5: str) -> Path:
-    return cache / "files" / "md5" / md5[:2] / md5[2:]
+    """Where DVC 3 keeps the object of ``md5`` in the cache folder ``cache``."""
+    objects = cache / "files" / "md5"
+    return (objects if objects.is_dir() else cache) / md5[:2] / md5[2:]
 
 
 def _check_cache(cache: Path | None, md5s: list[str]) -> list[str]:
@@ -98,7 +100,7 @@ def check_output(root: Path, stage: str, out: dict, cache: Path | None) -> Outpu
 
 
 def dvc_cache_dir(root: Path) -> Path | None:
-    """The repository's DVC cache folder (``dvc cache dir``), if DVC can tell."""
+    """The repository's DVC cache objects folder (``<dvc cache dir>/files/md5``), if DVC can tell."""
     try:
         from dvc.repo import Repo
 

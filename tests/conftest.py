@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 
 from httpserver import serve
+from tinyframes import write_dataset
+from workspace import make_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real"
@@ -18,6 +20,28 @@ def real_file(relative: str) -> Path:
             pytest.fail(msg + "; PIPELINE_REQUIRE_REAL_DATA=1 makes this an error")
         pytest.skip(msg)
     return path
+
+
+@pytest.fixture
+def real():
+    """``real(relative_path)``: a file of ../shared/data/real (skips, or fails in CI, when absent)."""
+    return real_file
+
+
+@pytest.fixture(scope="session")
+def tiny_frames(tmp_path_factory):
+    """``(train.h5, test.h5)``: 32 and 8 tiny samples of 4 classes (tinyframes), written once."""
+    return write_dataset(tmp_path_factory.mktemp("tinyframes"), n_train=32, n_test=8)
+
+
+@pytest.fixture
+def train_workspace(tmp_path, tiny_frames):
+    """``make(name, model=None, **train)``: a folder for stages/train.py under tmp_path, holding
+    the tiny frames and a params.yaml (configs/demo.yaml with the tiny network and these
+    train params); run it with ``workspace.run_stage("train", folder)``."""
+    def make(name="ws", model=None, data=None, **train):
+        return make_workspace(tmp_path / name, data or tiny_frames, model, **train)
+    return make
 
 
 @pytest.fixture

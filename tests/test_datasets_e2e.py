@@ -16,7 +16,6 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import real_file
 from httpserver import send
 from pipeline.download import download
 from pipeline.frames import make_frames
@@ -39,10 +38,10 @@ def serve_bytes(data: bytes):
     return behaviour
 
 
-def nmnist_labels():
+def nmnist_labels(real):
     out = {}
     for name in ("train1K.txt", "test100.txt"):
-        for line in real_file(f"{SLAYER}/{name}").read_text().splitlines()[1:]:
+        for line in real(f"{SLAYER}/{name}").read_text().splitlines()[1:]:
             if line.strip():
                 i, c = line.split()
                 out[int(i)] = int(c)
@@ -64,11 +63,11 @@ def decode_nmnist(raw: bytes):
 
 
 @pytest.fixture
-def nmnist_spec(tmp_path, server):
-    labels = nmnist_labels()
+def nmnist_spec(tmp_path, server, real):
+    labels = nmnist_labels(real)
     train_ids = [1, 2, 3, 4, 5, 6, 8]
-    train = {f"{labels[i]}/{i:05d}.bin": real_file(f"{SLAYER}/{i}.bs2") for i in train_ids}
-    test = {f"{labels[60001]}/00001.bin": real_file(f"{SLAYER}/60001.bs2")}
+    train = {f"{labels[i]}/{i:05d}.bin": real(f"{SLAYER}/{i}.bs2") for i in train_ids}
+    test = {f"{labels[60001]}/00001.bin": real(f"{SLAYER}/60001.bs2")}
     remotes = []
     for remote, top, files in zip(NMNIST.files, ("Train", "Test"), (train, test)):
         data = make_nmnist_zip(tmp_path / remote.name, top, files)

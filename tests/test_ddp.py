@@ -7,37 +7,23 @@ given the whole batch, up to float rounding. Without synchronised BatchNorm they
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import yaml
 
-from tinyframes import MODEL, TRAIN, write_dataset
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-TESTS = Path(__file__).resolve().parent
+from tinyframes import TRAIN
+from workspace import TESTS, run, run_stage
 
 
-def launch(args, cwd, nproc=None, env=None):
-    """``python args`` (one process) or ``torchrun --nproc_per_node nproc args``."""
-    cmd = [str(BIN / "torchrun"), "--standalone", f"--nproc_per_node={nproc}"] if nproc else [sys.executable]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "OMP_NUM_THREADS": "1",
-           **(env or {})}
-    r = subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, f"{cmd + args} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+@pytest.fixture
+def data(tiny_frames):
+    return tiny_frames
+
+
+def launch(args, cwd, nproc=None, env=None) -> str:
+    r = run(args, cwd, nproc, env)
     return r.stdout + r.stderr
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return write_dataset(tmp_path_factory.mktemp("frames"), n_train=32, n_test=8)
 
 
 def steps(data, tmp_path, nproc, sync_bn=True, n=4):
@@ -69,22 +55,12 @@ def test_two_processes_average_the_gradients_of_one(data, tmp_path):
     assert max_diff(a["grads"], b["grads"]) > 1e-2 * scale
 
 
-def write_repo(folder: Path, data, **train) -> Path:
-    """A working folder for stages/train.py: params.yaml and data/frames/{train,test}.h5."""
-    frames = folder / "data" / "frames"
-    frames.mkdir(parents=True)
-    for src in data:
-        os.link(src, frames / src.name)
-    params = {"model": MODEL.model_dump(), "train": {**TRAIN.model_dump(), **train}}
-    (folder / "params.yaml").write_text(yaml.safe_dump(params))
-    return folder
-
-
-def test_train_stage_under_torchrun(data, tmp_path):
-    one = write_repo(tmp_path / "one", data, epochs=2, T_max=2)
-    two = write_repo(tmp_path / "two", data, epochs=2, T_max=2)
-    launch([ROOT / "stages" / "train.py"], one)
-    out = launch([ROOT / "stages" / "train.py"], two, nproc=2)
+def test_train_stage_under_torchrun(train_workspace):
+    one = train_workspace("one", epochs=2, T_max=2)
+    two = train_workspace("two", epochs=2, T_max=2)
+    run_stage("train", one)
+    r = run_stage("train", two, nproc=2)
+    out = r.stdout + r.stderr
     assert out.count("train: 2 epochs") == 1 and "by 2 process(es)" in out   # rank 0 alone prints
     m1, m2 = (json.loads((d / "results/train.json").read_text()) for d in (one, two))
     assert (m1["processes"], m2["processes"]) == (1, 2)

@@ -67,3 +67,75 @@ def test_repro_T_change_and_run_cache(repo):
     set_params(repo, {"train": {"epochs": 1}})
     out = run(["dvc", "repro"], repo)
     assert "Stage 'frames' didn't change, skipping" in out and "Running stage 'train'" in out
+
+
+def test_run_only_knobs_mark_nothing(repo):
+    """Worker and thread counts, download mirrors and time limits cannot change a result."""
+    run(["dvc", "repro"], repo)
+    assert json.loads(run(["dvc", "status", "--json"], repo)) == {}
+    before = (repo / "params.yaml").read_text()
+    set_params(repo, {"frames": {"workers": 1},
+                      "train": {"workers": 1, "threads": 2},
+                      "download": {"retries": 7, "timeout": 5, "deadline": 100, "archive_dir": "elsewhere",
+                                   "mirrors": ["http://127.0.0.1:9/DvsGesture.tar.gz"]}})
+    assert json.loads(run(["dvc", "status", "--json"], repo)) == {}
+    (repo / "params.yaml").write_text(before)
+
+
+def test_touching_any_module_marks_exactly_the_stages_that_import_it(repo):
+    """Every project module, edited (a comment appended), against the stages DVC says changed;
+    the expected stages are the import closures computed from the source (test_stage_deps)."""
+    from test_stage_deps import ROOT, closure
+
+    closures = {s: {p.relative_to(ROOT).as_posix() for p in closure(ROOT / "stages" / f"{s}.py")}
+                for s in ("download", "frames", "train", "evaluate")}
+    modules = sorted(p.relative_to(repo).as_posix() for p in [*(repo / "pipeline").rglob("*.py"),
+                                                               *(repo / "stages").glob("*.py")])
+    run(["dvc", "repro"], repo)
+    checked = 0
+    for module in modules:
+        path = repo / module
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# touched\n")
+        try:
+            changed = set(json.loads(run(["dvc", "status", "--json"], repo)))
+        finally:
+            path.write_bytes(original)
+        expected = {s for s, files in closures.items() if module in files}
+        assert changed == expected, f"touching {module}: dvc status names {sorted(changed)}, imported by {sorted(expected)}"
+        checked += bool(expected)
+    assert checked >= 30                       # most modules belong to some stage
+    assert json.loads(run(["dvc", "status", "--json"], repo)) == {}
+
+
+def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
+    import re
+
+    run(["dvc", "repro"], repo)
+    assert "verify: 7 of 7 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+    path = repo / "data/frames/train.h5"
+    good = path.read_bytes()
+    with h5py.File(path) as f:
+        chunk = f["frames"].id.get_chunk_info(1)
+    stat = path.stat()
+    with open(path, "r+b") as fh:                      # in place, through the hard link
+        fh.seek(chunk.byte_offset + chunk.size // 2)
+        b = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(bytes([b[0] ^ 0x01]))
+    import os
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))   # as a disk error would: same mtime
+    out = run(["python", "-m", "pipeline", "verify"], repo, check=False)
+    assert "DAMAGED  data/frames (frames)" in out and "file data/frames/train.h5 differs" in out
+    assert "its cache copy" in out and "verify: 6 of 7 outputs match dvc.lock; 1 damaged" in out
+    # the HDF5 checksum names the sample when the file is read
+    r = run(["python", "-c", "from pipeline.store import read_sample; read_sample('data/frames/train.h5', 1)"],
+            repo, check=False)
+    assert "sample 1 cannot be read" in r and "damaged" in r
+    # follow the advice: drop the damaged cache copy, then recompute (no remote here)
+    rm = re.search(r"rm -f (\S+)", out).group(1)
+    assert "dvc repro --force --single-item frames" in out
+    os.remove(rm)
+    run(["dvc", "repro", "--force", "--single-item", "frames"], repo)
+    assert path.read_bytes() == good
+    assert "verify: 7 of 7 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)

@@ -2,15 +2,14 @@
 
 import pytest
 
-from conftest import real_file
 from pipeline.dvsgesture import read_labels, read_trials
 from pipeline.errors import LayoutError
-from pipeline.samples import cut
 from pipeline.events import make_events
+from pipeline.samples import cut
 
 
-def test_real_labels_file():
-    rows = read_labels(real_file("dvs128_gesture/user01_natural_labels.csv"), 11)
+def test_real_labels_file(real):
+    rows = read_labels(real("dvs128_gesture/user01_natural_labels.csv"), 11)
     # SOURCES.md: 12 rows, classes 1,2,3,5,4,6,7,8,8,9,10,11, from 53,036,986 to 177,991,967 µs
     assert rows[:, 0].tolist() == [1, 2, 3, 5, 4, 6, 7, 8, 8, 9, 10, 11]
     assert rows[0, 1] == 53_036_986 and rows[-1, 2] == 177_991_967

@@ -1,5 +1,7 @@
 """The fused PLIF (hand-written forward and backward loops) against the reference autograd one."""
 
+import math
+
 import numba
 import pytest
 import torch
@@ -49,9 +51,18 @@ def test_float32_spikes_identical_gradients_close(backend):
     torch.testing.assert_close(gw1, gw0, rtol=1e-4, atol=1e-4)
 
 
-def test_threshold_equality_fires_and_tau_other_than_2():
-    x = torch.tensor([[2.0], [1.5], [0.2], [2.5]], dtype=torch.float64)
-    assert plif_multistep_fused(x, torch.tensor(0.0, dtype=torch.float64)).flatten().tolist() == [1.0, 0.0, 0.0, 1.0]
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_threshold_equality_fires_and_tau_other_than_2(backend, dtype):
+    # w = ln(1/3): sigmoid(w) = 0.25 exactly (tau = 4), so every potential below is exact:
+    # h = 4 * 0.25 = 1.0 fires (v >= 1), reset | 2 * 0.25 = 0.5 | 0.5 + (3 - 0.5) * 0.25 = 1.125
+    # fires | 0 + 4 * 0.25 = 1.0 fires again. With tau = 2 (w = 0) step 2 would fire (h = 1.0).
+    w = torch.tensor(math.log(1 / 3), dtype=dtype)
+    assert torch.sigmoid(w).item() == 0.25
+    x = torch.tensor([[4.0], [2.0], [3.0], [4.0]], dtype=dtype)
+    assert plif_multistep_fused(x, w, backend=backend).flatten().tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert plif_multistep_fused(x, torch.tensor(0.0, dtype=dtype), backend=backend).flatten().tolist() == \
+        [1.0, 1.0, 1.0, 1.0]
 
 
 def test_layer_uses_the_fused_path_and_lif_has_no_w_gradient(monkeypatch):

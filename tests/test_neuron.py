@@ -37,7 +37,10 @@ def test_surrogate_gradient_formula():
     u = torch.tensor([-1.0, -0.1, 0.0, 0.3, 2.0], dtype=torch.float64, requires_grad=True)
     atan_spike(u, 2.0).sum().backward()
     assert u.grad.tolist() == pytest.approx([g(v) for v in [-1.0, -0.1, 0.0, 0.3, 2.0]], rel=1e-12)
-    assert g(0.0) == 1.0                      # alpha / 2 at the threshold
+    # by hand: alpha / 2 = 1 at the threshold; at u = 0.3, 1 / (1 + (0.3 pi)^2) = 0.5295...
+    assert u.grad[2].item() == 1.0
+    assert u.grad[3].item() == pytest.approx(1.0 / (1.0 + (0.3 * math.pi) ** 2), rel=1e-12)
+    assert u.grad[3].item() == pytest.approx(0.529587, abs=1e-6)
 
 
 def grads(x1, x2, w, detach_reset):

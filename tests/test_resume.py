@@ -2,38 +2,21 @@
 of an uninterrupted run (dropout on, so the restored random states matter)."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from pipeline.checkpoint import atomic_save, load_resumable
-from tinyframes import MODEL, TRAIN, write_dataset
+from workspace import ROOT, TESTS, run
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
 STAGE = ROOT / "stages" / "train.py"
 # 32 train samples: 28 trained on in batches of 8 (4 batches), 4 held out; 32 reads an epoch
-PARAMS = {"model": {**MODEL.model_dump(), "dropout": 0.5},
-          "train": {**TRAIN.model_dump(), "epochs": 4, "T_max": 4}}
-
-
-def repo(folder: Path, data) -> Path:
-    (folder / "data" / "frames").mkdir(parents=True)
-    for src in data:
-        os.link(src, folder / "data" / "frames" / src.name)
-    (folder / "params.yaml").write_text(yaml.safe_dump(PARAMS))
-    return folder
+MODEL, TRAIN = {"dropout": 0.5}, {"epochs": 4, "T_max": 4}
 
 
 def python(args, cwd):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)])}
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return run(args, cwd, check=False)
 
 
 def outputs(folder: Path) -> dict:
@@ -48,9 +31,8 @@ def outputs(folder: Path) -> dict:
             "log": [r[:seconds] + r[seconds + 1:] for r in log]}
 
 
-def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
-    data = write_dataset(tmp_path / "frames", n_train=32, n_test=8)
-    whole, killed = repo(tmp_path / "whole", data), repo(tmp_path / "killed", data)
+def test_killed_run_resumes_to_the_uninterrupted_result(train_workspace):
+    whole, killed = (train_workspace(name, MODEL, **TRAIN) for name in ("whole", "killed"))
     r = python([STAGE], whole)
     assert r.returncode == 0, r.stderr[-3000:]
 
@@ -58,7 +40,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert r.returncode == -9, r.stderr[-3000:]
     ckpt = torch.load(killed / "checkpoints/train.pt", weights_only=True)
     assert ckpt["epoch"] == 2 and not (killed / "models/model.pt").exists()
-    assert not list((killed / "checkpoints").glob("*.tmp"))
+    assert not list((killed / "checkpoints").glob("*.tmp*"))
 
     r = python([STAGE], killed)
     assert r.returncode == 0, r.stderr[-3000:]

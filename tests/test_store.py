@@ -93,3 +93,85 @@ def test_encoded_chunk_is_what_hdf5_stores(tmp_path, fill):
     enc.close()
     write(tmp_path / "s.h5", [frames, frames])
     np.testing.assert_array_equal(read_sample(tmp_path / "s.h5", 1)[0], frames)
+
+
+def test_every_dataset_carries_a_checksum(tmp_path):
+    write(tmp_path / "s.h5", samples(3))
+    with h5py.File(tmp_path / "s.h5") as f:
+        assert {name: f[name].fletcher32 for name in f} == dict.fromkeys(
+            ["frames", "labels", "recording", "label_row", "n_events"], True)
+        assert f["frames"].scaleoffset == 0 and f["frames"].compression == "gzip"
+
+
+def flip(path, offset):
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        b = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([b[0] ^ 0x10]))
+
+
+def test_a_damaged_sample_or_label_fails_naming_the_file_and_sample(tmp_path):
+    """A byte flipped in place (what a disk error or an edit through a DVC hard link does) is
+    caught on read; before the checksums a flipped label trained silently on the wrong class."""
+    from pipeline.errors import DamagedFileError
+
+    frames = samples(4)
+    path = tmp_path / "s.h5"
+    write(path, frames)
+    with h5py.File(path) as f:
+        chunk = f["frames"].id.get_chunk_info(2)            # sample 2's stored bytes
+        labels = f["labels"].id.get_chunk_info(0)
+    flip(path, chunk.byte_offset + chunk.size // 2)
+    with pytest.raises(DamagedFileError, match=rf"{path}: sample 2 cannot be read .* damaged"):
+        read_sample(path, 2)
+    np.testing.assert_array_equal(read_sample(path, 3)[0], frames[3])     # the others still read
+    with pytest.raises(DamagedFileError, match="sample 2"):
+        H5Frames(path)[2]
+
+    path2 = tmp_path / "t.h5"
+    write(path2, frames)
+    flip(path2, labels.byte_offset + 8 * 1)                   # label of sample 1: 1 -> 17
+    with pytest.raises(DamagedFileError, match=rf"{path2}: dataset 'labels' cannot be read"):
+        H5Frames(path2)
+
+
+def test_a_failing_close_leaves_nothing(tmp_path, monkeypatch):
+    """The last flush (where a full disk shows) fails: no temporary file is left behind."""
+    real_close = h5py.File.close
+
+    def failing_close(self):
+        real_close(self)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(h5py.File, "close", failing_close)
+    with pytest.raises(OSError, match="No space left"):
+        write(tmp_path / "s.h5", samples(2))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_real_write_error_leaves_nothing(tmp_path):
+    """Writing past a file-size limit (EFBIG, as on a full disk) in a child process: an error,
+    and neither the file nor a temporary."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = f"""
+import resource, signal, sys
+import numpy as np
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+from pipeline.store import FrameWriter
+rng = np.random.default_rng(0)
+try:
+    with FrameWriter({str(tmp_path / 'big.h5')!r}, 20, (4, 2, 32, 32), {{}}) as w:
+        for i in range(20):
+            w.write(rng.integers(0, 2**31, (4, 2, 32, 32)).astype(np.uint32), 0, "r", i, 1)
+except OSError as e:
+    print("OSError", e)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "OSError" in r.stdout, r.stdout + r.stderr
+    assert list(tmp_path.iterdir()) == []

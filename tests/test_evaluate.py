@@ -1,0 +1,70 @@
+"""The evaluate stage: confusion matrix, per-class accuracy and confusion.csv against hand counts."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline.evaluate import confusion, confusion_csv, evaluate, load_model, summarise
+from pipeline.errors import LayoutError
+from pipeline.model import build_model
+from tinyframes import CLASSES, MODEL, write_frames
+
+# 7 samples of 3 classes:        a  a  a  b  b  c  c
+LABELS = np.array([0, 0, 0, 1, 1, 2, 2])
+PREDS = np.array([0, 1, 0, 1, 1, 0, 1])
+
+
+def test_confusion_matrix_by_hand():
+    # row = actual, column = predicted: a -> a twice, a -> b once; b -> b twice; c -> a, c -> b
+    assert confusion(LABELS, PREDS, 3).tolist() == [[2, 1, 0], [0, 2, 0], [1, 1, 0]]
+    assert confusion(np.array([], np.int64), np.array([], np.int64), 2).tolist() == [[0, 0], [0, 0]]
+
+
+def test_summary_by_hand():
+    s = summarise(LABELS, PREDS, ["a", "b", "c", "d"])
+    assert s["test_accuracy"] == round(4 / 7, 4) == 0.5714
+    assert s["test_samples"] == 7
+    # a: 2 of 3, b: 2 of 2, c: 0 of 2, d: no sample at all (None, not 0)
+    assert s["per_class_accuracy"] == {"a": 0.6667, "b": 1.0, "c": 0.0, "d": None}
+
+
+def test_confusion_csv_rows_are_the_samples_in_order():
+    text = confusion_csv(LABELS, PREDS, ["a", "b", "c"])
+    assert text.splitlines() == ["actual,predicted", "a,a", "a,b", "a,a", "b,b", "b,b", "c,a", "c,b"]
+
+
+def test_evaluate_writes_metrics_and_confusion(tmp_path):
+    """A saved model on a tiny test file: the files agree with each other and with the model."""
+    test_h5 = write_frames(tmp_path / "test.h5", 12, seed=3)
+    torch.manual_seed(0)
+    model = build_model(MODEL, (4, 2, 16, 16), len(CLASSES))
+    torch.save({"model": model.state_dict(), "epoch": 3,
+                "config": {"model": MODEL.model_dump(), "classes": CLASSES, "frame_shape": [4, 2, 16, 16]}},
+               tmp_path / "model.pt")
+    (tmp_path / "train.json").write_text(json.dumps({"protocol": "A", "selected_epoch": 3}))
+    m = evaluate(tmp_path / "model.pt", test_h5, tmp_path / "train.json", tmp_path / "metrics.json",
+                 tmp_path / "confusion.csv")
+    with open(tmp_path / "confusion.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 12 and [r["actual"] for r in rows] == [CLASSES[i % 4] for i in range(12)]
+    hits = sum(r["actual"] == r["predicted"] for r in rows)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved == m and saved["protocol"] == "A" and saved["model_epoch"] == 3     # merged with train's
+    assert saved["test_samples"] == 12 and saved["test_accuracy"] == round(hits / 12, 4)
+    # the predictions are the model's: rerun it on the file's frames by hand
+    import h5py
+    with h5py.File(test_h5) as f:
+        x = torch.from_numpy(f["frames"][:].astype(np.float32))
+    reloaded, _ = load_model(tmp_path / "model.pt", torch.device("cpu"))
+    with torch.no_grad():
+        preds = reloaded(x).argmax(1).tolist()
+    assert [r["predicted"] for r in rows] == [CLASSES[p] for p in preds]
+    assert not list(tmp_path.glob("*.tmp-*"))
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(LayoutError, match="model.pt not found: run the train stage"):
+        load_model(tmp_path / "model.pt")
