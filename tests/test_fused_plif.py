@@ -110,3 +110,26 @@ def test_result_does_not_depend_on_the_thread_count():
         torch.set_num_threads(before)
     for gx, gw in results[1:]:
         assert torch.equal(gx, results[0][0]) and torch.equal(gw, results[0][1])
+
+
+def test_numba_threads_leave_torch_thread_count_alone():
+    """Starting Numba's OpenMP pool set torch's thread count to every core (4 here), e.g. past
+    the share torchrun gives each rank; torch must keep the 2 threads it was given."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import torch
+from pipeline.model import plif_multistep_fused
+before = torch.get_num_threads()
+x = torch.randn(4, 8, 64, 32, 32, requires_grad=True)          # 16 blocks: the parallel kernels
+plif_multistep_fused(x, torch.tensor(0.0, requires_grad=True)).sum().backward()
+import numba
+print(before, torch.get_num_threads(), numba.threading_layer(), numba.get_num_threads())
+"""
+    env = {**os.environ, "NUMBA_NUM_THREADS": "4", "OMP_NUM_THREADS": "2"}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    before, after, layer, numba_threads = r.stdout.split()
+    assert (before, after, numba_threads) == ("2", "2", "2"), r.stdout

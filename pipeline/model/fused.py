@@ -132,11 +132,25 @@ def _backward_serial(gs, x, k, v_th, c, half_alpha, detach_reset, gx, gk):
 _PARALLEL_BLOCKS = 4   # fewer blocks than this run in the calling thread
 
 
+def _set_numba_threads(threads: int) -> None:
+    """``numba.set_num_threads(threads)``, leaving torch's thread count as it was.
+
+    Numba's OpenMP threading layer shares the OpenMP runtime with torch, and starting it sets
+    the calling thread's OpenMP thread count to ``NUMBA_NUM_THREADS`` (every core): torch, which
+    reads that count, would then run on every core too, e.g. under ``torchrun`` where each
+    rank was given fewer. Torch's count is put back at once.
+    """
+    before = torch.get_num_threads()
+    numba.set_num_threads(threads)
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
 def _kernels(n: int):
     """(forward, backward) drivers for ``n`` neurons, with the Numba threads set to torch's."""
     threads = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
     if threads > 1 and (n + _BLOCK - 1) // _BLOCK >= _PARALLEL_BLOCKS:
-        numba.set_num_threads(threads)
+        _set_numba_threads(threads)
         return _forward_parallel, _backward_parallel
     return _forward_serial, _backward_serial
 
