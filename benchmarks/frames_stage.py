@@ -1,4 +1,4 @@
-"""3. The whole frames stage (``pipeline.build.build_split``, both splits) on the corpus.
+"""3. The whole frames stage (``pipeline.frames.build_split``, both splits) on the corpus.
 
 Each run is a fresh process (``python -m benchmarks.frames_stage --child ...``), as
 ``dvc repro`` would start one, so its memory is its own: the parent samples the memory of

@@ -1,0 +1,40 @@
+"""Names users and their scripts rely on keep working through reorganisations."""
+
+import inspect
+
+import numpy as np
+
+
+def test_public_names():
+    import pipeline.events
+    import pipeline.frames
+    import pipeline.io
+    import pipeline.store
+    import pipeline.unpack
+    from pipeline.integrate import integrate
+
+    assert pipeline.events.EVENT_DTYPE.names == ("t", "x", "y", "p")
+    for name in ("read_aedat3", "read_jaer", "read_nmnist", "read_aedat4", "read_events"):
+        assert callable(getattr(pipeline.io, name)), name
+    assert pipeline.frames.integrate is integrate
+    assert list(inspect.signature(pipeline.unpack.extract).parameters) == ["archive", "dest_dir"]
+    assert list(inspect.signature(pipeline.store.FrameWriter).parameters) == ["path", "n", "frame_shape", "attrs"]
+    assert list(inspect.signature(pipeline.store.FrameWriter.write).parameters) == [
+        "self", "frames", "label", "recording", "label_row", "n_events"]
+    assert list(inspect.signature(pipeline.store.read_sample).parameters) == ["path", "i"]
+
+
+def test_write_then_read_through_the_public_names(tmp_path):
+    from pipeline.events import make_events
+    from pipeline.frames import integrate
+    from pipeline.store import FrameWriter, read_sample
+
+    ev = make_events([0, 1, 2, 3], [0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 1, 1])
+    frames = integrate(ev, 2, "number", (4, 4))
+    with FrameWriter(tmp_path / "f.h5", 1, frames.shape, {"classes": ["a"]}) as w:
+        w.write(frames, 0, "r.aedat", -1, ev.size)
+    got, label = read_sample(tmp_path / "f.h5", 0)
+    # frame 0: events 0 (ON at x=0,y=3), 1 (OFF at x=1,y=2); frame 1: events 2, 3 (ON)
+    expected = np.zeros((2, 2, 4, 4), np.uint32)
+    expected[0, 1, 3, 0] = expected[0, 0, 2, 1] = expected[1, 1, 1, 2] = expected[1, 1, 0, 3] = 1
+    assert label == 0 and np.array_equal(got, expected)
