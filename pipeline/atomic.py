@@ -32,13 +32,16 @@ def _fsync(path: Path) -> None:
 
 
 def _fsync_tree(path: Path) -> None:
-    if path.is_dir():
+    """Flush ``path`` to disk: a file by fsync; a folder (tens of thousands of files, for an
+    unpacked dataset) by one ``sync()`` of everything, far cheaper than a fsync per file."""
+    if not path.is_dir():
+        _fsync(path)
+    elif hasattr(os, "sync"):
+        os.sync()
+    else:                                    # pragma: no cover - Windows
         for root, _, files in os.walk(path):
             for name in files:
                 _fsync(Path(root) / name)
-            _fsync(Path(root))
-    else:
-        _fsync(path)
 
 
 def remove(path: Path) -> None:

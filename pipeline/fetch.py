@@ -1,12 +1,41 @@
 """Fetch a data file from a list of mirrors with md5 verification (unpacking: ``unpack.py``).
 
-``fetch`` tries each URL in turn (http, https, file:// or a plain local path), streams into
-``<dest>.part`` next to the destination, verifies the md5 and only then renames the file into
-place, so ``dest`` either holds the right bytes or does not exist. HTTP downloads resume an
-interrupted transfer with a ``Range`` request and retry transient failures (connection errors,
-timeouts, short bodies, 5xx) with exponential backoff; answers that cannot turn into the file
-(404, figshare's "202 Accepted" with an empty body, an HTML login page, an empty body) move
-straight on to the next mirror.
+``fetch`` tries each URL in turn (http, https, file:// or a plain local path), streams into a
+temporary sibling of the destination (:func:`pipeline.atomic.atomic_path`), verifies the md5
+and only then renames the file into place, so ``dest`` either holds the right bytes or does not
+exist. HTTP downloads resume an interrupted transfer with a ``Range`` request and retry
+transient failures (connection errors, timeouts, stalls, short bodies, 5xx) with exponential
+backoff; answers that cannot turn into the file (404, figshare's "202 Accepted" with an empty
+body, an HTML login page, an empty body, a size other than the expected one) move straight on
+to the next mirror.
+
+Limits, so that no server can hold a download forever or fill the disk:
+
+* connecting waits at most ``min(10 s, timeout)``; waiting for the answer, and for each
+  further piece of the body, at most ``timeout`` (reads return whatever bytes have arrived);
+* a stall is fewer than 1 KiB arriving in a ``timeout``-second window (a trickle of a few
+  bytes per second never trips a plain read timeout); it counts as a transient failure and
+  the next attempt resumes;
+* ``deadline`` bounds one URL, retries and backoff included; when it passes, the partial file
+  is dropped and the next URL starts afresh. It is checked after every read, so it can be
+  overrun by at most ``timeout``;
+* where the file's ``size`` is known, a whole-file answer announcing another Content-Length is
+  refused at once, and reading stops as soon as more than ``size`` bytes arrived.
+
+What a dead mirror costs per URL with the defaults (timeout 30 s, retries 3, backoff 1 s
+doubling: 4 attempts and 1 + 2 + 4 = 7 s of backoff):
+
+* a host that drops packets (no connection): 4 x 10 s + 7 s = 47 s per address its name
+  resolves to (addresses are tried one after the other);
+* a host that accepts the connection but never answers: 4 x 30 s + 7 s = 127 s (about 2 min,
+  measured: 127.1 s);
+* a host that trickles (under 1 KiB per 30 s): 4 x 30 s + 7 s = 127 s for a steady trickle
+  (measured at 2 bytes per 0.5 s: 127.1 s), up to twice the 30 s per attempt when a burst of
+  1 KiB restarts the stall window.
+
+``deadline`` caps all of it (6 h in params). Before these limits, fetch's own defaults
+(5 retries, 60 s) made a silent host cost 6 x 60 s + 31 s = 391 s, about 6.5 minutes per URL,
+and a trickle had no bound at all.
 """
 
 from __future__ import annotations
@@ -14,21 +43,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import requests
+import urllib3
 from tqdm import tqdm
 
+from .atomic import atomic_path
 from .errors import DownloadError
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 1 << 16  # bytes per network / copy read
+_CHUNK = 1 << 16  # bytes per network / copy read (at most: a network read returns what has arrived)
 _USER_AGENT = "dvs-pipeline-downloader/1.0"
+CONNECT_TIMEOUT = 10.0  # seconds to establish a connection (at most ``timeout``)
+STALL_BYTES = 1024  # fewer bytes than this in a ``timeout``-second window is a stall
 
 
 def md5sum(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -58,29 +93,60 @@ class _Stats:
     transferred: int = 0  # bytes received over all attempts (resumed bytes counted once)
 
 
+@dataclass
+class _Limits:
+    """What one URL may cost: ``timeout`` per wait, ``size`` bytes, until ``deadline_at``."""
+
+    timeout: float
+    size: int | None
+    deadline: float | None  # seconds, for messages
+    deadline_at: float | None  # time.monotonic() value
+
+    def remaining(self) -> float | None:
+        return None if self.deadline_at is None else self.deadline_at - time.monotonic()
+
+    def check(self, nbytes: int) -> None:
+        """Raise _Reject when the deadline has passed, saying how far the download got."""
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            got = f"{nbytes} of {self.size}" if self.size is not None else f"{nbytes}"
+            raise _Reject(
+                f"deadline of {self.deadline:g} s for one URL passed after {got} bytes "
+                "(download.deadline sets it)"
+            )
+
+
 def fetch(
     urls: list[str],
     dest: str | Path,
     md5: str,
     *,
-    retries: int = 5,
+    retries: int = 3,
     backoff: float = 1.0,
-    timeout: float = 60.0,
+    timeout: float = 30.0,
     size: int | None = None,
-    deadline: float | None = None,
+    deadline: float | None = 6 * 3600.0,
     help: str = "",
 ) -> Path:
     """Download ``dest`` from the first of ``urls`` that delivers bytes with the given ``md5``.
 
     ``retries`` is the number of extra attempts per HTTP URL for transient failures; the
-    n-th retry waits ``backoff * 2**(n-1)`` seconds. ``timeout`` is requests' connect/read
-    timeout. ``help`` (where else to get the file) ends the error message when every URL fails.
-    Returns ``dest`` as a Path. Raises DownloadError; nothing partial is left behind then.
+    n-th retry waits ``backoff * 2**(n-1)`` seconds. ``timeout`` (seconds) bounds each wait
+    for the server (connecting: at most 10 s) and is the window of the stall rule (fewer than
+    1 KiB per ``timeout`` seconds). ``size`` is the file's size in bytes where known: an
+    answer of another size is refused, and reading stops as soon as more arrived.
+    ``deadline`` (seconds, None: none) bounds one URL, retries included. ``help`` (where else
+    to get the file) ends the error message when every URL fails. Returns ``dest`` as a Path.
+    Raises DownloadError; nothing partial is left behind then.
     """
     dest = Path(dest)
     expected = md5.strip().lower()
     if len(expected) != 32 or any(c not in "0123456789abcdef" for c in expected):
         raise ValueError(f"md5 must be 32 hex digits, got {md5!r}")
+    if size is not None and size < 0:
+        raise ValueError(f"size must be >= 0 bytes, got {size}")
+    if deadline is not None and deadline <= 0:
+        raise ValueError(f"deadline must be > 0 seconds, got {deadline}")
 
     if dest.exists():
         if not dest.is_file():
@@ -99,11 +165,7 @@ def fetch(
         raise DownloadError(f"no URL to download {dest.name} from. {help}".strip())
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    if part.exists():
-        # Left by a killed process; its origin is unknown, so start clean rather than resume.
-        log.warning("removing stale partial download %s", part)
-        part.unlink()
+    _remove_stale(dest)
 
     failures: list[str] = []
     stats = _Stats()
@@ -113,33 +175,43 @@ def fetch(
     # Offsets in Range / Content-Length must refer to the file bytes, not a gzip-encoded stream.
     session.headers["Accept-Encoding"] = "identity"
     try:
-        for url in urls:
-            try:
-                _fetch_one(session, url, part, dest.name, retries, backoff, timeout, stats)
-                actual = md5sum(part)
-                if actual != expected:
-                    raise _Reject(f"md5 mismatch: got {actual}, expected {expected}")
-            except _Reject as e:
-                part.unlink(missing_ok=True)
-                failures.append(f"{url}: {e}")
-                log.warning("%s: %s", url, e)
-                continue
-            _fsync(part)
-            os.replace(part, dest)  # atomic on one filesystem: dest is never half-written
-            _summary(dest, url, stats.transferred, time.monotonic() - start)
-            return dest
-    except BaseException:
-        # Ctrl-C or an unexpected bug: still leave nothing partial behind.
-        part.unlink(missing_ok=True)
-        raise
+        # One temporary for all URLs and attempts, so retries of one URL resume into it; it is
+        # renamed over ``dest`` on success and removed on any failure (Ctrl-C included).
+        with atomic_path(dest) as part:
+            for url in urls:
+                limits = _Limits(timeout, size, deadline,
+                                 None if deadline is None else time.monotonic() + deadline)
+                try:
+                    _fetch_one(session, url, part, dest.name, retries, backoff, limits, stats)
+                    actual = md5sum(part)
+                    if actual != expected:
+                        raise _Reject(f"md5 mismatch: got {actual}, expected {expected}")
+                except _Reject as e:
+                    part.unlink(missing_ok=True)
+                    failures.append(f"{url}: {e}")
+                    log.warning("%s: %s", url, e)
+                    continue
+                break
+            else:
+                listing = "\n".join(f"  - {f}" for f in failures)
+                message = f"could not download {dest.name} (md5 {expected}) from any URL:\n{listing}"
+                if help:
+                    message += f"\n{help}"
+                raise DownloadError(message)
     finally:
         session.close()
+    _summary(dest, url, stats.transferred, time.monotonic() - start)
+    return dest
 
-    listing = "\n".join(f"  - {f}" for f in failures)
-    message = f"could not download {dest.name} (md5 {expected}) from any URL:\n{listing}"
-    if help:
-        message += f"\n{help}"
-    raise DownloadError(message)
+
+def _remove_stale(dest: Path) -> None:
+    """Remove partial downloads of ``dest`` left by a killed process (their origin is unknown,
+    so start clean rather than resume): ``<name>.tmp-<8 hex>`` and the older ``<name>.part``."""
+    pattern = re.compile(re.escape(dest.name) + r"\.(tmp-[0-9a-f]{8}|part)")
+    for path in dest.parent.iterdir():
+        if pattern.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+            log.warning("removing stale partial download %s", path)
+            path.unlink(missing_ok=True)
 
 
 def _fetch_one(
@@ -149,7 +221,7 @@ def _fetch_one(
     desc: str,
     retries: int,
     backoff: float,
-    timeout: float,
+    limits: _Limits,
     stats: _Stats,
 ) -> None:
     """Fill ``part`` from one URL, or raise _Reject saying why this URL failed."""
@@ -162,7 +234,7 @@ def _fetch_one(
             source = Path(url2pathname(parts.path))
         else:
             source = Path(url)
-        _copy_local(source, part, desc, stats)
+        _copy_local(source, part, desc, limits, stats)
         return
     if scheme not in ("http", "https"):
         raise _Reject(f"unsupported URL scheme {scheme!r}")
@@ -171,17 +243,23 @@ def _fetch_one(
     for attempt in range(retries + 1):
         if attempt:
             delay = backoff * 2 ** (attempt - 1)
+            remaining = limits.remaining()
+            if remaining is not None and remaining <= delay:
+                raise _Reject(
+                    f"deadline of {limits.deadline:g} s for one URL passed during retries "
+                    f"(download.deadline sets it); last error: {last}"
+                )
             log.warning("%s: %s; retry %d/%d in %.1f s", url, last, attempt, retries, delay)
             time.sleep(delay)
         try:
-            _http_attempt(session, url, part, desc, timeout, stats)
+            _http_attempt(session, url, part, desc, limits, stats)
             return
         except _Retry as e:
             last = e
     raise _Reject(f"gave up after {retries + 1} attempts; last error: {last}")
 
 
-def _copy_local(source: Path, part: Path, desc: str, stats: _Stats) -> None:
+def _copy_local(source: Path, part: Path, desc: str, limits: _Limits, stats: _Stats) -> None:
     """Copy a local file into ``part`` with a progress bar."""
     try:
         size = source.stat().st_size
@@ -189,27 +267,39 @@ def _copy_local(source: Path, part: Path, desc: str, stats: _Stats) -> None:
             raise _Reject(f"{source} is not a regular file")
         if size == 0:
             raise _Reject(f"{source} is empty (0 bytes)")
+        if limits.size is not None and size != limits.size:
+            raise _Reject(f"{source} is {size} bytes, expected {limits.size}")
+        copied = 0
         with open(source, "rb") as src, open(part, "wb") as dst, _bar(desc, size, 0) as bar:
             while block := src.read(_CHUNK):
                 dst.write(block)
+                copied += len(block)
                 bar.update(len(block))
                 stats.transferred += len(block)
+                limits.check(copied)
     except OSError as e:
         raise _Reject(f"cannot copy local file: {e}") from e
 
 
 def _http_attempt(
-    session: requests.Session, url: str, part: Path, desc: str, timeout: float, stats: _Stats
+    session: requests.Session, url: str, part: Path, desc: str, limits: _Limits, stats: _Stats
 ) -> None:
     """One GET of ``url`` into ``part``, resuming from its current size with a Range request.
 
     Returns when the body arrived complete; raises _Retry for transient trouble (the bytes
     received so far stay in ``part`` for the next attempt to resume) and _Reject otherwise.
     """
+    size = limits.size
     offset = part.stat().st_size if part.exists() else 0
+    if size is not None and offset >= size:
+        return  # an earlier attempt got every byte (the md5 will tell)
+    limits.check(offset)
     headers = {"Range": f"bytes={offset}-"} if offset else {}
+    remaining = limits.remaining()
+    read_timeout = limits.timeout if remaining is None else min(limits.timeout, remaining)
+    connect_timeout = min(CONNECT_TIMEOUT, read_timeout)
     try:
-        resp = session.get(url, headers=headers, stream=True, timeout=timeout)
+        resp = session.get(url, headers=headers, stream=True, timeout=(connect_timeout, read_timeout))
     except (requests.ConnectionError, requests.Timeout) as e:
         raise _Retry(f"connection failed: {e}") from e
     except requests.RequestException as e:  # invalid URL, too many redirects, ...
@@ -258,30 +348,70 @@ def _http_attempt(
         length = _content_length(resp)
         if length == 0 and offset == 0:
             raise _Reject("empty body (Content-Length: 0)")
-        total = offset + length if length is not None else None
+        if size is not None and length is not None and offset + length != size:
+            announced = f"{length} bytes from byte {offset}" if offset else f"{length} bytes"
+            raise _Reject(f"the server announces {announced} (Content-Length), expected {size}")
+        total = offset + length if length is not None else size
 
+        # At most one byte past the expected size is read: enough to know the body is too long.
+        room = None if size is None else size - offset
+        read = _reader(resp)
         received = 0
+        window_start, window_bytes = time.monotonic(), 0
         with open(part, mode) as f, _bar(desc, total, offset) as bar:
-            try:
-                for block in resp.iter_content(chunk_size=_CHUNK):
-                    f.write(block)
-                    received += len(block)
-                    stats.transferred += len(block)
-                    bar.update(len(block))
-            except requests.RequestException as e:  # dropped connection, read timeout, ...
-                raise _Retry(f"connection lost after {offset + received} bytes: {e}") from e
+            while True:
+                want = _CHUNK if room is None else min(_CHUNK, room - received + 1)
+                try:
+                    block = read(want)
+                except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
+                    # dropped connection, read timeout, ...
+                    raise _Retry(f"connection lost after {offset + received} bytes: {e}") from e
+                if not block:
+                    break
+                if room is not None and received + len(block) > room:
+                    raise _Reject(f"the server sends more than the expected {size} bytes; stopped reading")
+                f.write(block)
+                received += len(block)
+                stats.transferred += len(block)
+                bar.update(len(block))
+                limits.check(offset + received)
+                window_bytes += len(block)
+                now = time.monotonic()
+                if now - window_start >= limits.timeout:
+                    if window_bytes < STALL_BYTES:
+                        raise _Retry(
+                            f"transfer stalled after {offset + received} bytes: {window_bytes} bytes "
+                            f"in {now - window_start:.1f} s (the minimum is {STALL_BYTES} bytes per "
+                            f"{limits.timeout:g} s timeout)"
+                        )
+                    window_start, window_bytes = now, 0
 
     if received == 0 and offset == 0:
         raise _Reject("empty body (0 bytes)")
     if length is not None and received < length:
         raise _Retry(f"short body: {received} of {length} bytes")
+    if size is not None and offset + received < size:
+        raise _Retry(f"short body: {offset + received} of {size} bytes")
+
+
+def _reader(resp: requests.Response) -> Callable[[int], bytes]:
+    """``read(n)``: up to ``n`` body bytes, returning as soon as some have arrived, b"" at the end.
+
+    requests' ``iter_content`` waits for a whole chunk, which a trickling server can stretch
+    over hours without ever tripping the read timeout; urllib3 2's ``read1`` does not.
+    """
+    raw = resp.raw
+    if hasattr(raw, "read1"):  # urllib3 >= 2
+        return lambda n: raw.read1(n, decode_content=True)
+    # urllib3 1.x: small reads, so a stall shows after at most 1 KiB.
+    return lambda n: raw.read(min(n, STALL_BYTES), decode_content=True)
 
 
 def _peek(resp: requests.Response, limit: int = 1024) -> bytes:
     """Up to ``limit`` bytes of a response body, tolerating a broken connection."""
     try:
-        return next(resp.iter_content(chunk_size=limit), b"")
-    except requests.RequestException:
+        return _reader(resp)(limit)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
         return b""
 
 
@@ -307,12 +437,6 @@ def _bar(desc: str, total: int | None, initial: int) -> tqdm:
         desc=desc, total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
         leave=False,
     )
-
-
-def _fsync(path: Path) -> None:
-    """Flush file data to disk before the rename, so a crash cannot leave a renamed empty file."""
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
 
 
 def _summary(dest: Path, url: str, nbytes: int, seconds: float) -> None:

@@ -1,26 +1,47 @@
 """Safe unpacking of downloaded archives (.tar, .tar.gz, .zip).
 
-Every member is checked before anything is written: no absolute paths, no ``..``, no links
-leaving the target, no device files. Extraction goes to a temporary sibling directory that
-is renamed into place only when everything succeeded.
+Every member is checked before anything is written, and one bad member refuses the whole
+archive, naming it:
+
+* only regular files and directories: links (tar symbolic and hard links, zip symlinks),
+  device files and FIFOs are refused outright. None of the datasets' archives has any, and
+  links are how extraction escapes its directory: CVE-2025-4517 (``filter="data"`` on Python
+  before 3.11.13, 3.12.11 and 3.13.4, e.g. 3.11.7) lets a hard link reach outside through a
+  symlink chain longer than PATH_MAX, where ``os.path.realpath`` stops resolving;
+* no absolute paths, no ``..``;
+* sizes, from the members' declared sizes (tar headers: tarfile writes exactly that many
+  bytes; zip's ``file_size``: zipfile never returns more), so a compression bomb is refused
+  before it is unpacked: at most :data:`MAX_TOTAL` bytes in all, and at most
+  :data:`MAX_RATIO` times the archive's own size (for tar, each member also counts its
+  512-byte header, so a flood of empty files counts too). Real DVS archives unpack to 1-3
+  times their size; an archive may always unpack to :data:`RATIO_FLOOR` bytes, since tiny
+  archives of text compress far better.
+
+Extraction goes to a temporary sibling directory (:func:`pipeline.atomic.atomic_path`) that
+is renamed into place only when everything succeeded, and removed otherwise.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-import secrets
-import shutil
 import stat
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
 
+from .atomic import atomic_path
 from .errors import DownloadError
+
+MAX_TOTAL = 256 * 2**30  # bytes one archive may unpack to (the largest dataset is ~tens of GiB)
+MAX_RATIO = 100  # unpacked bytes per archive byte (real DVS archives: 1-3)
+RATIO_FLOOR = 2**20  # unpacked bytes always allowed, whatever the ratio
+_TAR_HEADER = 512  # bytes of a tar member header
 
 
 def extract(archive: str | Path, dest_dir: str | Path) -> Path:
@@ -29,33 +50,26 @@ def extract(archive: str | Path, dest_dir: str | Path) -> Path:
 
 
 @contextmanager
-def _staging(archive: Path, dest_dir: Path, corrupt: tuple):
-    """Yield a temporary sibling of ``dest_dir``; rename it into place on success, else remove it.
+def _staging(archive: Path, dest_dir: Path, corrupt: tuple) -> Iterator[Path]:
+    """Yield a new, empty temporary sibling of ``dest_dir``, renamed into place on success and
+    removed on any failure (:func:`atomic_path`).
 
     Exceptions of the ``corrupt`` types become a DownloadError naming the archive.
     """
     if dest_dir.exists() or dest_dir.is_symlink():
         raise DownloadError(f"cannot extract {archive}: {dest_dir} already exists; remove it first")
-    dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    # mkdir (not tempfile.mkdtemp, which makes it 0700) so the result gets the usual umask mode.
-    tmp = dest_dir.with_name(f"{dest_dir.name}.tmp-{secrets.token_hex(4)}")
-    tmp.mkdir()
     try:
-        yield tmp
-        os.replace(tmp, dest_dir)
+        with atomic_path(dest_dir) as tmp:
+            # mkdir (not tempfile.mkdtemp, which makes it 0700) so the result gets the usual umask mode.
+            tmp.mkdir()
+            yield tmp
     except DownloadError:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise
     except tarfile.FilterError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
         name = e.tarinfo.name if e.tarinfo is not None else "?"
         raise DownloadError(f"unsafe member {name!r} in {archive}: {e}") from e
     except corrupt as e:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise DownloadError(f"cannot extract {archive} (corrupt or truncated?): {e}") from e
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _check_name(name: str, archive: Path) -> None:
@@ -66,17 +80,46 @@ def _check_name(name: str, archive: Path) -> None:
         raise DownloadError(f"unsafe member {name!r} in {archive}: path contains '..'")
 
 
+class _Budget:
+    """Adds up the bytes an archive declares and refuses it once they pass the caps."""
+
+    def __init__(self, archive: Path):
+        self.archive = archive
+        self.size = archive.stat().st_size
+        self.limit = min(MAX_TOTAL, max(RATIO_FLOOR, MAX_RATIO * self.size))
+        self.total = 0
+
+    def add(self, nbytes: int, name: str) -> None:
+        self.total += nbytes
+        if self.total <= self.limit:
+            return
+        if self.total > MAX_TOTAL:
+            why = f"more than the {MAX_TOTAL}-byte limit (MAX_TOTAL, {MAX_TOTAL / 2**30:g} GiB)"
+        else:
+            why = (f"more than {MAX_RATIO} times the archive's {self.size} bytes "
+                   f"(compression ratio over {MAX_RATIO}:1)")
+        raise DownloadError(
+            f"refusing to extract {self.archive}: its members declare {self.total} bytes "
+            f"(up to {name!r}), {why}; a compression bomb or a damaged archive"
+        )
+
+
 def extract_zip(archive: str | Path, dest_dir: str | Path) -> Path:
     """Unpack a .zip into ``dest_dir`` (which must not exist); CRCs are checked while reading."""
     archive, dest_dir = Path(archive), Path(dest_dir)
     with _staging(archive, dest_dir, (zipfile.BadZipFile, zlib.error, EOFError, OSError)) as tmp, \
             zipfile.ZipFile(archive) as zf:
         members = zf.infolist()
+        budget = _Budget(archive)
         for m in members:
             _check_name(m.filename, archive)
-            mode = m.external_attr >> 16
-            if stat.S_ISLNK(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
+            kind = stat.S_IFMT(m.external_attr >> 16)
+            if stat.S_ISLNK(kind):
+                raise DownloadError(f"unsafe member {m.filename!r} in {archive}: symbolic link "
+                                    "(link or device file members are refused)")
+            if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
                 raise DownloadError(f"unsafe member {m.filename!r} in {archive}: link or device file")
+            budget.add(m.file_size, m.filename)
         for m in tqdm(members, desc=f"extract {archive.name}", unit="file", leave=False):
             zf.extract(m, tmp)
     return dest_dir
@@ -91,40 +134,40 @@ def extract_tar(archive: str | Path, dest_dir: str | Path) -> Path:
     archive, dest_dir = Path(archive), Path(dest_dir)
     with _staging(archive, dest_dir, (tarfile.TarError, EOFError, zlib.error, OSError)) as tmp, \
             tarfile.open(archive, "r:*") as tf:
-        # Reading the index first finds truncation before anything is written and gives the
-        # progress bar its total (a .tar.gz is decompressed twice; simplicity wins).
-        members = tf.getmembers()
-        checked = (_checked(m, tmp, archive) for m in members)
-        bar = tqdm(checked, total=len(members), desc=f"extract {archive.name}", unit="file", leave=False)
-        # filter="data" is the standard library's own guard; _checked runs first for
-        # clearer messages, and the filter catches anything it might miss.
+        # Reading the whole index first checks every member (and finds truncation) before
+        # anything is written, and gives the progress bar its total; a .tar.gz is decompressed
+        # twice, simplicity wins. A bomb is refused as soon as its headers pass the caps.
+        budget = _Budget(archive)
+        members = []
+        for member in tf:
+            _check_tar_member(member, archive)
+            budget.add(_TAR_HEADER + member.size, member.name)
+            members.append(member)
+        bar = tqdm(members, desc=f"extract {archive.name}", unit="file", leave=False)
+        # filter="data" is the standard library's own guard, kept as a second line of defence.
         tf.extractall(tmp, members=bar, filter="data")
     return dest_dir
 
 
-def _checked(member: tarfile.TarInfo, root: Path, archive: Path) -> tarfile.TarInfo:
-    """Return ``member`` if it is safe to extract under ``root``, else raise DownloadError."""
+def _check_tar_member(member: tarfile.TarInfo, archive: Path) -> None:
+    """Raise DownloadError unless ``member`` is a plain file or directory with a safe name."""
 
     def unsafe(reason: str) -> DownloadError:
         return DownloadError(f"unsafe member {member.name!r} in {archive}: {reason}")
 
-    name = member.name
-    _check_name(name, archive)
+    _check_name(member.name, archive)
     if member.ischr() or member.isblk() or member.isfifo():
         raise unsafe("device file or FIFO")
     if member.issym() or member.islnk():
+        kind = "symbolic link" if member.issym() else "hard link"
         link = member.linkname.replace("\\", "/")
         if posixpath.isabs(link) or os.path.isabs(link):
-            raise unsafe(f"link to absolute path {member.linkname!r}")
+            raise unsafe(f"{kind} to absolute path {member.linkname!r}")
         # A symlink target is relative to the link's directory, a hardlink's to the archive root.
-        base = posixpath.dirname(name) if member.issym() else ""
+        base = posixpath.dirname(member.name) if member.issym() else ""
         target = posixpath.normpath(posixpath.join(base, link))
         if target == ".." or target.startswith("../"):
-            raise unsafe(f"link target {member.linkname!r} leaves the extraction directory")
-    # Links extracted earlier could redirect a later, innocent-looking path outside the root;
-    # resolving against what is on disk now catches that.
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(os.path.join(real_root, name))
-    if os.path.commonpath([real, real_root]) != real_root:
-        raise unsafe("resolves outside the extraction directory through a link")
-    return member
+            raise unsafe(f"{kind} target {member.linkname!r} leaves the extraction directory")
+        raise unsafe(f"{kind} to {member.linkname!r}: links are refused (no dataset archive has any)")
+    if not (member.isreg() or member.isdir()):
+        raise unsafe(f"unsupported member type {member.type!r}")

@@ -1,6 +1,10 @@
 """A scriptable HTTP server on 127.0.0.1 for download tests (the ``server`` fixture in conftest)."""
 
+import socket
 import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -55,3 +59,44 @@ def send(h: BaseHTTPRequestHandler, status: int, body: bytes, ctype="application
         h.send_header(k, v)
     h.end_headers()
     h.wfile.write(body)
+
+
+def stream(h: BaseHTTPRequestHandler, status: int, pieces: Iterable[bytes], length: int | None = None,
+           pause: float = 0.0, extra: dict | None = None) -> int:
+    """Send the headers (Content-Length: ``length``; none when None, the body then ends when
+    the connection closes), then ``pieces`` one by one, ``pause`` seconds apart. Stops quietly
+    when the client hangs up; returns the bytes of body the socket accepted."""
+    h.send_response(status)
+    h.send_header("Content-Type", "application/octet-stream")
+    if length is None:
+        h.send_header("Connection", "close")
+        h.close_connection = True
+    else:
+        h.send_header("Content-Length", str(length))
+    for k, v in (extra or {}).items():
+        h.send_header(k, v)
+    h.end_headers()
+    sent = 0
+    try:
+        for piece in pieces:
+            h.wfile.write(piece)
+            h.wfile.flush()
+            sent += len(piece)
+            if pause:
+                time.sleep(pause)
+    except OSError:                      # the client went away: the point of most such tests
+        h.close_connection = True
+    return sent
+
+
+@contextmanager
+def silent_listener() -> Iterator[str]:
+    """``http://127.0.0.1:<port>/f.bin`` of a socket that accepts connections (the kernel
+    completes the handshake) but never reads or answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/f.bin"
+    finally:
+        sock.close()
