@@ -154,6 +154,22 @@ def test_jaer_empty_body(tmp_path, final_eol):
     assert ev.size == 0 and ev.dtype == EVENT_DTYPE
 
 
+@pytest.mark.parametrize("boundary", [1 << 16, 1 << 17])
+def test_jaer_header_line_ending_at_lookahead_boundary(tmp_path, boundary):
+    # the reader looks at the first 64 KiB, then doubles; a line ending exactly there must
+    # not end the header: the '#' line after it is still header, not 17 bytes of records
+    first = jaer_header()
+    filler = b"#" + b"x" * (boundary - len(first) - 3) + b"\r\n"
+    header = first + filler + b"# one more line\r\n"
+    assert len(first + filler) == boundary
+    path = tmp_path / "long_header.aedat"
+    path.write_bytes(header + dvs128_word(3, 5, 1, 42) + dvs128_word(4, 6, 0, 43))
+    lines, offset = read_jaer_header(path)
+    assert offset == boundary + 17
+    assert lines[-1] == "# one more line" and len(lines) == 7
+    assert read_jaer(path).tolist() == [(42, 3, 5, 1), (43, 4, 6, 0)]
+
+
 # --------------------------------------------------------------------------- N-MNIST
 
 def nmnist_record(x, y, p, t):
@@ -233,6 +249,98 @@ def test_aedat4_malformed_container(tmp_path, data, match):
     path = tmp_path / "bad.aedat4"
     path.write_bytes(data)
     with pytest.raises(AedatFormatError, match=rf"bad\.aedat4.*{match}"):
+        read_aedat4(path)
+
+
+# A hand-built AEDAT 4 file (no `aedat` encoder involved): compression NONE, the IOHeader
+# and EventPacket flatbuffers laid out byte by byte with struct.
+DV_XML = (b'<dv version="2.0"><node name="outInfo" path="/o/"><node name="0" path="/o/0/">'
+          b'<attr key="typeIdentifier" type="string">EVTS</attr><node name="info" path="/o/0/info/">'
+          b'<attr key="sizeX" type="int">34</attr><attr key="sizeY" type="int">34</attr></node></node></node></dv>')
+IOHEADER_XML_AT = 48                # where the description's bytes start inside the IOHeader
+
+
+def ioheader(compression=0, table_position=-1, xml=DV_XML):
+    """IOHeader flatbuffer: root offset 24 and "IOHE" (0..8); vtable at 8 (size 10, table size
+    20, fields at +4 compression, +8 dataTablePosition, +16 description); table at 24 (soffset
+    16); description string at 44: u32 length, bytes from 48, NUL."""
+    vtable = struct.pack("<HHHHH", 10, 20, 4, 8, 16) + b"\0" * 6
+    table = struct.pack("<iiqI", 24 - 8, compression, table_position, 44 - 40)
+    buf = struct.pack("<I", 24) + b"IOHE" + vtable + table + struct.pack("<I", len(xml)) + xml + b"\0"
+    return buf + b"\0" * (-len(buf) % 4)
+
+
+def event_packet(events, stream=0):
+    """``int32 stream, int32 size`` + a size-prefixed EventPacket: prefix (0), root offset 16
+    (4), "EVTS" (8), vtable at 12 (size 6, table size 8, elements at +4), table at 20
+    (soffset 8, vector offset 12), vector at 36: u32 count, 16-byte events from 40."""
+    fb = struct.pack("<I", 16) + b"EVTS" + struct.pack("<HHH", 6, 8, 4) + b"\0\0"
+    fb += struct.pack("<iI", 8, 12) + b"\0" * 8 + struct.pack("<I", len(events))
+    fb += b"".join(struct.pack("<qhhB3x", t, x, y, on) for t, x, y, on in events)
+    fb = struct.pack("<I", len(fb)) + fb
+    return struct.pack("<iI", stream, len(fb)) + fb
+
+
+def aedat4_file(head=None, packets=()):
+    head = ioheader() if head is None else head
+    return b"#!AER-DAT4.0\r\n" + struct.pack("<i", len(head)) + head + b"".join(packets)
+
+
+EVENTS4 = [(10, 1, 2, 1), (20, 33, 0, 0), (2**40, 0, 33, 1)]
+
+
+def test_aedat4_hand_built_file(tmp_path):
+    path = tmp_path / "hand.aedat4"
+    path.write_bytes(aedat4_file(packets=[event_packet(EVENTS4[:2]), event_packet(EVENTS4[2:])]))
+    assert read_aedat4(path).tolist() == EVENTS4
+    path.write_bytes(aedat4_file())                                  # header only
+    assert read_aedat4(path).size == 0
+    packets = event_packet(EVENTS4)
+    path.write_bytes(aedat4_file(ioheader(table_position=18 + len(ioheader()) + len(packets)), [packets])
+                     + b"table")                                     # a data table after the packets
+    assert read_aedat4(path).tolist() == EVENTS4
+
+
+def patched(buf, offset, fmt, value):
+    buf = bytearray(buf)
+    struct.pack_into(fmt, buf, offset, value)
+    return bytes(buf)
+
+
+HEAD = ioheader()
+FIRST_PACKET = 18 + len(HEAD)       # the first packet's byte offset in the file
+
+
+@pytest.mark.parametrize("data, match", [
+    (aedat4_file(patched(HEAD, 0, "<I", 0xFFFF_FFF0)), r"IOHeader: root table offset 4294967280.*byte offset 18\b"),
+    (aedat4_file(patched(HEAD, 24, "<i", -0x7FFF_0000)), r"IOHeader: vtable position .*byte offset 42\b"),
+    (aedat4_file(patched(HEAD, 8, "<H", 0xFFF0)), r"IOHeader: vtable size 65520 at byte offset 26\b"),
+    (aedat4_file(patched(HEAD, 16, "<H", 0xFFF0)), r"IOHeader: field 2 at table offset 65520.*byte offset 34\b"),
+    (aedat4_file(patched(HEAD, 44, "<I", 0xFFFF_FFF0)), r"IOHeader: description of 4294967280 bytes.*byte offset 62\b"),
+    (aedat4_file(patched(HEAD, 40, "<I", 0x7FFF_FFF0)), r"IOHeader: description offset .*byte offset 58\b"),
+    (aedat4_file(patched(HEAD, 28, "<i", 9)), r"IOHeader: unknown compression 9 at byte offset 46\b"),
+    (aedat4_file(patched(HEAD, 32, "<q", -5)), r"dataTablePosition -5 is outside the file"),
+    (aedat4_file(patched(HEAD, 32, "<q", 10**12)), r"dataTablePosition 1000000000000 is outside the file"),
+    (aedat4_file(patched(HEAD, 32, "<q", 8)), r"dataTablePosition 8 points inside the header"),
+    (aedat4_file(packets=[struct.pack("<iI", 0, 0xFFFF_FFF0) + b"\0" * 40]),
+     rf"packet at byte offset {FIRST_PACKET} declares 4294967280 bytes but only 40 are left"),
+    (aedat4_file(packets=[event_packet(EVENTS4), struct.pack("<iI", 0, 0x8000_0000)]),
+     rf"packet at byte offset {FIRST_PACKET + len(event_packet(EVENTS4))} declares 2147483648 bytes but only 0"),
+    (aedat4_file(packets=[event_packet(EVENTS4), b"\0\0\0\0\1"]),
+     rf"truncated packet header at byte offset {FIRST_PACKET + len(event_packet(EVENTS4))} \(5 bytes left"),
+    # the data table is said to start 3 bytes into the only packet, or 20 bytes into it
+    (aedat4_file(patched(HEAD, 32, "<q", FIRST_PACKET + 3), [event_packet(EVENTS4)]),
+     rf"truncated packet header at byte offset {FIRST_PACKET} \(3 bytes left before the data table"),
+    (aedat4_file(patched(HEAD, 32, "<q", FIRST_PACKET + 20), [event_packet(EVENTS4)]),
+     rf"packet at byte offset {FIRST_PACKET} declares {len(event_packet(EVENTS4)) - 8} bytes but only 12 are "
+     rf"left before the data table at {FIRST_PACKET + 20}"),
+], ids=["root", "vtable-pos", "vtable-size", "field-offset", "string-length", "string-offset", "compression",
+        "table<-1", "table>size", "table-in-header", "packet-size", "packet-size-2**31", "short-packet-header",
+        "table-in-packet-header", "table-mid-packet"])
+def test_aedat4_container_offsets_checked(tmp_path, data, match):
+    path = tmp_path / "bad.aedat4"
+    path.write_bytes(data)
+    with pytest.raises(AedatFormatError, match=rf"bad\.aedat4: .*{match}"):
         read_aedat4(path)
 
 

@@ -11,7 +11,6 @@ import struct
 import numpy as np
 import pytest
 
-from conftest import real_file
 from pipeline.events import EVENT_DTYPE
 from pipeline.io import (AedatFormatError, read_aedat4, read_events, read_jaer, read_jaer_header,
                          read_nmnist, sniff_format)
@@ -47,8 +46,8 @@ def numpy_jaer(path):
     return lines, pos, words["a"].astype(np.int64), words["t"].astype(np.int64)
 
 
-def test_jaer_dvs128_alex_walking():
-    path = real_file(DVS128)
+def test_jaer_dvs128_alex_walking(real):
+    path = real(DVS128)
     n_lines, offset, a, t = numpy_jaer(path)
     lines, data_offset = read_jaer_header(path)
     assert (len(lines), data_offset) == (n_lines, offset) == (84, 4612)
@@ -66,8 +65,8 @@ def test_jaer_dvs128_alex_walking():
     assert 6.8e6 < ev["t"][-1] - ev["t"][0] < 7.0e6       # 6.89 s
 
 
-def test_jaer_davis240c_imu_transl_boxes():
-    path = real_file(DAVIS240)
+def test_jaer_davis240c_imu_transl_boxes(real):
+    path = real(DAVIS240)
     n_lines, offset, a, t = numpy_jaer(path)
     lines, data_offset = read_jaer_header(path)
     assert (len(lines), data_offset) == (n_lines, offset) == (2104, 175268)
@@ -85,8 +84,8 @@ def test_jaer_davis240c_imu_transl_boxes():
     assert 2.0e6 < ev["t"].max() - ev["t"].min() < 2.1e6   # 2.07 s
 
 
-def test_jaer_davis346_header_only():
-    path = real_file(DAVIS346_HEADER)
+def test_jaer_davis346_header_only(real):
+    path = real(DAVIS346_HEADER)
     lines, offset = read_jaer_header(path)
     assert offset == path.stat().st_size == 599
     assert len(lines) == 12
@@ -97,8 +96,8 @@ def test_jaer_davis346_header_only():
     assert ev.size == 0 and ev.dtype == EVENT_DTYPE
 
 
-def test_jaer_real_file_truncated(tmp_path):
-    src = real_file(DVS128)
+def test_jaer_real_file_truncated(tmp_path, real):
+    src = real(DVS128)
     path = tmp_path / "alex_cut.aedat"
     path.write_bytes(src.read_bytes()[:-3])
     with pytest.raises(AedatFormatError, match=rf"alex_cut\.aedat.*byte offset {4612 + 19181 * 8}\b"):
@@ -118,8 +117,8 @@ TONIC_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p",
 
 @pytest.mark.parametrize("name, count", [(NMNIST_TONIC, 4325)]
                          + [(SLAYER + f, n) for f, n in SLAYER_COUNTS.items()])
-def test_nmnist_real(name, count):
-    path = real_file(name)
+def test_nmnist_real(name, count, real):
+    path = real(name)
     ev = read_nmnist(path)
     assert ev.size == count == path.stat().st_size // 5
     assert_same(ev, *numpy_nmnist(path))
@@ -227,8 +226,8 @@ def numpy_aedat4(path):
     return np.concatenate(chunks)
 
 
-def test_aedat4_sample():
-    path = real_file(AEDAT4)
+def test_aedat4_sample(real):
+    path = real(AEDAT4)
     ev = read_aedat4(path)
     ref = numpy_aedat4(path)
     assert ev.size == 111954
@@ -240,8 +239,8 @@ def test_aedat4_sample():
     assert 0.47 < ev["p"].mean() < 0.51
 
 
-def test_aedat4_truncated_real_file(tmp_path):
-    src = real_file(AEDAT4)
+def test_aedat4_truncated_real_file(tmp_path, real):
+    src = real(AEDAT4)
     path = tmp_path / "cut.aedat4"
     path.write_bytes(src.read_bytes()[:50_000])
     with pytest.raises(AedatFormatError, match=r"cut\.aedat4"):
@@ -254,14 +253,14 @@ def test_aedat4_truncated_real_file(tmp_path):
     (DVS128, "jaer", 19182), (DAVIS240, "jaer", 162771), (DAVIS346_HEADER, "jaer", 0),
     (NMNIST_TONIC, "nmnist", 4325), (SLAYER + "1.bs2", "nmnist", 4681), (AEDAT4, "aedat4", 111954),
 ])
-def test_read_events_dispatch_real(name, fmt, count):
-    path = real_file(name)
+def test_read_events_dispatch_real(name, fmt, count, real):
+    path = real(name)
     assert sniff_format(path) == fmt
     assert read_events(path).size == count
 
 
-def test_read_events_renamed_nmnist_needs_suffix(tmp_path):
+def test_read_events_renamed_nmnist_needs_suffix(tmp_path, real):
     path = tmp_path / "sample.dat"
-    shutil.copy(real_file(NMNIST_TONIC), path)
+    shutil.copy(real(NMNIST_TONIC), path)
     with pytest.raises(ValueError, match="unrecognised"):
         read_events(path)

@@ -105,7 +105,12 @@ def _split_header(buf: np.ndarray, path) -> tuple[list[str], int]:
     head = bytes(buf[:size])
     lines: list[str] = []
     pos = 0
-    while pos < n and head[pos:pos + 1] == b"#":
+    while pos < n:
+        if pos >= size:                             # a line ended exactly where we stopped looking
+            size = min(n, 2 * size)
+            head = bytes(buf[:size])
+        if head[pos:pos + 1] != b"#":
+            break
         nl = head.find(b"\n", pos)
         while nl < 0 and size < n:                 # the header runs past what we looked at
             size = min(n, 2 * size)
