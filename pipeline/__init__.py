@@ -1,3 +1,3 @@
 """DVS event-camera datasets to T-frame HDF5, and PLIF spiking networks trained on them."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"   # 0.2: frames files carry Fletcher-32 checksums (HDF5 1.10 format)
