@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from tqdm import tqdm
 
 from .errors import PipelineError
 
@@ -121,8 +122,9 @@ def verify(root: str | Path = ".", cache: str | Path | None = None) -> list[Outp
     except (yaml.YAMLError, KeyError, TypeError) as e:
         raise PipelineError(f"{lock}: not a dvc.lock file ({type(e).__name__}: {e})") from None
     cache = Path(cache) if cache is not None else dvc_cache_dir(root)
+    outs = [(name, out) for name, stage in stages.items() for out in stage.get("outs", []) if "md5" in out]
     return [check_output(root, name, out, cache)
-            for name, stage in stages.items() for out in stage.get("outs", []) if "md5" in out]
+            for name, out in tqdm(outs, desc="verify", unit="output", leave=False)]
 
 
 def report(outputs: list[Output]) -> tuple[str, bool]:
