@@ -46,14 +46,14 @@ class Corpus:
         """``{"train": recordings, "test": recordings}`` as :func:`pipeline.layouts.split_recordings`
         gives them, cut to ``samples`` samples in all (the last train recordings lose theirs)."""
         out = {s: split_recordings(self.root, DEMO, s) for s in ("train", "test")}
-        excess = sum(len(smp) for recs in out.values() for _, smp in recs) - self.samples
+        excess = sum(len(rec.samples) for recs in out.values() for rec in recs) - self.samples
         train = out["train"]
         while excess > 0 and train:
-            path, smp = train[-1]
-            keep = max(0, len(smp) - excess)
-            excess -= len(smp) - keep
+            rec = train[-1]
+            keep = max(0, len(rec.samples) - excess)
+            excess -= len(rec.samples) - keep
             if keep:
-                train[-1] = (path, smp[:keep])
+                train[-1] = rec._replace(samples=rec.samples[:keep])
             else:
                 train.pop()
         return out

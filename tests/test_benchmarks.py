@@ -55,3 +55,26 @@ def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
     # the PLIF target needs SpikingJelly: not met, not failed either
     plif = [t for t in res["targets"] if t["section"] == "plif_layer"][0]
     assert plif["value"] is None and plif["met"] is None
+
+
+def test_corpus_cut_to_a_sample_count(tmp_path):
+    """The full-size corpus is cut to its sample count by trimming the last train recordings;
+    they stay Recordings, as the frames stage needs (a plain tuple broke the full run)."""
+    from benchmarks.corpus import Corpus
+    from pipeline.params import DemoParams
+    from pipeline.samples import Recording
+
+    root = tmp_path / "DvsGesture"
+    root.mkdir()
+    for split, names in (("train", ["user01_led", "user02_led"]), ("test", ["user03_led"])):
+        (root / f"trials_to_{split}.txt").write_text("".join(f"{n}.aedat\n" for n in names))
+        for n in names:
+            (root / f"{n}.aedat").write_bytes(b"")
+            rows = "".join(f"{c},{c * 100},{c * 100 + 50}\n" for c in range(1, 5))
+            (root / f"{n}_labels.csv").write_text("class,startTime_usec,endTime_usec\n" + rows)
+    splits = Corpus(root, DemoParams(), 4 + 4 + 1).splits()     # 12 samples in all: drop 3
+    assert [len(r.samples) for r in splits["train"]] == [4, 1] and [len(r.samples) for r in splits["test"]] == [4]
+    assert all(isinstance(r, Recording) for r in splits["train"])
+    assert [s.row for s in splits["train"][1].samples] == [0]
+    splits = Corpus(root, DemoParams(), 4 + 4).splits()         # the second train recording goes
+    assert [len(r.samples) for r in splits["train"]] == [4]
