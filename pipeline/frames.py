@@ -73,8 +73,7 @@ def check_events(events: np.ndarray, sensor_size: tuple[int, int], recording: Re
             f"polarity p = {e['p']} is not 0 or 1")
     t = int(e["t"])
     inside = [s for s in recording.samples if s.whole_file or s.start <= t < s.end]
-    where = ("the whole file is one sample" if recording.samples[0].whole_file else
-             f"in the sample of labels row {inside[0].row}" if inside else "in no sample's window")
+    where = f"in {inside[0].describe()}" if inside else "in no sample's window"
     raise EventFormatError(f"{recording.path}: event {k} (t = {t} us, {where}): {what}; the file is "
                            "corrupt or not of this dataset")
 
@@ -107,8 +106,7 @@ def _chunk_samples(args):
             try:
                 frames = integrate(piece, job.T, job.split_by, job.sensor_size, job.downsample)
             except ValueError as e:      # checked above: only unsorted timestamps (split_by: time) remain
-                where = "the whole file" if sample.whole_file else f"the sample of labels row {sample.row}"
-                raise EventFormatError(f"{recording.path}: {where}: {e}") from None
+                raise EventFormatError(f"{recording.path}: {sample.describe()}: {e}") from None
             res.append((encode(frames), piece.size))
         del events
         out.append(res)

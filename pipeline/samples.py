@@ -22,6 +22,10 @@ class Sample(NamedTuple):
     def whole_file(self) -> bool:
         return self.start is None
 
+    def describe(self) -> str:
+        """Which sample of its recording this is, for messages."""
+        return "the whole file" if self.whole_file else f"the sample of labels row {self.row}"
+
 
 class Recording(NamedTuple):
     path: Path

@@ -21,14 +21,7 @@ import yaml
 from tqdm import tqdm
 
 from .errors import PipelineError
-
-
-def file_md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+from .fetch import md5sum
 
 
 def tree_entries(folder: Path) -> list[dict]:
@@ -38,7 +31,7 @@ def tree_entries(folder: Path) -> list[dict]:
         dirs.sort()
         for name in files:
             path = Path(root) / name
-            entries.append({"md5": file_md5(path), "relpath": path.relative_to(folder).as_posix()})
+            entries.append({"md5": md5sum(path), "relpath": path.relative_to(folder).as_posix()})
     return sorted(entries, key=lambda e: e["relpath"])
 
 
@@ -71,7 +64,7 @@ def _check_cache(cache: Path | None, md5s: list[str]) -> list[str]:
     bad = []
     for md5 in md5s:
         obj = _cache_object(cache, md5) if cache else None
-        if obj is not None and obj.is_file() and file_md5(obj) != md5:
+        if obj is not None and obj.is_file() and md5sum(obj) != md5:
             bad.append(str(obj))
     return bad
 
@@ -94,7 +87,7 @@ def check_output(root: Path, stage: str, out: dict, cache: Path | None) -> Outpu
             result.cache_damaged = _check_cache(cache, [expected[r] for r in result.files if r in expected])
         return result
     if path.is_file():
-        result.actual = file_md5(path)
+        result.actual = md5sum(path)
         if not result.ok:
             result.cache_damaged = _check_cache(cache, [out["md5"]])
     return result

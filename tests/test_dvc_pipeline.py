@@ -6,6 +6,7 @@ DVC's run-cache with byte-identical frames.
 """
 
 import json
+import os
 
 import h5py
 import pytest
@@ -111,19 +112,14 @@ def test_touching_any_module_marks_exactly_the_stages_that_import_it(repo):
 def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     import re
 
+    from damage import damage_sample
+
     run(["dvc", "repro"], repo)
     assert "verify: 7 of 7 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
     path = repo / "data/frames/train.h5"
     good = path.read_bytes()
-    with h5py.File(path) as f:
-        chunk = f["frames"].id.get_chunk_info(1)
     stat = path.stat()
-    with open(path, "r+b") as fh:                      # in place, through the hard link
-        fh.seek(chunk.byte_offset + chunk.size // 2)
-        b = fh.read(1)
-        fh.seek(-1, 1)
-        fh.write(bytes([b[0] ^ 0x01]))
-    import os
+    damage_sample(path, 1, 0x01)                       # in place, through the hard link
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))   # as a disk error would: same mtime
     out = run(["python", "-m", "pipeline", "verify"], repo, check=False)
     assert "DAMAGED  data/frames (frames)" in out and "file data/frames/train.h5 differs" in out

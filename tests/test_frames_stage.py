@@ -86,3 +86,27 @@ def test_missing_recording(tmp_path):
     (root / "user02_lab.aedat").unlink()
     with pytest.raises(LayoutError, match="lists user02_lab.aedat"):
         split_recordings(root, "train")
+
+
+def test_errors_name_the_file_and_sample(tmp_path):
+    """An event outside the sensor in a whole-file sample, and unsorted timestamps inside a
+    labelled window (split_by: time), each name the file and which sample."""
+    from pipeline.errors import EventFormatError
+    from pipeline.samples import Recording, Sample
+
+    rec = tmp_path / "one.aedat"
+    write_aedat3(rec, make_events(np.arange(5), [0, 1, 2, 9, 0], np.zeros(5), np.ones(5)))
+    with pytest.raises(EventFormatError, match=r"one\.aedat: event 3 \(t = 3 us, in the whole file\): "
+                                               r"x = 9 is outside the sensor width 4"):
+        build_split([Recording(rec, [Sample(0)])], SPEC, tmp_path / "a.h5", {}, workers=1)
+    # timestamps 0 1 2 3 1 (unsorted: the writer refuses them, so patch the file's last event)
+    unsorted = tmp_path / "two.aedat"
+    write_aedat3(unsorted, make_events(np.arange(5), np.zeros(5), np.zeros(5), np.ones(5)))
+    raw = bytearray(unsorted.read_bytes())
+    raw[-4:] = (1).to_bytes(4, "little")
+    unsorted.write_bytes(bytes(raw))
+    job = FrameJob(T=2, split_by="time", sensor_size=(2, 4), downsample=1)
+    with pytest.raises(EventFormatError, match=r"two\.aedat: the sample of labels row 7: integrate: event 4: "
+                                               r"timestamps not sorted"):
+        build_split([Recording(unsorted, [Sample(0, 0, 10, 7)])], job, tmp_path / "b.h5", {}, workers=1)
+    assert list(tmp_path.glob("*.h5*")) == []

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from damage import damage_sample
 from pipeline.demo.aedat3_write import write_aedat3
 from pipeline.events import make_events
 from workspace import ROOT, run_stage
@@ -96,19 +97,11 @@ def test_evaluate_without_a_model(tmp_path):
 
 
 def test_train_on_a_damaged_frames_file(train_workspace):
-    import h5py
-
     folder = train_workspace("ws", epochs=1, T_max=1)
     train_h5 = folder / "data" / "frames" / "train.h5"
     damaged = train_h5.with_name("copy.h5")
     shutil.copy(train_h5, damaged)
-    with h5py.File(damaged) as f:
-        info = f["frames"].id.get_chunk_info(5)
-    with open(damaged, "r+b") as fh:
-        fh.seek(info.byte_offset + info.size // 2)
-        b = fh.read(1)
-        fh.seek(-1, 1)
-        fh.write(bytes([b[0] ^ 0xFF]))
+    damage_sample(damaged, 5, 0xFF)
     train_h5.unlink()
     damaged.rename(train_h5)                       # not the shared original (it is a hard link)
     line = one_error_line(run_stage("train", folder, check=False), "train")

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from damage import damage_sample, flip_byte
 from pipeline.data import H5Frames
 from pipeline.store import FrameWriter, read_attrs, read_sample
 
@@ -103,14 +104,6 @@ def test_every_dataset_carries_a_checksum(tmp_path):
         assert f["frames"].scaleoffset == 0 and f["frames"].compression == "gzip"
 
 
-def flip(path, offset):
-    with open(path, "r+b") as fh:
-        fh.seek(offset)
-        b = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([b[0] ^ 0x10]))
-
-
 def test_a_damaged_sample_or_label_fails_naming_the_file_and_sample(tmp_path):
     """A byte flipped in place (what a disk error or an edit through a DVC hard link does) is
     caught on read; before the checksums a flipped label trained silently on the wrong class."""
@@ -120,9 +113,8 @@ def test_a_damaged_sample_or_label_fails_naming_the_file_and_sample(tmp_path):
     path = tmp_path / "s.h5"
     write(path, frames)
     with h5py.File(path) as f:
-        chunk = f["frames"].id.get_chunk_info(2)            # sample 2's stored bytes
         labels = f["labels"].id.get_chunk_info(0)
-    flip(path, chunk.byte_offset + chunk.size // 2)
+    damage_sample(path, 2)
     with pytest.raises(DamagedFileError, match=rf"{path}: sample 2 cannot be read .* damaged"):
         read_sample(path, 2)
     np.testing.assert_array_equal(read_sample(path, 3)[0], frames[3])     # the others still read
@@ -131,7 +123,7 @@ def test_a_damaged_sample_or_label_fails_naming_the_file_and_sample(tmp_path):
 
     path2 = tmp_path / "t.h5"
     write(path2, frames)
-    flip(path2, labels.byte_offset + 8 * 1)                   # label of sample 1: 1 -> 17
+    flip_byte(path2, labels.byte_offset + 8 * 1)                   # label of sample 1: 1 -> 17
     with pytest.raises(DamagedFileError, match=rf"{path2}: dataset 'labels' cannot be read"):
         H5Frames(path2)
 
