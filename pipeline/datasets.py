@@ -43,6 +43,13 @@ class DatasetSpec:
     # built on this machine from params.<name> (the demo: pipeline.demo), not downloaded: no
     # mirrors apply, the sample counts come from the params, and the archive is not kept
     generated: bool = False
+    # "events": recordings integrated into T frames of 2 polarity channels; "images": static
+    # images (MNIST, CIFAR-10) stored once as uint8 (N, C, H, W), the network repeats them T times
+    kind: str = "events"
+    channels: int = 2                  # input channels of the network (images: 1 grey or 3 RGB)
+    augment: str | None = None         # key of pipeline.augment.AUGMENTATIONS (training only)
+    mean: tuple[float, ...] = ()       # images: per-channel normalisation of x / 255
+    std: tuple[float, ...] = ()
 
 
 DVSGESTURE = DatasetSpec(

@@ -96,7 +96,12 @@ class ModelParams(_Section):
     neuron: Literal["plif", "lif"] = "plif"
     pooling: Literal["max", "avg"] = "max"
     tau0: float = Field(2.0, gt=1.0, le=1e6)
-    dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    dropout: float = Field(0.5, ge=0.0, lt=1.0)        # before the first Linear layer (one mask over T)
+    dropout_hidden: float = Field(0.5, ge=0.0, lt=1.0)  # before the last Linear layer; 0: none
+    convs: int = Field(1, ge=1, le=16)                   # [conv3x3 BN neuron] layers per block, then a pool
+    # BatchNorm in training: per_step normalises each time step with its own batch statistics
+    # (the paper's code runs the network one step at a time); joint over all T x B (SpikingJelly 2)
+    bn: Literal["per_step", "joint"] = "joint"
 
 
 class TrainParams(_Section):
@@ -109,6 +114,10 @@ class TrainParams(_Section):
     threads: int = Field(0, ge=0, le=1024)           # torch intra-op threads, 0 = torch's default
     protocol: Literal["A", "B"] = "B"  # epoch chosen on: A the test set (the paper), B a validation split
     val_fraction: float = Field(0.15, gt=0, lt=1)    # protocol B: held out of each class of the train set
+    # protocol B's hold-out: random (a seeded draw per class) or paper (per class, in dataset
+    # order, the first ceil((1 - val_fraction) n) train and the rest validate: split_dataset)
+    val_split: Literal["random", "paper"] = "random"
+    drop_last: bool = False           # drop each epoch's last, partial training batch (the paper does)
     nproc: int = Field(1, ge=1, le=1024)             # > 1: stages/train.py relaunches itself under torchrun
     sync_bn: bool = True              # DDP: BatchNorm statistics over the global batch
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -145,18 +154,24 @@ class Params(_Section):
         return v
 
     def frame_shape(self) -> tuple[int, int, int, int]:
-        """``(T, 2, H', W')`` of the frames this file makes (the sensor divided by downsample)."""
-        H, W = DATASETS[self.dataset].sensor_size
+        """``(T, C, H', W')`` the network sees: event datasets have 2 polarity channels and the
+        sensor divided by downsample; an image dataset's image (C channels) is repeated T times."""
+        spec = DATASETS[self.dataset]
+        H, W = spec.sensor_size
         f = self.frames.downsample
-        return self.frames.T, 2, -(-H // f), -(-W // f)
+        return self.frames.T, spec.channels, -(-H // f), -(-W // f)
 
 
 def _check_together(p: Params) -> list[tuple[str, str]]:
     """``(param, problem)`` for each combination of values that cannot work."""
     problems = []
     T, C, H, W = p.frame_shape()
-    sensor = "x".join(map(str, DATASETS[p.dataset].sensor_size))
-    if 4 * T * C * H * W > MAX_SAMPLE_BYTES:
+    spec = DATASETS[p.dataset]
+    sensor = "x".join(map(str, spec.sensor_size))
+    if spec.kind == "images" and p.frames.downsample != 1:
+        problems.append(("frames.downsample", f"must be 1 for {p.dataset}, an image dataset (its images are "
+                                              f"stored as they are), got {p.frames.downsample}"))
+    if spec.kind == "events" and 4 * T * C * H * W > MAX_SAMPLE_BYTES:
         problems.append(("frames.T", f"{T} frames of {C}x{H}x{W} counts take {4 * T * C * H * W / 2**20:.0f} MiB "
                                      f"per sample, over the limit of {MAX_SAMPLE_BYTES >> 20} MiB "
                                      "(lower frames.T or raise frames.downsample)"))
