@@ -1,4 +1,5 @@
-"""Command line: ``python -m pipeline <command> ...``: ``preview``, ``info``, ``verify``, ``check``.
+"""Command line: ``python -m pipeline <command> ...``: ``preview``, ``info``, ``verify``, ``check``,
+``summary``, ``report``.
 
 Bad input (a missing or damaged file, a bad param) prints one line naming the file and what is
 wrong, and exits with status 1; a usage error exits with 2.
@@ -60,6 +61,24 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_summary(args) -> int:
+    from .params import load_params
+    from .summary import summary
+
+    print(summary(load_params(args.path)))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import make_report
+
+    rep = make_report(args.root, args.out, args.paper, experiments=not args.no_experiments,
+                      note=lambda line: print(f"note: {line}", file=sys.stderr))
+    print(rep.out)
+    print(rep.summary)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="DVS event-camera data pipeline tools.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -102,6 +121,24 @@ def build_parser() -> argparse.ArgumentParser:
                                    "that only fail together), as each stage does before it starts.")
     p.add_argument("path", nargs="?", default="params.yaml", help="params file (default: params.yaml)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("summary", help="the network a params file builds, layer by layer, and its size",
+                       description="Print the network a params file builds: each layer, its output shape "
+                                   "for one sample, its parameters, and a last line `parameters: N`.")
+    p.add_argument("path", nargs="?", default="params.yaml", help="params file (default: params.yaml)")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("report", help="finished runs beside the paper's published results (Markdown + PNGs)",
+                       description="Write a folder with report.md (a table of every finished run: the "
+                                   "workspace's and the DVC experiments', beside the paper's Table 2 and its "
+                                   "best accuracy within as many epochs) and PNG figures (test accuracy per "
+                                   "dataset, learned tau per run); print the folder and a summary.")
+    p.add_argument("--root", default=".", help="the project (default: .)")
+    p.add_argument("--out", metavar="DIR", help="output folder, replaced whole (default: ROOT/reports)")
+    p.add_argument("--paper", metavar="DIR",
+                   help="folder of the paper's test_accuracy.csv and tau.csv (default: ROOT/../shared/paper)")
+    p.add_argument("--no-experiments", action="store_true", help="the workspace's run only, not dvc exp show")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -7,6 +7,7 @@ as h5py handles must not cross a fork). A sample that fails its checksum raises
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from pathlib import Path
@@ -63,6 +64,20 @@ def validation_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
         perm = np.random.default_rng([seed, int(c)]).permutation(idx)
         val.append(perm[:k])
         train.append(perm[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def paper_split(labels: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, val)`` as the paper held out its validation set (``split_dataset`` in its
+    ``train_val.py``): within each class, in dataset order, the first ``ceil((1 - fraction) n)``
+    samples train and the rest validate. No randomness."""
+    labels = np.asarray(labels)
+    train, val = [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        pos = math.ceil(len(idx) * (1.0 - fraction))
+        train.append(idx[:pos])
+        val.append(idx[pos:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 

@@ -34,7 +34,9 @@ class DatasetSpec:
     expected: dict[str, int] | None    # samples per split; a mismatch is an error
     # how samples are found: {"kind": "trials"} (DvsGesture: recordings cut by labels CSVs) or
     # {"kind": "files", "pattern": glob, "label": "folder"|"archive", "split": rule}, where rule
-    # is {"by": "folder", "train": name, "test": name} or {"by": "index", "train": [lo, hi], ...}
+    # is {"by": "folder", "train": name, "test": name} or {"by": "index", "train": [lo, hi], ...};
+    # images (pipeline.images): {"kind": "idx", split: {"images": file, "labels": file}} or
+    # {"kind": "cifar", split: [batch file, ...]}, files named as unpacked (found under data/raw)
     layout: dict = field(default_factory=lambda: {"kind": "trials"})
     reader_args: dict = field(default_factory=dict)
     transform: str | None = None       # key of pipeline.transforms.TRANSFORMS
@@ -50,6 +52,9 @@ class DatasetSpec:
     augment: str | None = None         # key of pipeline.augment.AUGMENTATIONS (training only)
     mean: tuple[float, ...] = ()       # images: per-channel normalisation of x / 255
     std: tuple[float, ...] = ()
+    # a subfolder of download.archive_dir for the files, where another dataset's have the same
+    # names (MNIST and Fashion-MNIST): each keeps its own copies, neither refuses the other's
+    archive_subdir: str = ""
 
 
 DVSGESTURE = DatasetSpec(
@@ -134,7 +139,93 @@ CIFAR10_DVS = DatasetSpec(
     config="configs/cifar10_dvs-paper.yaml",
 )
 
-DATASETS = {d.name: d for d in (DEMO, DVSGESTURE, NMNIST, CIFAR10_DVS)}
+# idx files of MNIST and Fashion-MNIST: (name, md5, size in bytes); torchvision's md5s
+_IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+_IDX_LAYOUT = {"kind": "idx",
+               "train": {"images": "train-images-idx3-ubyte", "labels": "train-labels-idx1-ubyte"},
+               "test": {"images": "t10k-images-idx3-ubyte", "labels": "t10k-labels-idx1-ubyte"}}
+
+
+def _idx_files(md5s: tuple[str, ...], sizes: tuple[int, ...], mirrors: tuple[str, ...]) -> tuple[Remote, ...]:
+    return tuple(Remote(name, md5, tuple(m + name for m in mirrors), size)
+                 for name, md5, size in zip(_IDX_NAMES, md5s, sizes))
+
+
+_MNIST_MD5 = ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+              "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c")
+MNIST = DatasetSpec(
+    name="mnist",
+    # yann.lecun.com answers scripted clients 403 Forbidden; torchvision's S3 mirror serves them
+    files=_idx_files(_MNIST_MD5, (9912422, 28881, 1648877, 4542),
+                     ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")),
+    reader="",
+    sensor_size=(28, 28),
+    classes=tuple(str(d) for d in range(10)),
+    expected={"train": 60000, "test": 10000},
+    layout=_IDX_LAYOUT,
+    help=("MNIST (LeCun et al. 1998) is four idx files: " + ", ".join(
+              f"{n} (md5 {m})" for n, m in zip(_IDX_NAMES, _MNIST_MD5))
+          + ", from https://ossci-datasets.s3.amazonaws.com/mnist/ (torchvision's mirror; "
+          "http://yann.lecun.com/exdb/mnist/ refuses scripted downloads). Place them in "
+          "{archive_dir} or list a mirror folder under download.mirrors."),
+    config="configs/mnist-paper.yaml",
+    archive_subdir="mnist",
+    kind="images",
+    channels=1,
+    augment="mnist",
+    mean=(0.1307,),
+    std=(0.3081,),
+)
+
+_FASHION_MD5 = ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+                "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310")
+FASHION_MNIST = DatasetSpec(
+    name="fashion_mnist",
+    files=_idx_files(_FASHION_MD5, (26421880, 29515, 4422102, 5148),
+                     ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                      "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/")),
+    reader="",
+    sensor_size=(28, 28),
+    classes=("t_shirt_top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+             "ankle_boot"),
+    expected={"train": 60000, "test": 10000},
+    layout=_IDX_LAYOUT,
+    help=("Fashion-MNIST (Xiao et al. 2017) is four idx files in MNIST's format: " + ", ".join(
+              f"{n} (md5 {m})" for n, m in zip(_IDX_NAMES, _FASHION_MD5))
+          + ", from http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ or "
+          "https://github.com/zalandoresearch/fashion-mnist (data/fashion). Place them in "
+          "{archive_dir} or list a mirror folder under download.mirrors."),
+    config="configs/fashion_mnist-paper.yaml",
+    archive_subdir="fashion_mnist",
+    kind="images",
+    channels=1,
+    augment=None,
+    mean=(0.2860,),
+    std=(0.3530,),
+)
+
+CIFAR10 = DatasetSpec(
+    name="cifar10",
+    files=(Remote("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a",
+                  ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",), 170498071),),
+    reader="",
+    sensor_size=(32, 32),
+    classes=_CIFAR_CLASSES,
+    expected={"train": 50000, "test": 10000},
+    layout={"kind": "cifar", "train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
+    help=("CIFAR-10 (Krizhevsky 2009) is cifar-10-python.tar.gz (about 163 MB, md5 "
+          "c58f30108f718f92721af3b95e74349a) from https://www.cs.toronto.edu/~kriz/cifar.html. "
+          "Place it in {archive_dir} or list a mirror folder under download.mirrors."),
+    config="configs/cifar10-paper.yaml",
+    kind="images",
+    channels=3,
+    augment="cifar10",
+    mean=(0.4914, 0.4822, 0.4465),
+    std=(0.2023, 0.1994, 0.2010),
+)
+
+DATASETS = {d.name: d for d in (DEMO, DVSGESTURE, NMNIST, CIFAR10_DVS, MNIST, FASHION_MNIST, CIFAR10)}
 
 
 def get(name: str) -> DatasetSpec:

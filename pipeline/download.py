@@ -1,9 +1,11 @@
 """The download stage's core: obtain a dataset's files, verify them, unpack them to ``data/raw``.
 
 Real datasets come from the mirrors in params, then the registry's URLs, or from copies the
-user placed in ``download.archive_dir``. A generated dataset (the demo) is recorded into a
+user placed in ``download.archive_dir`` (in its ``spec.archive_subdir``, for MNIST and
+Fashion-MNIST, whose files have the same names). A generated dataset (the demo) is recorded into a
 local folder first and then obtained from there through exactly the same :func:`fetch` path
-as a mirror (a ``file://`` URL). Each archive is unpacked into ``data/raw/<archive name>/``,
+as a mirror (a ``file://`` URL). Each archive is unpacked into ``data/raw/<archive name>/``
+(a single ``.gz`` file into ``data/raw/<name>/<name>``, both without ``.gz``),
 beside ``SOURCE.json`` (:mod:`pipeline.source`), the record the frames stage reads.
 """
 
@@ -21,11 +23,12 @@ from .params import Params
 from .source import Archive, Source, write_source
 from .unpack import extract
 
-_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
+_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".gz")
 
 
 def stem(name: str) -> str:
-    """``airplane.zip`` -> ``airplane``; ``DvsGesture.tar.gz`` -> ``DvsGesture``."""
+    """``airplane.zip`` -> ``airplane``; ``DvsGesture.tar.gz`` -> ``DvsGesture``;
+    ``train-images-idx3-ubyte.gz`` -> ``train-images-idx3-ubyte``."""
     for s in _SUFFIXES:
         if name.endswith(s):
             return name[: -len(s)]
@@ -50,7 +53,7 @@ def download(params: Params, raw_dir: str | Path = "data/raw", spec: DatasetSpec
     """Fetch, verify and unpack ``params.dataset`` into ``raw_dir``; returns the source record."""
     spec = spec or datasets.get(params.dataset)
     dl = params.download
-    archive_dir = Path(dl.archive_dir)
+    archive_dir = Path(dl.archive_dir) / spec.archive_subdir
     archive_dir.mkdir(parents=True, exist_ok=True)
     scratch = archive_dir / f"{spec.name}-generated"
     files, expected, mirrors = list(spec.files), spec.expected, list(dl.mirrors)

@@ -36,6 +36,11 @@ class AedatFormatError(EventFormatError):
     """An AEDAT file (2.0 jAER, 3.1 or 4.0) is malformed; the message names file and byte offset."""
 
 
+class ImageFormatError(PipelineError, ValueError):
+    """An image file (MNIST idx, CIFAR-10 batch pickle) is malformed; names the file and,
+    where known, the byte offset."""
+
+
 class DownloadError(PipelineError, RuntimeError):
     """A file could not be downloaded, verified or extracted; the message says why and where."""
 

@@ -28,7 +28,7 @@ def load_model(path: str | Path, device=None):
         raise LayoutError(f"{path} not found: run the train stage first (dvc repro)")
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     cfg = ckpt["config"]
-    model = build_model(ModelParams(**cfg["model"]), cfg["frame_shape"], len(cfg["classes"]))
+    model = build_model(ModelParams(**cfg["model"]), cfg["frame_shape"], len(cfg["classes"]), cfg.get("image"))
     model.load_state_dict(ckpt["model"])
     cfg = {**cfg, "epoch": ckpt.get("epoch")}
     return model.to(device or pick_device()).eval(), cfg

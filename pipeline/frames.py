@@ -1,5 +1,7 @@
 """The frames stage's core: recordings -> samples -> T frames -> one HDF5 file per split.
 
+Image datasets (``spec.kind == "images"``) are stored as they are by :mod:`pipeline.images`.
+
 Recordings are read, checked against the sensor, cut into samples, integrated
 (:func:`pipeline.integrate.integrate`) and compressed in worker processes, in chunks; the
 parent stores their compressed samples in the split's fixed order, so the file is
@@ -22,6 +24,7 @@ from tqdm import tqdm
 from .datasets import DatasetSpec, get
 from .errors import EventFormatError, LayoutError
 from .events import empty_events
+from .images import ImageSummary, make_images
 from .integrate import frame_shape, integrate
 from .io import READERS
 from .layouts import split_recordings
@@ -171,13 +174,15 @@ def build_split(recordings: list[Recording], job: FrameJob, out: str | Path, att
 
 
 def make_frames(params: Params, raw_dir: str | Path, out_dir: str | Path,
-                spec: DatasetSpec | None = None) -> dict[str, SplitSummary]:
+                spec: DatasetSpec | None = None) -> dict[str, SplitSummary | ImageSummary]:
     """Both splits of the unpacked dataset in ``raw_dir`` -> ``out_dir/{train,test}.h5``."""
     source = read_source(raw_dir)
     if source.dataset != params.dataset:
         raise LayoutError(f"{raw_dir} holds {source.dataset!r} but params.yaml asks for "
                           f"{params.dataset!r}: run the download stage (dvc repro) first")
     spec = spec or get(source.dataset)
+    if spec.kind == "images":
+        return make_images(params, raw_dir, out_dir, spec, source)
     fp = params.frames
     job = FrameJob(fp.T, fp.split_by, spec.sensor_size, fp.downsample, spec.reader,
                    dict(spec.reader_args), spec.transform)

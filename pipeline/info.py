@@ -11,7 +11,8 @@ from .store import open_frames, plain_attrs, read_field
 
 
 def describe(path: str | Path) -> str:
-    """A human-readable summary of an HDF5 frames file (params, source archives and md5s, counts)."""
+    """A human-readable summary of an HDF5 frames file, event frames or images (params, source
+    archives and md5s, counts)."""
     path = Path(path)
     with open_frames(path) as f:
         a = plain_attrs(f.attrs)
@@ -25,9 +26,14 @@ def describe(path: str | Path) -> str:
         f"file:        {path} ({path.stat().st_size / 1e6:.1f} MB)",
         f"dataset:     {a.get('dataset')} ({a.get('split', '?')} split), made by dvs-pipeline {a.get('version')}",
         f"params:      {json.dumps(params, sort_keys=True)}",
-        f"frames:      {shape[0]} samples x {shape[1:]} {dtype} (T, polarity, height, width)",
-        f"events:      {int(n_events.sum()):,} in all, {int(n_events.mean()) if n_events.size else 0:,} per sample",
     ]
+    if a.get("kind") == "images":
+        lines.append(f"images:      {shape[0]} x {shape[1:]} {dtype} (channel, height, width), pixels 0..255; "
+                     f"the network sees each T = {a.get('T')} times")
+    else:
+        lines += [f"frames:      {shape[0]} samples x {shape[1:]} {dtype} (T, polarity, height, width)",
+                  (f"events:      {int(n_events.sum()):,} in all, "
+                   f"{int(n_events.mean()) if n_events.size else 0:,} per sample")]
     for name, md5 in zip(a.get("source_archives", []), a.get("source_md5", [])):
         lines.append(f"source:      {name} md5 {md5}")
     lines.append("classes:     " + ", ".join(f"{c} {n}" for c, n in zip(classes, counts.tolist())))

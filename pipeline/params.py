@@ -97,7 +97,7 @@ class ModelParams(_Section):
     pooling: Literal["max", "avg"] = "max"
     tau0: float = Field(2.0, gt=1.0, le=1e6)
     dropout: float = Field(0.5, ge=0.0, lt=1.0)        # before the first Linear layer (one mask over T)
-    dropout_hidden: float = Field(0.5, ge=0.0, lt=1.0)  # before the last Linear layer; 0: none
+    dropout_hidden: float | None = Field(None, ge=0.0, lt=1.0)  # before the last Linear; 0: none; null: = dropout
     convs: int = Field(1, ge=1, le=16)                   # [conv3x3 BN neuron] layers per block, then a pool
     # BatchNorm in training: per_step normalises each time step with its own batch statistics
     # (the paper's code runs the network one step at a time); joint over all T x B (SpikingJelly 2)

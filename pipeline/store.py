@@ -13,6 +13,9 @@ Layout::
     n_events   (N,) int64        events integrated into the sample               + Fletcher-32
     attrs: dataset, T, split_by, height, width, downsample, version, and the caller's extras
 
+An image dataset (:mod:`pipeline.images`) stores each image once: ``frames`` (N, C, H, W)
+uint8, chunk (1, C, H, W), the same filters; ``T`` (the network's time steps) is an attribute.
+
 Every dataset carries HDF5's Fletcher-32 checksum filter, and the file uses HDF5 1.10's object
 format, whose metadata is checksummed too: a damaged byte makes reading fail with a
 :class:`~pipeline.errors.DamagedFileError` naming the file and the sample, never a silently
@@ -45,20 +48,20 @@ FIELDS = ("labels", "recording", "label_row", "n_events")
 _FIELD_CHUNK = 1 << 16
 
 
-def _create_frames(f: h5py.File, n: int, frame_shape: tuple[int, ...]) -> h5py.Dataset:
+def _create_frames(f: h5py.File, n: int, frame_shape: tuple[int, ...], dtype=FRAME_DTYPE) -> h5py.Dataset:
     """The ``frames`` dataset, through HDF5's own API: h5py refuses Fletcher-32 beside the
     scale-offset filter, which it calls lossy (it is for floats; integers with 0 bits of
     reduction are stored exactly). Explicit chunking and fill value keep the file a pure
     function of its contents."""
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     dcpl.set_chunk((1, *frame_shape))
-    dcpl.set_fill_value(np.zeros((), FRAME_DTYPE))
+    dcpl.set_fill_value(np.zeros((), dtype))
     dcpl.set_obj_track_times(False)
     dcpl.set_scaleoffset(h5py.h5z.SO_INT, COMPRESSION["scaleoffset"])
     dcpl.set_deflate(COMPRESSION["compression_opts"])
     dcpl.set_fletcher32()                        # last: checks the bytes as stored
     space = h5py.h5s.create_simple((n, *frame_shape))
-    dsid = h5py.h5d.create(f.id, b"frames", h5py.h5t.py_create(FRAME_DTYPE), space, dcpl=dcpl)
+    dsid = h5py.h5d.create(f.id, b"frames", h5py.h5t.py_create(np.dtype(dtype)), space, dcpl=dcpl)
     return h5py.Dataset(dsid)
 
 
@@ -75,12 +78,13 @@ class ChunkEncoder:
     file would have stored.
     """
 
-    def __init__(self, frame_shape: tuple[int, ...]):
+    def __init__(self, frame_shape: tuple[int, ...], dtype=FRAME_DTYPE):
         self.frame_shape = tuple(int(s) for s in frame_shape)
+        self.dtype = np.dtype(dtype)
         # the default (earliest) file format: its chunk index reads one chunk back where 1.10's
         # single-chunk index makes read_direct_chunk fail; the chunk's bytes are the same
         self._file = h5py.File(f"chunk-encoder-{uuid.uuid4().hex}", "w", driver="core", backing_store=False)
-        self._dataset = _create_frames(self._file, 1, self.frame_shape)
+        self._dataset = _create_frames(self._file, 1, self.frame_shape, self.dtype)
         self._origin = (0,) * (len(self.frame_shape) + 1)
 
     def encode(self, frames: np.ndarray) -> tuple[int, bytes]:
@@ -96,20 +100,28 @@ class ChunkEncoder:
 
 class FrameWriter:
     """Stream ``n`` samples into ``path``; nothing appears at ``path`` unless all were written
-    and the file was closed without error (a full disk included)."""
+    and the file was closed without error (a full disk included).
 
-    def __init__(self, path: str | Path, n: int, frame_shape: tuple[int, ...], attrs: dict):
+    ``frame_shape`` is (T, 2, H, W) for event frames, whose T, height and width become
+    attributes; for any other shape (an image's (C, H, W)) the caller's ``attrs`` say them."""
+
+    def __init__(self, path: str | Path, n: int, frame_shape: tuple[int, ...], attrs: dict, dtype=FRAME_DTYPE):
         self.path = Path(path)
         self.n, self.written = n, 0
         self.frame_shape = tuple(int(s) for s in frame_shape)
+        self.dtype = np.dtype(dtype)
         self._encoder = None
         self._commit = ExitStack()         # renames the temporary file into place when closed
         self.tmp = self._commit.enter_context(atomic_path(self.path))
         try:
             f = self.file = h5py.File(self.tmp, "w", libver=LIBVER, track_order=True)
-            self._frames = _create_frames(f, n, self.frame_shape)
-            T, _, H, W = self.frame_shape
-            for k, v in {"T": T, "height": H, "width": W, "version": __version__, **attrs}.items():
+            self._frames = _create_frames(f, n, self.frame_shape, self.dtype)
+            if len(self.frame_shape) == 4:
+                T, _, H, W = self.frame_shape
+                shape_attrs = {"T": T, "height": H, "width": W}
+            else:
+                shape_attrs = {}
+            for k, v in {**shape_attrs, "version": __version__, **attrs}.items():
                 f.attrs[k] = v
         except BaseException as e:
             self._abort(e)
@@ -122,7 +134,7 @@ class FrameWriter:
     def write(self, frames: np.ndarray, label: int, recording: str, label_row: int, n_events: int) -> None:
         """Compress one sample here and store it (see :meth:`write_encoded`)."""
         if self._encoder is None:
-            self._encoder = ChunkEncoder(self.frame_shape)
+            self._encoder = ChunkEncoder(self.frame_shape, self.dtype)
         self.write_encoded(self._encoder.encode(frames), label, recording, label_row, n_events)
 
     def write_encoded(self, chunk: tuple[int, bytes], label: int, recording: str, label_row: int,

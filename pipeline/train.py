@@ -41,17 +41,18 @@ from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
-from . import distributed
+from . import datasets, distributed
+from .augment import build_augmentation
 from .atomic import write_json, write_text
 from .checkpoint import FORMAT, atomic_save, load_resumable, rng_state, set_rng_state
-from .data import H5Frames, seed_worker, validation_split
+from .data import H5Frames, paper_split, seed_worker, validation_split
 from .device import configure_torch
 from .distributed import Context
 from .errors import LayoutError
 from .model import SpikingConvNet, build_model, loss_fn
 from .params import ModelParams, TrainParams
 
-__all__ = ["Run", "amp_dtype", "better", "prepare_model", "train", "train_loader"]
+__all__ = ["Run", "amp_dtype", "better", "network_input", "prepare_model", "train", "train_loader"]
 
 
 # --- set-up ---------------------------------------------------------------------------------
@@ -69,11 +70,22 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
 
 
-def prepare_model(mp: ModelParams, tp: TrainParams, frame_shape, classes: int, ctx: Context):
+def network_input(data: H5Frames) -> tuple[tuple[int, ...], dict | None]:
+    """``(input_shape, image)`` of the network for a frames file: ``(T, C, H, W)``, and for a
+    file of static images (stored once, repeated for its attribute ``T`` steps) the dataset's
+    normalisation ``{"mean", "std"}`` (else None)."""
+    if data.attrs.get("kind") == "images":
+        spec = datasets.get(data.attrs["dataset"])
+        return (int(data.attrs["T"]), *map(int, data.frame_shape)), {"mean": list(spec.mean), "std": list(spec.std)}
+    return tuple(map(int, data.frame_shape)), None
+
+
+def prepare_model(mp: ModelParams, tp: TrainParams, input_shape, classes: int, ctx: Context,
+                  image: dict | None = None):
     """``(model, net)``: the model on its device, and what to call in training (DDP-wrapped
     when distributed). Every rank builds the same initial weights from ``tp.seed``."""
     torch.manual_seed(tp.seed)
-    model = build_model(mp, frame_shape, classes)
+    model = build_model(mp, input_shape, classes, image)
     if ctx.distributed and tp.sync_bn:
         model = distributed.convert_batchnorm(model, ctx.device)
     model = model.to(ctx.device)
@@ -119,6 +131,8 @@ class Run:
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler
+    augment: torch.nn.Module | None   # the dataset's training augmentation (static images), on device
+    batches: int | None               # training batches per epoch (drop_last: the full ones), None: all
     loader: DataLoader
     sampler: DistributedSampler
     loader_gen: torch.Generator
@@ -143,18 +157,33 @@ def start_run(ctx: Context, train_h5: Path, test_h5: Path, classes: list[str], m
     if len(test) == 0:
         raise LayoutError(f"{test_h5} has no samples to score")
     if tp.protocol == "B":
-        train_idx, val_idx = validation_split(data.labels, tp.val_fraction, tp.seed)
+        if tp.val_split == "paper":
+            train_idx, val_idx = paper_split(data.labels, tp.val_fraction)
+        else:
+            train_idx, val_idx = validation_split(data.labels, tp.val_fraction, tp.seed)
         if len(val_idx) == 0:
-            raise LayoutError(f"protocol B: no class of {train_h5} has 2 samples to hold one out; "
+            raise LayoutError(f"protocol B: no class of {train_h5} has enough samples to hold one out "
+                              f"(train.val_split: {tp.val_split}, val_fraction {tp.val_fraction}); "
                               "use train.protocol: A")
     else:
         train_idx, val_idx = np.arange(len(data)), np.array([], dtype=np.int64)
-    model, net = prepare_model(mp, tp, data.frame_shape, len(classes), ctx)
+    batches = None
+    if tp.drop_last:
+        batches = len(train_idx) // tp.batch_size
+        if batches == 0:
+            raise LayoutError(f"train.drop_last: the {len(train_idx)} training samples of {train_h5} do not fill "
+                              f"one batch of train.batch_size = {tp.batch_size}")
+    input_shape, image = network_input(data)
+    model, net = prepare_model(mp, tp, input_shape, len(classes), ctx, image)
     opt = torch.optim.Adam(model.parameters(), lr=tp.lr)
     dtype = amp_dtype(tp, ctx.device)
+    augment = None
+    if image is not None:
+        augment = build_augmentation(datasets.get(data.attrs["dataset"]).augment)
+        augment = augment.to(ctx.device) if augment is not None else None
     loader, sampler, loader_gen = train_loader(data, train_idx, tp, ctx)
-    model_config = {"model": mp.model_dump(), "classes": classes, "frame_shape": list(data.frame_shape),
-                    "frames_attrs": data.attrs}
+    model_config = {"model": mp.model_dump(), "classes": classes, "frame_shape": list(input_shape),
+                    "image": image, "frames_attrs": data.attrs}
     run_config = {**model_config, "train": tp.model_dump(exclude={"workers", "threads", "nproc"}),
                   "samples": [len(data), len(test)]}
     # a fresh run seeds each rank (dropout masks differ across ranks); a resumed one restores
@@ -164,7 +193,7 @@ def start_run(ctx: Context, train_h5: Path, test_h5: Path, classes: list[str], m
     return Run(ctx, tp, classes, data, test, train_idx, val_idx, model, net, opt,
                torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=tp.T_max),
                torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16),
-               loader, sampler, loader_gen, dtype, model_config, run_config)
+               augment, batches, loader, sampler, loader_gen, dtype, model_config, run_config)
 
 
 def resume_run(run: Run, checkpoint: Path) -> None:
@@ -194,8 +223,12 @@ def train_epoch(run: Run, epoch: int) -> dict:
     run.net.train()
     loss_sum = correct = torch.zeros((), dtype=torch.float64, device=ctx.device)
     seen = 0
-    for x, y in run.loader:
+    for k, (x, y) in enumerate(run.loader):
+        if run.batches is not None and k == run.batches:
+            break   # drop_last: rank-local batch k is part of global batch k, so every rank stops here
         x, y = x.to(ctx.device, non_blocking=True), y.to(ctx.device, non_blocking=True)
+        if run.augment is not None:
+            x = run.augment(x)
         with autocast(ctx.device, run.dtype):
             rate = run.net(x)
         loss = loss_fn(rate.float(), y, len(run.classes))

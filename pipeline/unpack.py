@@ -1,4 +1,4 @@
-"""Safe unpacking of downloaded archives (.tar, .tar.gz, .zip).
+"""Safe unpacking of downloaded archives (.tar, .tar.gz, .zip) and single gzip-compressed files.
 
 Every member is checked before anything is written, and one bad member refuses the whole
 archive, naming it:
@@ -17,12 +17,18 @@ archive, naming it:
   times their size; an archive may always unpack to :data:`RATIO_FLOOR` bytes, since tiny
   archives of text compress far better.
 
+A single ``.gz`` file (MNIST's idx files) becomes ``dest_dir/<name without .gz>``. Its size
+is known only by decompressing it (the gzip trailer holds it modulo 2**32), so it is counted
+while it streams, in Python's unbounded integers, and refused under the same two caps as soon
+as it passes them; gzip's own CRC-32 and length check find a damaged or truncated file.
+
 Extraction goes to a temporary sibling directory (:func:`pipeline.atomic.atomic_path`) that
 is renamed into place only when everything succeeded, and removed otherwise.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import posixpath
 import stat
@@ -42,11 +48,39 @@ MAX_TOTAL = 256 * 2**30  # bytes one archive may unpack to (the largest dataset 
 MAX_RATIO = 100  # unpacked bytes per archive byte (real DVS archives: 1-3)
 RATIO_FLOOR = 2**20  # unpacked bytes always allowed, whatever the ratio
 _TAR_HEADER = 512  # bytes of a tar member header
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20  # bytes decompressed per read of a single .gz file
 
 
 def extract(archive: str | Path, dest_dir: str | Path) -> Path:
-    """Unpack ``archive`` (tar, tar.gz or zip, chosen by its content) into new ``dest_dir``."""
-    return (extract_zip if zipfile.is_zipfile(archive) else extract_tar)(archive, dest_dir)
+    """Unpack ``archive`` (tar, tar.gz, zip or a single .gz file, chosen by its content) into
+    new ``dest_dir``."""
+    if zipfile.is_zipfile(archive):
+        return extract_zip(archive, dest_dir)
+    if is_plain_gzip(archive):
+        return extract_gzip(archive, dest_dir)
+    return extract_tar(archive, dest_dir)
+
+
+def is_plain_gzip(archive: str | Path) -> bool:
+    """True for a gzip file whose content is not a tar archive (its first 512 bytes are no
+    valid tar header); a gzip file that cannot even be read that far counts as a tarball, whose
+    extraction then reports it as corrupt."""
+    with open(archive, "rb") as f:
+        if f.read(2) != _GZIP_MAGIC:
+            return False
+    try:
+        with gzip.open(archive, "rb") as g:
+            block = g.read(_TAR_HEADER)
+    except (OSError, EOFError, zlib.error):
+        return False
+    if len(block) < _TAR_HEADER or not block.strip(b"\0"):
+        return True
+    try:
+        tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
+    except tarfile.HeaderError:
+        return True
+    return False
 
 
 @contextmanager
@@ -83,8 +117,9 @@ def _check_name(name: str, archive: Path) -> None:
 class _Budget:
     """Adds up the bytes an archive declares and refuses it once they pass the caps."""
 
-    def __init__(self, archive: Path):
+    def __init__(self, archive: Path, streamed: bool = False):
         self.archive = archive
+        self.streamed = streamed           # counted while decompressing, not declared
         self.size = archive.stat().st_size
         self.limit = min(MAX_TOTAL, max(RATIO_FLOOR, MAX_RATIO * self.size))
         self.total = 0
@@ -99,8 +134,10 @@ class _Budget:
             why = (f"more than {MAX_RATIO} times the archive's {self.size} bytes "
                    f"(compression ratio over {MAX_RATIO}:1)")
         raise DownloadError(
-            f"refusing to extract {self.archive}: its members declare {self.total} bytes "
-            f"(up to {name!r}), {why}; a compression bomb or a damaged archive"
+            f"refusing to extract {self.archive}: "
+            + (f"{name!r} decompresses to at least {self.total} bytes" if self.streamed else
+               f"its members declare {self.total} bytes (up to {name!r})")
+            + f", {why}; a compression bomb or a damaged archive"
         )
 
 
@@ -122,6 +159,22 @@ def extract_zip(archive: str | Path, dest_dir: str | Path) -> Path:
             budget.add(m.file_size, m.filename)
         for m in tqdm(members, desc=f"extract {archive.name}", unit="file", leave=False):
             zf.extract(m, tmp)
+    return dest_dir
+
+
+def extract_gzip(archive: str | Path, dest_dir: str | Path) -> Path:
+    """Decompress a single-file .gz into ``dest_dir/<its name without .gz>``; ``dest_dir`` must
+    not exist. Stops, and removes what it wrote, as soon as the output passes the size caps."""
+    archive, dest_dir = Path(archive), Path(dest_dir)
+    name = archive.name[:-3] if archive.name.lower().endswith(".gz") and len(archive.name) > 3 else "data"
+    budget = _Budget(archive, streamed=True)
+    with _staging(archive, dest_dir, (EOFError, zlib.error, OSError)) as tmp, \
+            gzip.open(archive, "rb") as src, open(tmp / name, "wb") as out, \
+            tqdm(desc=f"extract {archive.name}", unit="B", unit_scale=True, leave=False) as bar:
+        while block := src.read(_CHUNK):
+            budget.add(len(block), name)       # before writing: a bomb never reaches the disk
+            out.write(block)
+            bar.update(len(block))
     return dest_dir
 
 

@@ -18,7 +18,9 @@ def test_public_names():
         assert callable(getattr(pipeline.io, name)), name
     assert pipeline.frames.integrate is integrate
     assert list(inspect.signature(pipeline.unpack.extract).parameters) == ["archive", "dest_dir"]
-    assert list(inspect.signature(pipeline.store.FrameWriter).parameters) == ["path", "n", "frame_shape", "attrs"]
+    writer = inspect.signature(pipeline.store.FrameWriter).parameters
+    assert list(writer)[:4] == ["path", "n", "frame_shape", "attrs"]      # later ones are optional
+    assert all(p.default is not inspect.Parameter.empty for p in list(writer.values())[4:])
     assert list(inspect.signature(pipeline.store.FrameWriter.write).parameters) == [
         "self", "frames", "label", "recording", "label_row", "n_events"]
     assert list(inspect.signature(pipeline.store.read_sample).parameters) == ["path", "i"]

@@ -1,9 +1,19 @@
 """The paper's convolutional spiking networks, sized by parameters.
 
-``blocks`` x [Conv3x3(channels, bias=False) -> BN -> neuron -> pool 2], Flatten,
-Dropout, Linear(-> hidden, bias=False), neuron, Dropout, Linear(-> classes * votes,
-bias=False), neuron; the output is each class's mean firing rate over T and its votes.
-Stateless layers run on all T steps at once (T*B as the batch); neurons loop over T.
+``blocks`` x [``convs`` x (Conv3x3(channels, bias=False) -> BN -> neuron), pool 2], Flatten,
+Dropout, Linear(-> hidden, bias=False), neuron, Dropout (``dropout_hidden``; 0: none),
+Linear(-> classes * votes, bias=False), neuron; the output is each class's mean firing rate
+over T and its votes. Stateless layers run on all T steps at once (T*B as the batch);
+neurons loop over T.
+
+Event frames ``(B, T, C, H, W)`` enter step by step. A static image ``(B, C, H, W)`` (MNIST,
+CIFAR-10: ``image_steps`` = T) is normalised, passed once through the first Conv + BN (the
+paper's encoder), and that output drives the first neurons at every one of the T steps.
+
+BatchNorm (``bn``): ``joint`` normalises with statistics over all T x B inputs of a batch;
+``per_step`` (the paper's code, which calls the network once per time step) with each step's
+own batch statistics, updating the running statistics T times per batch. In eval mode both
+use the running statistics.
 """
 
 from __future__ import annotations
@@ -42,39 +52,100 @@ class SeqToBatch(nn.Module):
         return y.reshape(T, B, *y.shape[1:])
 
 
+class ConvBN(nn.Module):
+    """Conv3x3 (no bias) then BatchNorm on ``(T, B, C, H, W)``: the convolution over all steps
+    at once, the BatchNorm per step or jointly (see the module docstring)."""
+
+    def __init__(self, c_in: int, c_out: int, bn: str = "joint"):
+        super().__init__()
+        if bn not in ("joint", "per_step"):
+            raise ValueError(f"bn must be 'joint' or 'per_step', got {bn!r}")
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+        self.per_step = bn == "per_step"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        T, B = x.shape[:2]
+        y = self.conv(x.flatten(0, 1))
+        if self.per_step and self.training:
+            y = torch.cat([self.bn(step) for step in y.split(B)])
+        else:
+            y = self.bn(y)
+        return y.reshape(T, B, *y.shape[1:])
+
+    def extra_repr(self) -> str:
+        return f"bn={'per_step' if self.per_step else 'joint'}"
+
+
+class Normalize(nn.Module):
+    """``(x / 255 - mean) / std`` per channel: raw 0..255 pixels to the paper's inputs."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(-1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(-1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x / 255.0 - self.mean) / self.std
+
+
 class SpikingConvNet(nn.Module):
     def __init__(self, in_channels: int = 2, input_size=(128, 128), channels: int = 128, blocks: int = 5,
                  hidden: int = 512, classes: int = 11, votes: int = 10, neuron: str = "plif",
-                 pooling: str = "max", tau0: float = 2.0, dropout: float = 0.5):
+                 pooling: str = "max", tau0: float = 2.0, dropout: float = 0.5, dropout_hidden: float | None = None,
+                 convs: int = 1, bn: str = "joint", image_steps: int | None = None, mean=None, std=None):
         super().__init__()
         if neuron not in ("plif", "lif"):
             raise ValueError(f"neuron must be 'plif' or 'lif', got {neuron!r}")
         if pooling not in ("max", "avg"):
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+        if convs < 1:
+            raise ValueError(f"convs must be at least 1, got {convs}")
+        if image_steps is not None and image_steps < 1:
+            raise ValueError(f"image_steps must be at least 1, got {image_steps}")
         H, W = input_size
         if H >> blocks < 1 or W >> blocks < 1:
             raise ValueError(f"{blocks} pooling blocks shrink a {H}x{W} input to nothing")
-        self.classes, self.votes = classes, votes
+        self.classes, self.votes, self.image_steps = classes, votes, image_steps
+        dropout_hidden = dropout if dropout_hidden is None else dropout_hidden
 
         def spiking():
             return PLIF(tau0, learnable=neuron == "plif")
 
         pool = nn.MaxPool2d if pooling == "max" else nn.AvgPool2d
+        self.normalize = self.encoder = None
+        if image_steps is not None:
+            self.normalize = Normalize(mean if mean is not None else [0.0] * in_channels,
+                                       std if std is not None else [1.0] * in_channels)
+            # the paper's encoder: the first Conv + BN, applied once to the image
+            self.encoder = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
+                                         nn.BatchNorm2d(channels))
         layers: list[nn.Module] = []
         c = in_channels
-        for _ in range(blocks):
-            layers += [SeqToBatch(nn.Conv2d(c, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)),
-                       spiking(), SeqToBatch(pool(2))]
-            c = channels
+        for b in range(blocks):
+            for k in range(convs):
+                if not (b == 0 and k == 0 and self.encoder is not None):
+                    layers.append(ConvBN(c, channels, bn))
+                layers.append(spiking())
+                c = channels
+            layers.append(SeqToBatch(pool(2)))
             H, W = H // 2, W // 2
         layers += [SeqToBatch(nn.Flatten()), SeqDropout(dropout),
-                   SeqToBatch(nn.Linear(c * H * W, hidden, bias=False)), spiking(), SeqDropout(dropout),
-                   SeqToBatch(nn.Linear(hidden, classes * votes, bias=False)), spiking()]
+                   SeqToBatch(nn.Linear(c * H * W, hidden, bias=False)), spiking()]
+        if dropout_hidden > 0:
+            layers.append(SeqDropout(dropout_hidden))
+        layers += [SeqToBatch(nn.Linear(hidden, classes * votes, bias=False)), spiking()]
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: frames ``(B, T, C, H, W)`` -> firing rate per class ``(B, classes)``."""
-        spikes = self.layers(x.transpose(0, 1))            # (T, B, classes * votes)
+        """``x``: frames ``(B, T, C, H, W)``, or images ``(B, C, H, W)`` of raw 0..255 values
+        when the network repeats them (``image_steps``) -> firing rate per class ``(B, classes)``."""
+        if self.encoder is not None:
+            y = self.encoder(self.normalize(x))             # (B, channels, H, W), once
+            seq = y.unsqueeze(0).expand(self.image_steps, *y.shape).contiguous()
+        else:
+            seq = x.transpose(0, 1)
+        spikes = self.layers(seq)                            # (T, B, classes * votes)
         rate = spikes.mean(0)
         return rate.reshape(rate.shape[0], self.classes, self.votes).mean(2)
 
@@ -82,13 +153,18 @@ class SpikingConvNet(nn.Module):
         return [m.tau for m in self.modules() if isinstance(m, PLIF)]
 
 
-def build_model(mp, frame_shape, classes: int) -> SpikingConvNet:
+def build_model(mp, input_shape, classes: int, image: dict | None = None) -> SpikingConvNet:
     """The network that ``model`` params (:class:`pipeline.params.ModelParams`) describe, for
-    frames of ``frame_shape`` ``(T, C, H, W)`` and ``classes`` classes."""
-    _, C, H, W = frame_shape
+    inputs of ``input_shape`` ``(T, C, H, W)`` and ``classes`` classes. ``image``
+    (``{"mean": [...], "std": [...]}``): the inputs are static images repeated T times."""
+    T, C, H, W = input_shape
+    extra = {}
+    if image is not None:
+        extra = dict(image_steps=T, mean=image["mean"], std=image["std"])
     return SpikingConvNet(in_channels=C, input_size=(H, W), channels=mp.channels, blocks=mp.blocks,
                           hidden=mp.hidden, classes=classes, votes=mp.votes, neuron=mp.neuron,
-                          pooling=mp.pooling, tau0=mp.tau0, dropout=mp.dropout)
+                          pooling=mp.pooling, tau0=mp.tau0, dropout=mp.dropout,
+                          dropout_hidden=mp.dropout_hidden, convs=mp.convs, bn=mp.bn, **extra)
 
 
 def loss_fn(rate: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:

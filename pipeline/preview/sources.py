@@ -75,6 +75,9 @@ def frames_sample(path: Path, index: int, T: int | None) -> Shown:
         if not -n <= index < n:
             raise PreviewError(f"{path}: sample index {index} out of range (the file holds {n} samples)")
         index %= n
+        if plain_attrs(f.attrs).get("kind") == "images":
+            raise PreviewError(f"{path}: a file of static images (dataset {f.attrs.get('dataset')}), not event "
+                               "frames; preview draws event frames only")
         frames = read_frames(f, index)
         label = int(read_field(f, "labels")[index])
         classes = plain_attrs(f.attrs).get("classes")
