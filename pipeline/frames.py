@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +26,11 @@ from .images import ImageSummary, make_images
 from .integrate import frame_shape, integrate
 from .io import READERS
 from .layouts import split_recordings
+from .parallel import ordered_map
 from .params import Params
 from .samples import Recording, sample_events
 from .source import read_source
-from .store import ChunkEncoder, FrameWriter
+from .store import FrameWriter, encoder
 from .transforms import TRANSFORMS
 
 __all__ = ["FrameJob", "SplitSummary", "build_split", "frame_shape", "integrate", "make_frames"]
@@ -81,23 +80,13 @@ def check_events(events: np.ndarray, sensor_size: tuple[int, int], recording: Re
                            "corrupt or not of this dataset")
 
 
-_ENCODERS: dict[tuple[int, ...], ChunkEncoder] = {}
-
-
-def _encoder(shape: tuple[int, ...]) -> ChunkEncoder:
-    """This process's chunk encoder for frames of ``shape`` (one per worker, reused)."""
-    if shape not in _ENCODERS:
-        _ENCODERS[shape] = ChunkEncoder(shape)
-    return _ENCODERS[shape]
-
-
 def _chunk_samples(args):
     """Worker: every sample of a chunk of recordings as (chunk, n_events) lists, ``chunk``
     being the sample's frames compressed as the file stores them."""
     chunk, job = args
     read = READERS[job.reader]
     transform = TRANSFORMS[job.transform] if job.transform else None
-    encode = _encoder(frame_shape(job.T, job.sensor_size, job.downsample)).encode
+    encode = encoder(frame_shape(job.T, job.sensor_size, job.downsample)).encode
     out = []
     for recording in chunk:
         events = read(recording.path, **job.reader_args)
@@ -114,17 +103,6 @@ def _chunk_samples(args):
         del events
         out.append(res)
     return out
-
-
-def _ordered(pool, jobs, window):
-    """``pool.map`` in submission order, with at most ``window`` chunks in flight (bounded memory)."""
-    pending = deque()
-    for job in jobs:
-        pending.append(pool.submit(_chunk_samples, job))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _chunks(recordings, size):
@@ -155,21 +133,16 @@ def build_split(recordings: list[Recording], job: FrameJob, out: str | Path, att
         # start Numba here (~0.2 s of CPU: its typing context, the cached kernels) so that the
         # forked workers inherit it instead of each paying it again
         integrate(empty_events(0), job.T, job.split_by, job.sensor_size, job.downsample)
-    with FrameWriter(out, n, shape, attrs) as writer, tqdm(total=n, desc=desc, unit="sample") as bar:
-        pool = ProcessPoolExecutor(workers) if workers > 1 else None
-        results = map(_chunk_samples, jobs) if pool is None else _ordered(pool, jobs, 4 * workers)
-        try:
-            for chunk, chunk_result in zip(chunks, results):
-                for recording, stored in zip(chunk, chunk_result):
-                    path = recording.path
-                    name = path.relative_to(root).as_posix() if root is not None else path.name
-                    for sample, (encoded, n_events) in zip(recording.samples, stored):
-                        writer.write_encoded(encoded, sample.label, name, sample.row, n_events)
-                        events += n_events
-                        bar.update()
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+    with FrameWriter(out, n, shape, attrs) as writer, tqdm(total=n, desc=desc, unit="sample") as bar, \
+            ordered_map(_chunk_samples, jobs, workers) as results:
+        for chunk, chunk_result in zip(chunks, results):
+            for recording, stored in zip(chunk, chunk_result):
+                path = recording.path
+                name = path.relative_to(root).as_posix() if root is not None else path.name
+                for sample, (encoded, n_events) in zip(recording.samples, stored):
+                    writer.write_encoded(encoded, sample.label, name, sample.row, n_events)
+                    events += n_events
+                    bar.update()
     return SplitSummary(n, events, time.perf_counter() - started)
 
 

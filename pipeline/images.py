@@ -24,9 +24,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +35,10 @@ from .datasets import DatasetSpec
 from .errors import ImageFormatError, LayoutError
 from .io.cifar import read_cifar_batch
 from .io.idx import read_idx
+from .parallel import ordered_map
 from .params import Params
 from .source import Source
-from .store import ChunkEncoder, FrameWriter
+from .store import FrameWriter, encoder
 
 IMAGE_DTYPE = np.uint8
 _IDX_LABELS_HEADER = 8          # magic + one dimension: byte offset of label 0 in an idx file
@@ -121,15 +120,9 @@ def read_split(raw_dir: str | Path, spec: DatasetSpec, split: str) -> list[Part]
     return parts
 
 
-_ENCODERS: dict[tuple[int, ...], ChunkEncoder] = {}
-
-
 def _encode_block(images: np.ndarray) -> list[tuple[int, bytes]]:
     """Worker: each image of ``images`` (k, C, H, W) compressed as the file stores it."""
-    shape = images.shape[1:]
-    if shape not in _ENCODERS:
-        _ENCODERS[shape] = ChunkEncoder(shape, IMAGE_DTYPE)
-    encode = _ENCODERS[shape].encode
+    encode = encoder(images.shape[1:], IMAGE_DTYPE).encode
     return [encode(image) for image in images]
 
 
@@ -137,20 +130,6 @@ def _blocks(parts: list[Part]) -> Iterator[np.ndarray]:
     for part in parts:
         for i in range(0, len(part.images), _BLOCK):
             yield part.images[i:i + _BLOCK]
-
-
-def _encoded(parts: list[Part], pool: ProcessPoolExecutor | None, window: int) -> Iterator[list]:
-    """The encoded blocks in order, at most ``window`` in flight."""
-    if pool is None:
-        yield from map(_encode_block, _blocks(parts))
-        return
-    pending = deque()
-    for block in _blocks(parts):
-        pending.append(pool.submit(_encode_block, block))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def write_split(parts: list[Part], out: str | Path, attrs: dict, workers: int = 0,
@@ -161,19 +140,14 @@ def write_split(parts: list[Part], out: str | Path, attrs: dict, workers: int = 
     blocks = sum(-(-len(p.images) // _BLOCK) for p in parts)
     workers = min(workers or os.cpu_count() or 1, max(blocks, 1))
     started = time.perf_counter()
-    pool = ProcessPoolExecutor(workers) if workers > 1 else None
-    try:
-        with FrameWriter(out, n, shape, attrs, dtype=IMAGE_DTYPE) as writer, \
-                tqdm(total=n, desc=desc, unit="image") as bar:
-            encoded = _encoded(parts, pool, 4 * workers)
-            rows = ((p.path.name, i, int(label)) for p in parts for i, label in enumerate(p.labels))
-            for block in encoded:
-                for chunk, (recording, row, label) in zip(block, rows):
-                    writer.write_encoded(chunk, label, recording, row, 0)
-                bar.update(len(block))
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    with FrameWriter(out, n, shape, attrs, dtype=IMAGE_DTYPE) as writer, \
+            tqdm(total=n, desc=desc, unit="image") as bar, \
+            ordered_map(_encode_block, _blocks(parts), workers) as encoded:
+        rows = ((p.path.name, i, int(label)) for p in parts for i, label in enumerate(p.labels))
+        for block in encoded:
+            for chunk, (recording, row, label) in zip(block, rows):
+                writer.write_encoded(chunk, label, recording, row, 0)
+            bar.update(len(block))
     return ImageSummary(n, shape, time.perf_counter() - started)
 
 

@@ -98,6 +98,18 @@ class ChunkEncoder:
         self._file.close()
 
 
+_ENCODERS: dict[tuple, ChunkEncoder] = {}
+
+
+def encoder(frame_shape: tuple[int, ...], dtype=FRAME_DTYPE) -> ChunkEncoder:
+    """This process's :class:`ChunkEncoder` for samples of ``frame_shape`` and ``dtype``, made
+    once and reused (each worker process of the frames stage keeps its own)."""
+    key = (tuple(int(s) for s in frame_shape), np.dtype(dtype).str)
+    if key not in _ENCODERS:
+        _ENCODERS[key] = ChunkEncoder(key[0], dtype)
+    return _ENCODERS[key]
+
+
 class FrameWriter:
     """Stream ``n`` samples into ``path``; nothing appears at ``path`` unless all were written
     and the file was closed without error (a full disk included).

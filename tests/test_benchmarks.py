@@ -78,3 +78,20 @@ def test_corpus_cut_to_a_sample_count(tmp_path):
     assert [s.row for s in splits["train"][1].samples] == [0]
     splits = Corpus(root, DemoParams(), 4 + 4).splits()         # the second train recording goes
     assert [len(r.samples) for r in splits["train"]] == [4]
+
+
+def test_step_time_of_a_params_files_network(tmp_path):
+    """`python -m benchmarks.ddp_step --config F` times F's network (here a tiny CIFAR-10 one) and
+    states the epoch time it implies for the dataset's training set."""
+    import yaml
+
+    p = yaml.safe_load((ROOT / "configs" / "cifar10-paper.yaml").read_text())
+    p["model"].update(channels=4, hidden=8)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(p))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.ddp_step", "--config", str(cfg), "--steps", "2",
+                           "--batch", "4"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # 50,000 CIFAR-10 training images, the paper's hold-out of 15 % per class: 5,000 per class,
+    # ceil(5000 * 0.85) = 4250 train -> 42,500 samples, 10,625 batches of 4
+    assert "s per batch of 4 -> 10625 batches per epoch (42500 training samples)" in proc.stdout

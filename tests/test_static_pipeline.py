@@ -1,9 +1,11 @@
-"""A tiny MNIST through the real `dvc repro`: download -> frames -> train -> evaluate, offline.
+"""Tiny MNIST and CIFAR-10 through the real `dvc repro`: download -> frames -> train -> evaluate,
+offline.
 
-The idx files are written by hand in the official format and placed where the download stage
-looks for files a user downloaded (``data/downloads/mnist/``). Their md5 cannot be MNIST's, so
-the stages run with a ``sitecustomize`` that swaps the registry's md5s, sizes and sample counts
-for the tiny files' (nothing else of the registry changes).
+The files are written by hand in the official formats: MNIST's idx files placed where the
+download stage looks for files a user downloaded (``data/downloads/mnist/``), CIFAR-10's
+tarball served from 127.0.0.1 through ``download.mirrors``. Their md5 cannot be the official
+one, so the stages run with a ``sitecustomize`` that swaps the registry's md5s, sizes and sample
+counts for the tiny files' (nothing else of the registry changes).
 """
 
 import hashlib
@@ -16,7 +18,8 @@ import numpy as np
 import pytest
 
 from dvcrepo import commit, copy_repo, run
-from test_images import gz, idx_bytes, rng_images
+from httpserver import send
+from test_images import cifar_files, cifar_tarball, gz, idx_bytes, rng_images
 
 SITECUSTOMIZE = '''
 import dataclasses, json, os
@@ -36,6 +39,41 @@ PARAMS = {
 }
 
 
+def patch_registry(tmp_path, monkeypatch, name, files, expected):
+    """Run every Python process of this test with the tiny files' md5s in the registry."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    (site / "registry.json").write_text(json.dumps({name: {"files": files, "expected": expected}}))
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv("TINY_REGISTRY", str(site / "registry.json"))
+
+
+@pytest.mark.slow
+def test_tiny_cifar10_served_from_localhost_through_dvc_repro(tmp_path, monkeypatch, server):
+    batches = cifar_files(per_batch=7, n_test=5)          # 35 training images, classes (3k + j) % 10
+    tarball = cifar_tarball(batches)
+    server.routes["/mirror/cifar-10-python.tar.gz"] = lambda h, n: send(h, 200, tarball)
+    params = {"dataset": "cifar10", "download": {"mirrors": [server.url("/mirror/")], "retries": 0},
+              "frames": {"T": 2, "downsample": 1, "workers": 1},
+              "model": {"channels": 4, "blocks": 2, "hidden": 16, "convs": 2, "dropout_hidden": 0.0,
+                        "bn": "per_step"},
+              "train": {"epochs": 2, "T_max": 2, "batch_size": 4, "threads": 1, "protocol": "A",
+                        "drop_last": True}}
+    repo = copy_repo(tmp_path / "repo", params)
+    patch_registry(tmp_path, monkeypatch, "cifar10",
+                   [{"name": "cifar-10-python.tar.gz", "md5": hashlib.md5(tarball).hexdigest(),
+                     "size": len(tarball)}], {"train": 35, "test": 5})
+    run(["dvc", "repro"], repo)
+    with h5py.File(repo / "data" / "frames" / "train.h5") as f:
+        assert f["frames"].shape == (35, 3, 32, 32) and f["frames"].dtype == np.uint8
+        want = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)])
+        assert np.array_equal(f["frames"][:], want)
+    metrics = json.loads((repo / "results" / "train.json").read_text())
+    assert metrics["train_samples"] == 35 and metrics["tau"] and len(metrics["tau"]) == 6   # 4 conv + 2 fc
+    assert 0.0 <= json.loads((repo / "results" / "metrics.json").read_text())["test_accuracy"] <= 1.0
+
+
 @pytest.mark.slow
 def test_tiny_mnist_through_dvc_repro(tmp_path, monkeypatch):
     n_train, n_test = 70, 10
@@ -51,13 +89,7 @@ def test_tiny_mnist_through_dvc_repro(tmp_path, monkeypatch):
         data = gz(idx_bytes(images[split] if kind == "images" else labels[split].astype(np.uint8)))
         (downloads / name).write_bytes(data)
         files.append({"name": name, "md5": hashlib.md5(data).hexdigest(), "size": len(data)})
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    (site / "registry.json").write_text(json.dumps(
-        {"mnist": {"files": files, "expected": {"train": n_train, "test": n_test}}}))
-    monkeypatch.setenv("PYTHONPATH", str(site))
-    monkeypatch.setenv("TINY_REGISTRY", str(site / "registry.json"))
+    patch_registry(tmp_path, monkeypatch, "mnist", files, {"train": n_train, "test": n_test})
 
     out = run(["dvc", "repro"], repo)
     assert "Running stage 'evaluate'" in out
