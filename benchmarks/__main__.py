@@ -18,11 +18,13 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+FILTER_SECTIONS = ("filters_denoise", "filters_refractory_period", "filters_decimate", "filters_drop_pixel",
+                   "filters_crop_time", "filters_time_skew")
 SECTIONS = ("aedat_read", "integration_number", "integration_time", "frames_stage", "loading", "plif_layer",
-            "training_step")
+            "training_step", *FILTER_SECTIONS)
 GROUPS = {"aedat": ("aedat_read",), "integration": ("integration_number", "integration_time"),
           "frames": ("frames_stage",), "loading": ("loading",), "plif": ("plif_layer",),
-          "training": ("training_step",)}
+          "training": ("training_step",), "filters": FILTER_SECTIONS}
 
 
 def parse(argv=None):
@@ -56,7 +58,7 @@ def parse(argv=None):
 
 def main(argv=None) -> int:
     args = parse(argv)
-    from . import aedat_read, frames_stage, integration, loading, training
+    from . import aedat_read, filters, frames_stage, integration, loading, training
     from .common import machine, machine_busy_s, own_cpu_s, table, wait_quiet
     from .corpus import demo_recording, ensure_corpus
     from .peers import load_all
@@ -100,6 +102,7 @@ def main(argv=None) -> int:
             (("loading",), lambda: [("loading", loading.run(args, peers, corpus()))]),
             (("plif_layer",), lambda: [("plif_layer", training.run_plif(args, peers))]),
             (("training_step",), lambda: [("training_step", training.run_step(args))]),
+            (FILTER_SECTIONS, lambda: filters.run(args, peers, recording_events())),
         ]
         for keys, job in jobs:
             if not wanted & set(keys):

@@ -41,6 +41,12 @@ class ImageFormatError(PipelineError, ValueError):
     where known, the byte offset."""
 
 
+class FilterError(PipelineError, ValueError):
+    """Events an event filter cannot take (pipeline.filters): not an EVENT_DTYPE array, a pixel
+    outside the sensor, a timestamp the filter's arithmetic cannot hold; names the filter and the event.
+    (A bad filter *list* in params is a :class:`ParamsError`.)"""
+
+
 class DownloadError(PipelineError, RuntimeError):
     """A file could not be downloaded, verified or extracted; the message says why and where."""
 
