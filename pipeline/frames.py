@@ -22,13 +22,15 @@ from tqdm import tqdm
 from .datasets import DatasetSpec, get
 from .errors import EventFormatError, LayoutError
 from .events import empty_events
+from .filters import apply as apply_filters
+from .filters import validate as validate_filters
 from .images import ImageSummary, make_images
 from .integrate import frame_shape, integrate
 from .io import READERS
 from .layouts import split_recordings
 from .parallel import ordered_map
 from .params import Params
-from .samples import Recording, sample_events
+from .samples import Recording, Sample, sample_events
 from .source import read_source
 from .store import FrameWriter, encoder
 from .transforms import TRANSFORMS
@@ -47,6 +49,7 @@ class FrameJob:
     reader: str = "aedat3"
     reader_args: dict = field(default_factory=dict)
     transform: str | None = None
+    filters: tuple = ()              # validated [{name: arguments}], applied to each sample (pipeline.filters)
 
 
 @dataclass
@@ -80,6 +83,17 @@ def check_events(events: np.ndarray, sensor_size: tuple[int, int], recording: Re
                            "corrupt or not of this dataset")
 
 
+def filter_sample(piece: np.ndarray, sample: Sample, job: FrameJob) -> np.ndarray:
+    """A sample's events after ``job.filters``, on the sample's own clock: a sample cut from a
+    recording has its window start subtracted first (so ``crop_time`` bounds count from the
+    sample's start); a whole-file sample keeps the file's timestamps. Frames do not depend on
+    the clock's origin."""
+    if not sample.whole_file:
+        piece = piece.copy()
+        piece["t"] -= sample.start
+    return apply_filters(piece, list(job.filters), job.sensor_size)
+
+
 def _chunk_samples(args):
     """Worker: every sample of a chunk of recordings as (chunk, n_events) lists, ``chunk``
     being the sample's frames compressed as the file stores them."""
@@ -95,6 +109,8 @@ def _chunk_samples(args):
         check_events(events, job.sensor_size, recording)
         res = []
         for sample, piece in zip(recording.samples, sample_events(events, recording.samples)):
+            if job.filters:
+                piece = filter_sample(piece, sample, job)
             try:
                 frames = integrate(piece, job.T, job.split_by, job.sensor_size, job.downsample)
             except ValueError as e:      # checked above: only unsorted timestamps (split_by: time) remain
@@ -156,16 +172,22 @@ def make_frames(params: Params, raw_dir: str | Path, out_dir: str | Path,
     spec = spec or get(source.dataset)
     if spec.kind == "images":
         return make_images(params, raw_dir, out_dir, spec, source)
+    if spec.source == "tonic":                 # Tonic's class parses the files
+        from .tonic_frames import make_tonic_frames
+        return make_tonic_frames(params, raw_dir, out_dir, spec, source)
     fp = params.frames
+    steps = validate_filters(fp.filters, spec.sensor_size, "frames.filters")    # before any work
+    filters = [{name: args} for name, args in steps]
     job = FrameJob(fp.T, fp.split_by, spec.sensor_size, fp.downsample, spec.reader,
-                   dict(spec.reader_args), spec.transform)
-    attrs = dict(dataset=spec.name, split_by=fp.split_by, downsample=fp.downsample,
+                   dict(spec.reader_args), spec.transform, tuple(filters))
+    attrs = dict(dataset=spec.name, split_by=fp.split_by, downsample=fp.downsample, filters=json.dumps(filters),
                  sensor_height=spec.sensor_size[0], sensor_width=spec.sensor_size[1],
                  classes=list(spec.classes), source_archives=[a.name for a in source.archives],
                  source_md5=[a.md5 for a in source.archives],
                  # every param the frames depend on (frames.workers cannot change them)
                  params=json.dumps({"dataset": spec.name, "frames": {"T": fp.T, "split_by": fp.split_by,
-                                                                     "downsample": fp.downsample}}, sort_keys=True))
+                                                                     "downsample": fp.downsample,
+                                                                     "filters": filters}}, sort_keys=True))
     out = {}
     for split in ("train", "test"):
         expected = (source.expected or {}).get(split)

@@ -34,6 +34,11 @@ def describe(path: str | Path) -> str:
         lines += [f"frames:      {shape[0]} samples x {shape[1:]} {dtype} (T, polarity, height, width)",
                   (f"events:      {int(n_events.sum()):,} in all, "
                    f"{int(n_events.mean()) if n_events.size else 0:,} per sample")]
+        filters = json.loads(a["filters"]) if "filters" in a else []
+        lines.append("filters:     " + (" -> ".join(
+            f"{name}({', '.join(f'{k}={v}' for k, v in args.items() if v is not None)})"
+            for step in filters for name, args in step.items()) if filters else "none")
+                     + ("" if filters else " (events integrated as read)"))
     for name, md5 in zip(a.get("source_archives", []), a.get("source_md5", [])):
         lines.append(f"source:      {name} md5 {md5}")
     lines.append("classes:     " + ", ".join(f"{c} {n}" for c, n in zip(classes, counts.tolist())))

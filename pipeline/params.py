@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .datasets import DATASETS
 from .errors import ParamsError
+from .filterspec import validate as validate_filters
 
 #: Leaf params that cannot change any output, so no stage depends on them.
 RUN_ONLY = frozenset({
@@ -79,6 +80,22 @@ class FramesParams(_Section):
     split_by: Literal["number", "time"] = "number"
     downsample: int = Field(1, ge=1)
     workers: int = Field(0, ge=0, le=1024)           # 0 = all cores
+    # event filters applied to each sample after cutting, before integration, in order: a list
+    # of one-key mappings, e.g. [{denoise: {filter_time: 10000}}] (pipeline.filters)
+    filters: list[dict[str, dict]] = []
+    # datasets without an official train/test split (Tonic's ASLDVS, NCALTECH101): the share of
+    # each class that goes to test, drawn from split_seed (ignored where the dataset has a split)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    split_seed: int = Field(0, ge=0)
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _known_filters(cls, v):
+        try:
+            validate_filters(v, where="filters")     # names, arguments, bounds (the sensor: in frames)
+        except ParamsError as e:
+            raise ValueError(str(e)) from None
+        return [{name: dict(args or {})} for item in v or [] for name, args in item.items()]
 
     @field_validator("T", "downsample", mode="before")
     @classmethod
@@ -90,7 +107,7 @@ class FramesParams(_Section):
 
 class ModelParams(_Section):
     channels: int = Field(128, ge=1, le=4096)
-    blocks: int = Field(5, ge=1, le=16)
+    blocks: int = Field(5, ge=0, le=16)               # 0: no convolutions, a fully-connected network
     hidden: int = Field(512, ge=1, le=65536)
     votes: int = Field(10, ge=1, le=1000)
     neuron: Literal["plif", "lif"] = "plif"
@@ -177,11 +194,15 @@ def _check_together(p: Params) -> list[tuple[str, str]]:
                                      "(lower frames.T or raise frames.downsample)"))
     blocks = p.model.blocks
     if H >> blocks < 1 or W >> blocks < 1:
+        fc = " or model.blocks: 0 (a fully-connected PLIF network)" if min(H, W) == 1 else ""
         problems.append(("frames.downsample", f"{p.frames.downsample} turns the {sensor} sensor into {H}x{W} "
                                               f"frames, too small for model.blocks = {blocks} poolings by 2 "
-                                              f"(needs at least {1 << blocks}x{1 << blocks})"))
-    elif p.model.channels * (H >> blocks) * (W >> blocks) * p.model.hidden > MAX_LINEAR_WEIGHTS:
-        n = p.model.channels * (H >> blocks) * (W >> blocks)
+                                              f"(needs at least {1 << blocks}x{1 << blocks}{fc})"))
+    elif blocks == 0 and spec.kind == "images":
+        problems.append(("model.blocks", "must be at least 1 for an image dataset (its first convolution is "
+                                         "the encoder)"))
+    elif (p.model.channels if blocks else C) * (H >> blocks) * (W >> blocks) * p.model.hidden > MAX_LINEAR_WEIGHTS:
+        n = (p.model.channels if blocks else C) * (H >> blocks) * (W >> blocks)
         problems.append(("model.hidden", f"a Linear layer of {n} x {p.model.hidden} weights is over the limit "
                                          f"of {MAX_LINEAR_WEIGHTS} (lower model.hidden or raise model.blocks)"))
     return problems

@@ -70,6 +70,23 @@ def test_repro_T_change_and_run_cache(repo):
     assert "Stage 'frames' didn't change, skipping" in out and "Running stage 'train'" in out
 
 
+def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(repo):
+    set_params(repo, {"train": {"epochs": 2}})
+    run(["dvc", "repro"], repo)
+    first = (repo / "data/frames/train.h5").read_bytes()
+    set_params(repo, {"frames": {"filters": [{"refractory_period": {"refractory_period": 2000}}]}})
+    out = run(["dvc", "repro"], repo)
+    assert "Stage 'download' didn't change, skipping" in out
+    for stage in ("frames", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in out
+    with h5py.File(repo / "data/frames/train.h5") as f:
+        assert json.loads(f.attrs["filters"]) == [{"refractory_period": {"refractory_period": 2000}}]
+    set_params(repo, {"frames": {"filters": []}})
+    out = run(["dvc", "repro"], repo)
+    assert "Running stage" not in out, out
+    assert (repo / "data/frames/train.h5").read_bytes() == first
+
+
 def test_run_only_knobs_mark_nothing(repo):
     """Worker and thread counts, download mirrors and time limits cannot change a result."""
     run(["dvc", "repro"], repo)
