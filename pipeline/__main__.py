@@ -1,5 +1,5 @@
 """Command line: ``python -m pipeline <command> ...``: ``preview``, ``info``, ``verify``, ``check``,
-``summary``, ``report``.
+``summary``, ``report``, ``datasets``.
 
 Bad input (a missing or damaged file, a bad param) prints one line naming the file and what is
 wrong, and exits with status 1; a usage error exits with 2.
@@ -79,6 +79,13 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_datasets(args) -> int:
+    from .catalog import table
+
+    print(table())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="DVS event-camera data pipeline tools.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -121,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "that only fail together), as each stage does before it starts.")
     p.add_argument("path", nargs="?", default="params.yaml", help="params file (default: params.yaml)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("datasets", help="every dataset the pipeline can build, and every Tonic dataset",
+                       description="List every dataset the pipeline can build (ours and Tonic's): source, "
+                                   "sensor size, classes, train/test counts, download size, and the stages "
+                                   "it goes through; every other Tonic dataset class with why it is not "
+                                   "supported.")
+    p.set_defaults(func=cmd_datasets)
 
     p = sub.add_parser("summary", help="the network a params file builds, layer by layer, and its size",
                        description="Print the network a params file builds: each layer, its output shape "

@@ -50,6 +50,10 @@ class DatasetSpec:
     kind: str = "events"
     channels: int = 2                  # input channels of the network (images: 1 grey or 3 RGB)
     augment: str | None = None         # key of pipeline.augment.AUGMENTATIONS (training only)
+    # "ours": files this registry lists, read by our readers; "tonic": Tonic's dataset class
+    # ``tonic_class`` fetches and parses them (pipeline.tonic_source)
+    source: str = "ours"
+    tonic_class: str = ""
     mean: tuple[float, ...] = ()       # images: per-channel normalisation of x / 255
     std: tuple[float, ...] = ()
     # a subfolder of download.archive_dir for the files, where another dataset's have the same
@@ -225,7 +229,254 @@ CIFAR10 = DatasetSpec(
     std=(0.2023, 0.1994, 0.2010),
 )
 
-DATASETS = {d.name: d for d in (DEMO, DVSGESTURE, NMNIST, CIFAR10_DVS, MNIST, FASHION_MNIST, CIFAR10)}
+# --------------------------------------------------------------------------------------------
+# Tonic's event-camera classification datasets, as ``dataset: tonic.<Class>``. Tonic's own
+# class fetches, md5-checks and unpacks the files into download.archive_dir/tonic/<Class>/
+# (pipeline.tonic_source) and parses them in the frames stage (pipeline.tonic_frames); our
+# side turns its events into T frames. ``layout`` says how: {"kind": "tonic", "split":
+# "official", "splits": {split: constructor kwargs}} for a class with its own train/test sets,
+# or {"kind": "tonic", "split": "stratified", "kwargs": {...}, "total": N} for one without
+# (frames.test_fraction of each class to test, drawn from frames.split_seed); "data": globs
+# (relative to Tonic's folder) of the files Tonic reads, which the download stage links into
+# data/raw; "one_d": a 1-D (audio) sensor whose events have no y (y = 0, p = 0); "note": the
+# class's own rule (stored in the frames file's attributes).
+# Tonic's sensor_size is (W, H, P); ours is (H, W). Sample counts are Tonic's versions'.
+
+_TONIC_OFFICIAL = {"train": {"train": True}, "test": {"train": False}}
+_TONIC_SKIP = ("Tonic skips its download when the archive is in that folder and its unpacked "
+               "files are beside it ({check}); with the archive alone it md5-checks and unpacks it. ")
+
+TONIC_NMNIST = DatasetSpec(
+    name="tonic.NMNIST",
+    files=(), reader="", source="tonic", tonic_class="NMNIST", archive_subdir="tonic",
+    sensor_size=(34, 34),
+    classes=("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
+             "7 - seven", "8 - eight", "9 - nine"),
+    expected={"train": 60000, "test": 10000},
+    layout={"kind": "tonic", "split": "official", "splits": _TONIC_OFFICIAL,
+            "data": ["Train/**/*.bin", "Test/**/*.bin"]},
+    help=("N-MNIST through Tonic's NMNIST class: Tonic downloads train.zip (md5 "
+          "20959b8e626244a1b502305a9e6e2031, " + _MENDELEY + "39c25547-014b-4137-a934-9d29fa53c7a0/"
+          "file_downloaded) and test.zip (md5 69ca8762b2fe404d9b9bad1103e97832, " + _MENDELEY
+          + "05a4d654-7e03-4c15-bdfa-9bb2bcbea494/file_downloaded) from Mendeley Data into "
+          "{archive_dir}/NMNIST/ and unpacks them to "
+          "Train/<digit>/*.bin and Test/<digit>/*.bin. Offline, place the two zips there under these "
+          "(lower-case) names. " + _TONIC_SKIP.format(check="at least 10000 .bin files under Train/ "
+                                                           "and under Test/")
+          + "Same recordings as `nmnist` (our own reader, 60000 / 10000)."),
+)
+
+TONIC_DVSGESTURE = DatasetSpec(
+    name="tonic.DVSGesture",
+    files=(), reader="", source="tonic", tonic_class="DVSGesture", archive_subdir="tonic",
+    sensor_size=(128, 128),
+    classes=("Hand clapping", "Right hand wave", "Left hand wave", "Right arm cw", "Right arm ccw",
+             "Left arm cw", "Left arm ccw", "Arm roll", "Air drums", "Air guitar", "Other gestures"),
+    expected={"train": 1077, "test": 264},
+    layout={"kind": "tonic", "split": "official", "splits": _TONIC_OFFICIAL,
+            "data": ["ibmGestureTrain/**/*.npy", "ibmGestureTest/**/*.npy"]},
+    help=("DVS128 Gesture in Tonic's preprocessed version (recordings already cut into one .npy "
+          "per gesture, timestamps in ms; 1077 / 264 samples, not IBM's 1176 / 288: see `dvsgesture` "
+          "for the original): Tonic downloads ibmGestureTrain.tar.gz (md5 "
+          "3a8f0d4120a166bac7591f77409cb105, https://figshare.com/ndownloader/files/38022171) and "
+          "ibmGestureTest.tar.gz (md5 56070e45dadaa85fff82e0fbfbc06de5, "
+          "https://figshare.com/ndownloader/files/38020584) into {archive_dir}/DVSGesture/ and "
+          "unpacks them to ibmGestureTrain/userNN_<lighting>/<class>.npy (and ibmGestureTest/). "
+          "Offline, place the two archives there. "
+          + _TONIC_SKIP.format(check="at least 100 .npy files under ibmGestureTrain/ and under "
+                                     "ibmGestureTest/")),
+)
+
+TONIC_CIFAR10DVS = DatasetSpec(
+    name="tonic.CIFAR10DVS",
+    files=(), reader="", source="tonic", tonic_class="CIFAR10DVS", archive_subdir="tonic",
+    sensor_size=(128, 128),
+    classes=_CIFAR_CLASSES,
+    expected=None,                     # no official split: frames.test_fraction of each class
+    layout={"kind": "tonic", "split": "stratified", "kwargs": {}, "total": 10000,
+            "data": ["**/*.aedat4"]},
+    help=("CIFAR10-DVS in Tonic's AEDAT 4 conversion: Tonic downloads CIFAR10DVS.zip (md5 "
+          "ce3a4a0682dc0943703bd8f749a7701c, https://figshare.com/ndownloader/files/38023437) into "
+          "{archive_dir}/CIFAR10DVS/ and unpacks it and the ten class zips inside to "
+          "<class>/*.aedat4 (10000 recordings). Offline, place CIFAR10DVS.zip there. "
+          + _TONIC_SKIP.format(check="at least 1000 .aedat4 files in the folder")
+          + "Tonic's class has no train/test split: frames.test_fraction of each class goes to test, "
+          "drawn from frames.split_seed (`cifar10_dvs`, our reader of the original files, has the "
+          "paper's 900 / 100 split and orientation)."),
+)
+
+TONIC_POKERDVS = DatasetSpec(
+    name="tonic.POKERDVS",
+    files=(), reader="", source="tonic", tonic_class="POKERDVS", archive_subdir="tonic",
+    sensor_size=(35, 35),
+    classes=("cl", "he", "di", "sp"),
+    expected=None,                     # Tonic states no sample counts
+    layout={"kind": "tonic", "split": "official", "splits": _TONIC_OFFICIAL,
+            "data": ["pips_train/**/*.npy", "pips_test/**/*.npy"]},
+    help=("POKER-DVS (card pips: club, heart, diamond, spade) through Tonic's POKERDVS class: "
+          "pips_train.tar.gz (md5 412bcfb96826e4fcb290558e8c150aae) and pips_test.tar.gz (md5 "
+          "eef2bf7d0d3defae89a6fa98b07c17af). Tonic 1.7 has no URL for them (Tonic 1.2-1.6 "
+          "downloaded https://nextcloud.lenzgregor.com/s/ZeCPYBS8kx4Wyjd/download/pips_train.tar.gz "
+          "and https://nextcloud.lenzgregor.com/s/2iRfwg3y9eAMpGL/download/pips_test.tar.gz): place "
+          "both archives in {archive_dir}/POKERDVS/; the download stage md5-checks and unpacks "
+          "them to pips_train/<pip>/*.npy and pips_test/<pip>/*.npy, and Tonic then finds them "
+          "(it needs the archive and at least 20 .npy files under its folder). Sample counts are "
+          "not checked (Tonic states none)."),
+)
+
+TONIC_ASLDVS = DatasetSpec(
+    name="tonic.ASLDVS",
+    files=(), reader="", source="tonic", tonic_class="ASLDVS", archive_subdir="tonic",
+    sensor_size=(180, 240),
+    classes=tuple(chr(c) for c in range(97, 123)),   # Tonic's a..z; j and z (motion signs) have no samples
+    expected=None,                     # no official split: frames.test_fraction of each class
+    layout={"kind": "tonic", "split": "stratified", "kwargs": {}, "total": 100800,
+            "data": ["**/*.mat"],
+            "note": "Tonic flips y (y = 179 - y_raw); classes are Tonic's a..z, j and z have no samples"},
+    help=("ASL-DVS (24 static letters of American Sign Language, DAVIS240C, 240x180) through "
+          "Tonic's ASLDVS class: Tonic downloads ASLDVS.zip (md5 33f8b87bf45edc0bfed0de41822279b9, "
+          "https://www.dropbox.com/sh/ibq0jsicatn7l6r/AACNrNELV56rs1YInMWUs9CAa?dl=1) into "
+          "{archive_dir}/ASLDVS/ and unpacks it and the Yin*.zip files inside to <letter>/*.mat. "
+          "Offline, place ASLDVS.zip there. "
+          + _TONIC_SKIP.format(check="at least 100800 .mat files in the folder")
+          + "Labels are Tonic's indices into a..z (j and z have no samples). No official split: "
+          "frames.test_fraction of each class goes to test, drawn from frames.split_seed."),
+)
+
+TONIC_DVSLIP = DatasetSpec(
+    name="tonic.DVSLip",
+    files=(), reader="", source="tonic", tonic_class="DVSLip", archive_subdir="tonic",
+    sensor_size=(128, 128),
+    classes=("accused", "action", "allow", "allowed", "america", "american", "another", "around",
+             "attacks", "banks", "become", "being", "benefit", "benefits", "between", "billion",
+             "called", "capital", "challenge", "change", "chief", "couple", "court", "death",
+             "described", "difference", "different", "during", "economic", "education", "election",
+             "england", "evening", "everything", "exactly", "general", "germany", "giving", "ground",
+             "happen", "happened", "having", "heavy", "house", "hundreds", "immigration", "judge",
+             "labour", "leaders", "legal", "little", "london", "majority", "meeting", "military",
+             "million", "minutes", "missing", "needs", "number", "numbers", "paying", "perhaps",
+             "point", "potential", "press", "price", "question", "really", "right", "russia",
+             "russian", "saying", "security", "several", "should", "significant", "spend", "spent",
+             "started", "still", "support", "syria", "syrian", "taken", "taking", "terms", "these",
+             "thing", "think", "times", "tomorrow", "under", "warning", "water", "welcome", "words",
+             "worst", "years", "young"),
+    expected={"train": 14896, "test": 4975},
+    layout={"kind": "tonic", "split": "official", "splits": _TONIC_OFFICIAL,
+            "data": ["DVS-Lip/train/**/*.npy", "DVS-Lip/test/**/*.npy"]},
+    help=("DVS-Lip (100 words, Tan et al. 2022) through Tonic's DVSLip class. It is on Google Drive, "
+          "which Tonic cannot download from: download DVS-Lip.zip (md5 2dcb959255122d4cdeb6094ca282494b) "
+          "from https://drive.google.com/file/d/1dBEgtmctTTWJlWnuWxFtk8gfOdVVpkQ0/view with a browser "
+          "and place it in {archive_dir}/DVSLip/; the download stage md5-checks it and Tonic unpacks it "
+          "(deleting the zip) to DVS-Lip/train/<word>/*.npy and DVS-Lip/test/<word>/*.npy. Tonic "
+          "skips this when DVS-Lip/train (test) holds at least 100 .npy files."),
+)
+
+# N-Caltech101's 101 folders (Caltech101 without Faces; BACKGROUND_Google included), sorted as
+# Tonic walks them: Tonic's targets are these names, our labels their index here
+_NCALTECH101_CLASSES = (
+    "BACKGROUND_Google", "Faces_easy", "Leopards", "Motorbikes", "accordion", "airplanes", "anchor", "ant",
+    "barrel", "bass", "beaver", "binocular", "bonsai", "brain", "brontosaurus", "buddha", "butterfly",
+    "camera", "cannon", "car_side", "ceiling_fan", "cellphone", "chair", "chandelier", "cougar_body",
+    "cougar_face", "crab", "crayfish", "crocodile", "crocodile_head", "cup", "dalmatian", "dollar_bill",
+    "dolphin", "dragonfly", "electric_guitar", "elephant", "emu", "euphonium", "ewer", "ferry", "flamingo",
+    "flamingo_head", "garfield", "gerenuk", "gramophone", "grand_piano", "hawksbill", "headphone",
+    "hedgehog", "helicopter", "ibis", "inline_skate", "joshua_tree", "kangaroo", "ketch", "lamp", "laptop",
+    "llama", "lobster", "lotus", "mandolin", "mayfly", "menorah", "metronome", "minaret", "nautilus",
+    "octopus", "okapi", "pagoda", "panda", "pigeon", "pizza", "platypus", "pyramid", "revolver", "rhino",
+    "rooster", "saxophone", "schooner", "scissors", "scorpion", "sea_horse", "snoopy", "soccer_ball",
+    "stapler", "starfish", "stegosaurus", "stop_sign", "strawberry", "sunflower", "tick", "trilobite",
+    "umbrella", "watch", "water_lilly", "wheelchair", "wild_cat", "windsor_chair", "wrench", "yin_yang")
+TONIC_NCALTECH101 = DatasetSpec(
+    name="tonic.NCALTECH101",
+    files=(), reader="", source="tonic", tonic_class="NCALTECH101", archive_subdir="tonic",
+    sensor_size=(180, 240),
+    classes=_NCALTECH101_CLASSES,
+    expected=None,                     # no official split: frames.test_fraction of each class
+    layout={"kind": "tonic", "split": "stratified", "kwargs": {}, "total": 8709,
+            "data": ["Caltech101/**/*.bin"],
+            "note": ("recordings differ in size: Tonic shifts each sample to x - min(x), y - min(y); "
+                     "it is placed at the top left of a 240 x 180 (W x H) frame, the size the "
+                     "Caltech101 images were scaled to fit, and an event beyond it is refused")},
+    help=("N-Caltech101 (Orchard et al. 2015) through Tonic's NCALTECH101 class: Tonic downloads "
+          "N-Caltech101-archive.zip (md5 66201824eabb0239c7ab992480b50ba3, https://data.mendeley.com/"
+          "public-files/datasets/cy6cvx3ryv/files/36b5c52a-b49d-4853-addb-a836a8883e49/file_downloaded) "
+          "into {archive_dir}/NCALTECH101/ and unpacks it; the download stage unpacks the "
+          "Caltech101.zip inside (Tonic 1.7 leaves it packed) to Caltech101/<class>/*.bin. Offline, "
+          "place the archive there. "
+          + _TONIC_SKIP.format(check="at least 8709 .bin files under Caltech101/")
+          + "Recordings have no fixed size: Tonic moves each to start at x = 0, y = 0, and we place "
+          "it in a 240 x 180 (W x H) frame; an event beyond it is refused, naming the sample. No "
+          "official split: frames.test_fraction of each class goes to test (frames.split_seed)."),
+)
+
+# audio spike datasets: a 1-D sensor of channels, events (t, x, p): stored as y = 0 and p = 0,
+# frames of (T, 2, 1, channels) with the second polarity channel empty. The train stage's
+# convolutional network cannot pool a 1-pixel-high frame: params validation refuses them there.
+_AUDIO_NOTE = ("audio: a 1-D sensor (H = 1, W = channels); Tonic's events (t, x, p = 1) are stored with "
+               "y = 0 and p = 0, so frames are (T, 2, 1, channels) with the second polarity channel empty")
+_AUDIO_HELP = (" Events have no y: frames are (T, 2, 1, channels), y = 0 and p = 0 (the second polarity "
+               "channel stays empty). Through the download and frames functions only: the convolutional "
+               "network cannot pool a 1-pixel-high input, so params validation refuses this dataset "
+               "for the pipeline's stages.")
+_SHD_URL = "https://zenkelab.org/datasets/"
+TONIC_SHD = DatasetSpec(
+    name="tonic.SHD",
+    files=(), reader="", source="tonic", tonic_class="SHD", archive_subdir="tonic",
+    sensor_size=(1, 700),
+    classes=("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+             "null", "eins", "zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht", "neun"),
+    expected={"train": 8156, "test": 2264},
+    layout={"kind": "tonic", "split": "official", "splits": _TONIC_OFFICIAL,
+            "data": ["shd_train.h5", "shd_test.h5"], "one_d": True, "note": _AUDIO_NOTE},
+    help=("Spiking Heidelberg Digits (Cramer et al. 2020; 20 spoken digits, English then German, "
+          "700 cochlea channels) through Tonic's SHD class: Tonic downloads shd_train.h5.zip (md5 "
+          "f3252aeb598ac776c1b526422d90eecb) and shd_test.h5.zip (md5 1503a5064faa34311c398fb0a1ed0a6f) "
+          "from " + _SHD_URL + " into {archive_dir}/SHD/ and unpacks them. Offline, place the zips "
+          "there (Tonic skips its download when a zip and an .h5 file are there)." + _AUDIO_HELP),
+)
+TONIC_SSC = DatasetSpec(
+    name="tonic.SSC",
+    files=(), reader="", source="tonic", tonic_class="SSC", archive_subdir="tonic",
+    sensor_size=(1, 700),
+    classes=("backward", "bed", "bird", "cat", "dog", "down", "eight", "five", "follow", "forward",
+             "four", "go", "happy", "house", "learn", "left", "marvin", "nine", "no", "off", "on", "one",
+             "right", "seven", "sheila", "six", "stop", "three", "tree", "two", "up", "visual", "wow",
+             "yes", "zero"),
+    expected={"train": 75466, "test": 20382},
+    layout={"kind": "tonic", "split": "official",
+            "splits": {"train": {"split": "train"}, "test": {"split": "test"}},
+            "data": ["ssc_train.h5", "ssc_test.h5"], "one_d": True, "note": _AUDIO_NOTE},
+    help=("Spiking Speech Commands (Cramer et al. 2020; 35 words, 700 channels) through Tonic's SSC "
+          "class: Tonic downloads ssc_train.h5.zip (md5 d102be95e7144fcc0553d1f45ba94170) and "
+          "ssc_test.h5.zip (md5 a35ff1e9cffdd02a20eb850c17c37748) from " + _SHD_URL + " into "
+          "{archive_dir}/SSC/ (its validation set, ssc_valid.h5.zip, is not used). Offline, place "
+          "the zips there. Class names are the words in alphabetical order (the file's extra/keys "
+          "are recorded beside them)." + _AUDIO_HELP),
+)
+TONIC_NTIDIGITS18 = DatasetSpec(
+    name="tonic.NTIDIGITS18",
+    files=(), reader="", source="tonic", tonic_class="NTIDIGITS18", archive_subdir="tonic",
+    sensor_size=(1, 64),
+    classes=("o", "1", "2", "3", "4", "5", "6", "7", "8", "9", "z"),
+    expected=None,                     # Tonic states no counts for its single-digit subset
+    layout={"kind": "tonic", "split": "official",
+            "splits": {"train": {"train": True, "single_digits": True},
+                       "test": {"train": False, "single_digits": True}},
+            "data": ["n-tidigits.hdf5"], "one_d": True, "note": _AUDIO_NOTE},
+    help=("N-TIDIGITS18 (Anumula et al. 2018; spoken digits on a 64-channel silicon cochlea), its "
+          "single-digit samples (11 classes: o, 1-9, z) through Tonic's NTIDIGITS18 class: Tonic "
+          "downloads n-tidigits.hdf5 (md5 360a2d11e5429555c9197381cf6b58e0) from Dropbox "
+          "(https://www.dropbox.com/scl/fi/1x4lxt9yyw25sc3tez8oi/n-tidigits.hdf5?e=2&rlkey="
+          "w8gi5udvib2zqzosusa5tr3wq&dl=1) into {archive_dir}/NTIDIGITS18/; offline, place the file "
+          "there (the download stage md5-checks it: Tonic does not)." + _AUDIO_HELP),
+)
+
+TONIC_DATASETS = (TONIC_NMNIST, TONIC_DVSGESTURE, TONIC_CIFAR10DVS, TONIC_POKERDVS, TONIC_ASLDVS,
+                  TONIC_DVSLIP, TONIC_NCALTECH101, TONIC_SHD, TONIC_SSC, TONIC_NTIDIGITS18)
+
+
+DATASETS = {d.name: d for d in (DEMO, DVSGESTURE, NMNIST, CIFAR10_DVS, MNIST, FASHION_MNIST, CIFAR10,
+                                *TONIC_DATASETS)}
 
 
 def get(name: str) -> DatasetSpec:

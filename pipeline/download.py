@@ -52,6 +52,9 @@ def _generate(params: Params, folder: Path) -> tuple[list[Remote], dict[str, int
 def download(params: Params, raw_dir: str | Path = "data/raw", spec: DatasetSpec | None = None) -> Source:
     """Fetch, verify and unpack ``params.dataset`` into ``raw_dir``; returns the source record."""
     spec = spec or datasets.get(params.dataset)
+    if spec.source == "tonic":                 # Tonic's class fetches and unpacks it
+        from .tonic_source import download_tonic
+        return download_tonic(params, raw_dir, spec)
     dl = params.download
     archive_dir = Path(dl.archive_dir) / spec.archive_subdir
     archive_dir.mkdir(parents=True, exist_ok=True)

@@ -74,3 +74,11 @@ def test_plif_tau_learns_lif_tau_does_not():
     assert all(abs(a - 2.0) > 1e-4 for a in after)
     before, after = train_taus("lif")
     assert after == [2.0] * 3
+
+
+def test_zero_blocks_is_a_fully_connected_network():
+    """model.blocks: 0 (the audio datasets' 1-D sensors): Flatten, Linear, PLIF, Linear, PLIF."""
+    m = SpikingConvNet(in_channels=2, input_size=(1, 700), channels=8, blocks=0, hidden=64, classes=20, votes=10)
+    assert linears(m) == [(2 * 700, 64), (64, 200)]
+    assert not any(isinstance(x, nn.Conv2d) for x in m.modules())
+    assert m(torch.rand(3, 5, 2, 1, 700) * 3).shape == (3, 20)

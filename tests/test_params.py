@@ -76,7 +76,7 @@ def write(tmp_path, patch, top=None) -> Path:
     ({"frames": {"bogus": 3}}, "frames.bogus"),
     ({"dataset": "mnist"}, "dataset"),
     ({"model": {"tau0": 1.0}}, "model.tau0"),
-    ({"model": {"blocks": 0}}, "model.blocks"),
+    ({"model": {"blocks": -1}}, "model.blocks"),
     ({"train": {"protocol": "C"}}, "train.protocol"),
     ({"train": {"val_fraction": 1.0}}, "train.val_fraction"),
     ({"train": {"amp": "fp8"}}, "train.amp"),
@@ -145,3 +145,18 @@ def test_check_command_and_stage_errors_are_one_line(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "pipeline", "check", str(DEMO)], capture_output=True, text=True,
                         cwd=ROOT)
     assert ok.returncode == 0 and "valid" in ok.stdout
+
+
+def test_a_one_dimensional_sensor_needs_the_fully_connected_network():
+    import yaml
+
+    from pipeline.errors import ParamsError
+    from pipeline.params import validate_params
+
+    raw = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
+    raw["dataset"] = "tonic.SHD"
+    raw["frames"]["downsample"] = 1
+    with pytest.raises(ParamsError, match=r"model.blocks: 0 \(a fully-connected PLIF network\)"):
+        validate_params(raw)
+    raw["model"]["blocks"] = 0
+    assert validate_params(raw).frame_shape() == (raw["frames"]["T"], 2, 1, 700)

@@ -1,6 +1,7 @@
 """The paper's convolutional spiking networks, sized by parameters.
 
-``blocks`` x [``convs`` x (Conv3x3(channels, bias=False) -> BN -> neuron), pool 2], Flatten,
+``blocks`` x [``convs`` x (Conv3x3(channels, bias=False) -> BN -> neuron), pool 2] (``blocks``
+0: none, a fully-connected network, e.g. for a 1-D audio sensor), Flatten,
 Dropout, Linear(-> hidden, bias=False), neuron, Dropout (``dropout_hidden``; 0: none),
 Linear(-> classes * votes, bias=False), neuron; the output is each class's mean firing rate
 over T and its votes. Stateless layers run on all T steps at once (T*B as the batch);
@@ -101,8 +102,8 @@ class SpikingConvNet(nn.Module):
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
         if convs < 1:
             raise ValueError(f"convs must be at least 1, got {convs}")
-        if image_steps is not None and image_steps < 1:
-            raise ValueError(f"image_steps must be at least 1, got {image_steps}")
+        if image_steps is not None and (image_steps < 1 or blocks < 1):
+            raise ValueError(f"image inputs need image_steps >= 1 and blocks >= 1, got {image_steps}, {blocks}")
         H, W = input_size
         if H >> blocks < 1 or W >> blocks < 1:
             raise ValueError(f"{blocks} pooling blocks shrink a {H}x{W} input to nothing")
