@@ -20,11 +20,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 FILTER_SECTIONS = ("filters_denoise", "filters_refractory_period", "filters_decimate", "filters_drop_pixel",
                    "filters_crop_time", "filters_time_skew")
+GPU_SECTIONS = ("gpu_plif", "gpu_step", "gpu_loader", "gpu_epoch")     # benchmarks/gpu.py
 SECTIONS = ("aedat_read", "integration_number", "integration_time", "frames_stage", "loading", "plif_layer",
-            "training_step", *FILTER_SECTIONS)
+            "training_step", *FILTER_SECTIONS, *GPU_SECTIONS)
 GROUPS = {"aedat": ("aedat_read",), "integration": ("integration_number", "integration_time"),
           "frames": ("frames_stage",), "loading": ("loading",), "plif": ("plif_layer",),
-          "training": ("training_step",), "filters": FILTER_SECTIONS}
+          "training": ("training_step",), "filters": FILTER_SECTIONS, "gpu": GPU_SECTIONS}
 
 
 def parse(argv=None):
@@ -45,6 +46,11 @@ def parse(argv=None):
     ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                     help="on a shared machine: before each measurement wait (at most this long) until other "
                          "processes leave the CPUs idle")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="where the 'gpu' group (6a-6d: PLIF backends, training step fp32/bf16, loader vs step, "
+                         "epoch) runs; the other sections always measure the CPU (default: %(default)s)")
+    ap.add_argument("--full", action="store_true",
+                    help="--device cpu: also time the paper network (~30 s a step, ~14 GB) and bf16 autocast")
     ap.add_argument("--only", default="", help=f"comma-separated groups to run: {','.join(GROUPS)} (default: all)")
     args = ap.parse_args(argv)
     if not args.load_samples:
@@ -53,12 +59,18 @@ def parse(argv=None):
         bad = set(args.only.split(",")) - set(GROUPS)
         if bad:
             ap.error(f"--only: unknown group(s) {sorted(bad)}; choose from {list(GROUPS)}")
+    if args.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            print(f"python -m benchmarks: error: --device cuda: no CUDA device here (torch {torch.__version__}, "
+                  f"built for CUDA {torch.version.cuda})", file=sys.stderr)
+            raise SystemExit(2)
     return args
 
 
 def main(argv=None) -> int:
     args = parse(argv)
-    from . import aedat_read, filters, frames_stage, integration, loading, training
+    from . import aedat_read, filters, frames_stage, gpu, integration, loading, training
     from .common import machine, machine_busy_s, own_cpu_s, table, wait_quiet
     from .corpus import demo_recording, ensure_corpus
     from .peers import load_all
@@ -75,6 +87,11 @@ def main(argv=None) -> int:
         state = f"{p.version}" if p.available else f"NOT AVAILABLE: {p.error}"
         print(f"peer {name}: {state}" + "".join(f"\n  note: {n}" for n in p.notes), flush=True)
     m = results["machine"]
+    m["device"] = args.device
+    if args.device == "cuda":
+        import torch
+        m["gpu"], m["cuda"] = torch.cuda.get_device_name(), torch.version.cuda
+        print(f"device: cuda, {m['gpu']}, CUDA {m['cuda']}", flush=True)
     print(f"machine: {m['cpu_model']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), "
           f"numba {m['numba']}, numpy {m['numpy']}, h5py {m['h5py']}", flush=True)
 
@@ -103,6 +120,10 @@ def main(argv=None) -> int:
             (("plif_layer",), lambda: [("plif_layer", training.run_plif(args, peers))]),
             (("training_step",), lambda: [("training_step", training.run_step(args))]),
             (FILTER_SECTIONS, lambda: filters.run(args, peers, recording_events())),
+            (("gpu_plif",), lambda: [("gpu_plif", gpu.run_plif(args, peers))]),
+            (("gpu_step",), lambda: [("gpu_step", gpu.run_step(args, state))]),
+            (("gpu_loader",), lambda: [("gpu_loader", gpu.run_loader(args, state))]),
+            (("gpu_epoch",), lambda: [("gpu_epoch", gpu.run_epoch(args, state))]),
         ]
         for keys, job in jobs:
             if not wanted & set(keys):

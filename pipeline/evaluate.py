@@ -41,7 +41,7 @@ def predict(model, h5: str | Path, batch_size: int = 32) -> tuple[np.ndarray, np
     data = H5Frames(h5)
     labels, preds = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for x, y in tqdm(DataLoader(data, batch_size=batch_size), desc="evaluate", unit="batch"):
-        preds.append(model(x.to(device)).argmax(1).cpu().numpy())
+        preds.append(model(x.to(device, non_blocking=True).float()).argmax(1).cpu().numpy())
         labels.append(y.numpy())
     return np.concatenate(labels), np.concatenate(preds)
 

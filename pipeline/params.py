@@ -26,13 +26,18 @@ from .filterspec import validate as validate_filters
 #: Leaf params that cannot change any output, so no stage depends on them.
 RUN_ONLY = frozenset({
     "download.mirrors", "download.archive_dir", "download.retries", "download.timeout", "download.deadline",
-    "frames.workers", "train.workers", "train.threads",
+    "frames.workers", "train.workers", "train.threads", "train.data_on_device",
 })
 
 #: The largest sample the frames stage may build: T x 2 x H' x W' counts of 4 bytes.
 MAX_SAMPLE_BYTES = 256 << 20
 #: The largest weight matrix the network may have (elements of its first Linear layer).
 MAX_LINEAR_WEIGHTS = 1 << 31
+#: ``train.data_on_device: auto`` on CUDA: the splits (train, validation, test; in that order, at
+#: the frames file's narrow dtype) are loaded onto the GPU while their bytes together fit in this
+#: fraction of its free memory (``torch.cuda.mem_get_info``) when training starts; the rest is
+#: left to the model's weights, activations and the allocator. A split that does not fit streams.
+DATA_ON_DEVICE_FRACTION = 0.5
 
 
 class _Section(BaseModel):
@@ -119,6 +124,10 @@ class ModelParams(_Section):
     # BatchNorm in training: per_step normalises each time step with its own batch statistics
     # (the paper's code runs the network one step at a time); joint over all T x B (SpikingJelly 2)
     bn: Literal["per_step", "joint"] = "joint"
+    # the PLIF layer's implementation: eager (autograd through the time loop: the reference),
+    # numba (fused CPU kernels), compile (the reference loop through torch.compile), auto
+    # (numba on CPU, compile on CUDA); all give the reference's spikes, gradients to fp32 rounding
+    backend: Literal["auto", "numba", "compile", "eager"] = "auto"
 
 
 class TrainParams(_Section):
@@ -141,6 +150,9 @@ class TrainParams(_Section):
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16 (else fp16) on CUDA, off on CPU
     channels_last: Literal["auto"] | bool = "auto"         # auto: on CUDA only
     deterministic: bool = True        # torch.use_deterministic_algorithms, no cuDNN autotuning
+    # load each split's frames onto the device once and index batches there (the same batches
+    # as streaming); auto: on CUDA when the split fits in DATA_ON_DEVICE_FRACTION of its memory
+    data_on_device: Literal["auto"] | bool = "auto"
 
     @field_validator("amp", mode="before")
     @classmethod

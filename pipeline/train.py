@@ -18,6 +18,13 @@ The model kept is the one of the epoch the protocol selects:
 
 Ties between epochs go to the lower loss, then to the earlier epoch.
 
+Feeding the device: samples come from :class:`~pipeline.data.H5Frames` as narrow integers
+(uint8, int16 or int32), are copied to the device (pinned, non-blocking on CUDA) and cast there
+to float32, the same floats as a cast on the host. With ``train.data_on_device`` (or ``auto`` on
+CUDA when they fit, :func:`data_on_device`) a split is loaded onto the device once
+(:class:`~pipeline.data.DeviceFrames`) and each epoch's batches are indexed from it, with the
+very positions, order and batch boundaries the DataLoader would give: the same results.
+
 :func:`train` reads top to bottom: :func:`start_run`, :func:`resume_run`, then per epoch
 :func:`train_epoch`, :func:`score_epoch`, :func:`select_epoch`, :func:`save_checkpoint`,
 and :func:`finish_run`.
@@ -45,14 +52,18 @@ from . import datasets, distributed
 from .augment import build_augmentation
 from .atomic import write_json, write_text
 from .checkpoint import FORMAT, atomic_save, load_resumable, rng_state, set_rng_state
-from .data import H5Frames, paper_split, seed_worker, validation_split
+from .data import DeviceFrames, H5Frames, paper_split, seed_worker, validation_split
 from .device import configure_torch
 from .distributed import Context
 from .errors import LayoutError
 from .model import SpikingConvNet, build_model, loss_fn
-from .params import ModelParams, TrainParams
+from .params import DATA_ON_DEVICE_FRACTION, ModelParams, TrainParams
 
-__all__ = ["Run", "amp_dtype", "better", "network_input", "prepare_model", "train", "train_loader"]
+__all__ = ["Run", "amp_dtype", "better", "data_on_device", "device_batches", "network_input", "prepare_model",
+           "train", "train_loader"]
+
+#: batches each DataLoader worker keeps ready (workers > 0)
+PREFETCH_FACTOR = 4
 
 
 # --- set-up ---------------------------------------------------------------------------------
@@ -111,8 +122,41 @@ def train_loader(data: H5Frames, indices: np.ndarray, tp: TrainParams, ctx: Cont
     generator = torch.Generator().manual_seed(tp.seed + ctx.rank)   # DataLoader worker seeds
     loader = DataLoader(subset, batch_size=tp.batch_size // ctx.world_size, sampler=sampler,
                         num_workers=tp.workers, worker_init_fn=seed_worker, generator=generator,
-                        pin_memory=ctx.device.type == "cuda")
+                        pin_memory=ctx.device.type == "cuda", **_worker_options(tp.workers))
     return loader, sampler, generator
+
+
+def _worker_options(workers: int) -> dict:
+    """Workers kept from epoch to epoch, each with PREFETCH_FACTOR batches ready."""
+    return {"persistent_workers": True, "prefetch_factor": PREFETCH_FACTOR} if workers > 0 else {}
+
+
+def score_loader(data: H5Frames, share, batch_size: int, workers: int, device: torch.device) -> DataLoader:
+    """Batches of ``data[share]`` in order (a rank's share of a split to score); its own
+    generator (worker seeds only): :func:`split_batches` keeps the global draw of a pass."""
+    workers = workers if len(share) else 0
+    return DataLoader(Subset(data, [int(i) for i in share]), batch_size=batch_size, num_workers=workers,
+                      pin_memory=device.type == "cuda", worker_init_fn=seed_worker,
+                      generator=torch.Generator().manual_seed(0), **_worker_options(workers))
+
+
+def data_on_device(choice, device: torch.device, sizes: list[int], free: int | None = None) -> list[bool]:
+    """Which of the splits of ``sizes`` bytes (train, validation, test: this rank's) are loaded
+    onto ``device`` for ``train.data_on_device = choice``: every one for true (on CPU: into
+    memory), none for false; for auto none on CPU, and on CUDA each in turn while those loaded
+    fit together in :data:`~pipeline.params.DATA_ON_DEVICE_FRACTION` of the device's ``free``
+    bytes (default: ``torch.cuda.mem_get_info``'s, with the model already there)."""
+    if choice is True:
+        return [True] * len(sizes)
+    if choice is False or device.type != "cuda":
+        return [False] * len(sizes)
+    if free is None:
+        free = torch.cuda.mem_get_info(device)[0]
+    budget, plan = DATA_ON_DEVICE_FRACTION * free, []
+    for n in sizes:
+        plan.append(n <= budget)
+        budget -= n if plan[-1] else 0
+    return plan
 
 
 @dataclass
@@ -139,6 +183,8 @@ class Run:
     dtype: torch.dtype | None
     model_config: dict                # what evaluate needs to rebuild the model
     run_config: dict                  # what a checkpoint must match to be resumed
+    scoring: dict                     # "val", "test": this rank's share, a DataLoader or DeviceFrames
+    on_device: DeviceFrames | None = None   # the training split on the device (data_on_device)
     history: list[dict] = field(default_factory=list)
     best: dict = field(default_factory=lambda: {"A": None, "B": None})
     selected: dict | None = None      # weights of the epoch the protocol keeps (rank 0)
@@ -182,9 +228,10 @@ def start_run(ctx: Context, train_h5: Path, test_h5: Path, classes: list[str], m
         augment = build_augmentation(datasets.get(data.attrs["dataset"]).augment)
         augment = augment.to(ctx.device) if augment is not None else None
     loader, sampler, loader_gen = train_loader(data, train_idx, tp, ctx)
+    on_device, scoring = place_data(data, test, train_idx, val_idx, tp, ctx)
     model_config = {"model": mp.model_dump(), "classes": classes, "frame_shape": list(input_shape),
                     "image": image, "frames_attrs": data.attrs}
-    run_config = {**model_config, "train": tp.model_dump(exclude={"workers", "threads", "nproc"}),
+    run_config = {**model_config, "train": tp.model_dump(exclude={"workers", "threads", "nproc", "data_on_device"}),
                   "samples": [len(data), len(test)]}
     # a fresh run seeds each rank (dropout masks differ across ranks); a resumed one restores
     torch.manual_seed(tp.seed + ctx.rank)
@@ -193,7 +240,26 @@ def start_run(ctx: Context, train_h5: Path, test_h5: Path, classes: list[str], m
     return Run(ctx, tp, classes, data, test, train_idx, val_idx, model, net, opt,
                torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=tp.T_max),
                torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16),
-               augment, batches, loader, sampler, loader_gen, dtype, model_config, run_config)
+               augment, batches, loader, sampler, loader_gen, dtype, model_config, run_config, scoring, on_device)
+
+
+def place_data(data: H5Frames, test: H5Frames, train_idx, val_idx, tp: TrainParams, ctx: Context):
+    """``(train, scoring)``: the training split as DeviceFrames (or None: it streams), and per
+    split scored ("val", "test") this rank's share as DeviceFrames or a DataLoader."""
+    batch = max(1, tp.batch_size // ctx.world_size)
+    splits = {"train": (data, np.asarray(train_idx)),
+              "val": (data, np.asarray(val_idx)[ctx.rank::ctx.world_size]),
+              "test": (test, np.arange(len(test))[ctx.rank::ctx.world_size])}
+    sizes = [d.nbytes(len(i)) + 8 * len(i) for d, i in splits.values()]
+    plan = dict(zip(splits, data_on_device(tp.data_on_device, ctx.device, sizes)))
+    placed = {name: DeviceFrames(d, i, ctx.device, tp.workers) for name, (d, i) in splits.items() if plan[name]}
+    if placed and ctx.main:
+        mib = sum(f.nbytes for f in placed.values()) / 2**20
+        print(f"train: {', '.join(placed)} frames held on {ctx.device} ({mib:.0f} MiB as {data.dtype}, "
+              f"rank 0's share)")
+    scoring = {name: placed[name] if name in placed else score_loader(d, i, batch, tp.workers, ctx.device)
+               for name, (d, i) in splits.items() if name != "train"}
+    return placed.get("train"), scoring
 
 
 def resume_run(run: Run, checkpoint: Path) -> None:
@@ -223,10 +289,12 @@ def train_epoch(run: Run, epoch: int) -> dict:
     run.net.train()
     loss_sum = correct = torch.zeros((), dtype=torch.float64, device=ctx.device)
     seen = 0
-    for k, (x, y) in enumerate(run.loader):
+    batches = run.loader if run.on_device is None else \
+        device_batches(run.on_device, run.sampler, run.loader.batch_size, run.loader_gen)
+    for k, (x, y) in enumerate(batches):
         if run.batches is not None and k == run.batches:
             break   # drop_last: rank-local batch k is part of global batch k, so every rank stops here
-        x, y = x.to(ctx.device, non_blocking=True), y.to(ctx.device, non_blocking=True)
+        x, y = x.to(ctx.device, non_blocking=True).float(), y.to(ctx.device, non_blocking=True)
         if run.augment is not None:
             x = run.augment(x)
         with autocast(ctx.device, run.dtype):
@@ -245,22 +313,58 @@ def train_epoch(run: Run, epoch: int) -> dict:
     return {"loss": loss_sum / seen, "accuracy": correct / seen, "lr": lr}
 
 
+def device_batches(frames: DeviceFrames, sampler: DistributedSampler, batch_size: int,
+                   generator: torch.Generator | None = None):
+    """An epoch's training batches indexed from ``frames`` (the split ``sampler`` samples): the
+    positions the sampler gives this rank (its permutation for the epoch, padded as it pads), cut
+    every ``batch_size``: exactly the batches of a DataLoader over the split with this sampler
+    (``train_epoch`` stops at ``run.batches`` either way)."""
+    if generator is not None:
+        # a DataLoader draws its workers' base seed from its generator as each pass starts; so
+        # does this, so that the generator (kept in checkpoints) moves as with workers = 0 (with
+        # persistent workers the DataLoader draws once per process: worker seeds, no result)
+        torch.empty((), dtype=torch.int64).random_(generator=generator)
+    positions = torch.tensor(list(sampler), dtype=torch.int64).to(frames.x.device)
+    for start in range(0, len(positions), batch_size):
+        yield frames.batch(positions[start:start + batch_size])
+
+
+def split_batches(source: DataLoader | DeviceFrames, batch_size: int):
+    """A scored split's batches, in order: from its DataLoader, or sliced from DeviceFrames.
+
+    Each pass draws one number from torch's global generator, as the DataLoader made afresh
+    for every scoring pass by earlier versions did (for its workers' base seed): that keeps the
+    global random stream, hence the dropout masks of the epochs after, what they were, whether
+    the split streams (through persistent workers or none) or sits on the device."""
+    torch.empty((), dtype=torch.int64).random_()
+    if isinstance(source, DeviceFrames):
+        return (source.batch(slice(s, s + batch_size)) for s in range(0, len(source), batch_size))
+    return source
+
+
 @torch.no_grad()
-def score(model, data: H5Frames, indices, ctx: Context, batch_size: int, dtype, workers: int = 0):
-    """``(accuracy, mean loss)`` of ``model`` on ``data[indices]`` (None, None when empty);
-    each rank scores every world_size-th sample, the sums are all-reduced."""
+def score_batches(model, batches, n: int, ctx: Context, dtype):
+    """``(accuracy, mean loss)`` of ``model`` over ``batches`` (this rank's ``n`` samples); the
+    sums are all-reduced over the ranks (None, None when no rank has a sample)."""
     model.eval()
-    share = Subset(data, list(indices)[ctx.rank::ctx.world_size])
     n_classes = model.classes
     loss_sum = correct = torch.zeros((), dtype=torch.float64, device=ctx.device)
-    for x, y in DataLoader(share, batch_size=batch_size, num_workers=workers):
-        x, y = x.to(ctx.device, non_blocking=True), y.to(ctx.device, non_blocking=True)
+    for x, y in batches:
+        x, y = x.to(ctx.device, non_blocking=True).float(), y.to(ctx.device, non_blocking=True)
         with autocast(ctx.device, dtype):
             rate = model(x)
         loss_sum = loss_sum + loss_fn(rate.float(), y, n_classes) * len(y)
         correct = correct + (rate.argmax(1) == y).sum()
-    loss_sum, correct, n = distributed.all_sum([loss_sum.item(), correct.item(), len(share)], ctx)
+    loss_sum, correct, n = distributed.all_sum([loss_sum.item(), correct.item(), n], ctx)
     return (correct / n, loss_sum / n) if n else (None, None)
+
+
+def score(model, data: H5Frames, indices, ctx: Context, batch_size: int, dtype, workers: int = 0):
+    """``(accuracy, mean loss)`` of ``model`` on ``data[indices]`` (None, None when empty);
+    each rank scores every world_size-th sample, the sums are all-reduced."""
+    share = list(indices)[ctx.rank::ctx.world_size]
+    loader = score_loader(data, share, batch_size, workers, ctx.device)
+    return score_batches(model, split_batches(loader, batch_size), len(share), ctx, dtype)
 
 
 def score_epoch(run: Run) -> dict:
@@ -268,8 +372,12 @@ def score_epoch(run: Run) -> dict:
     ctx, tp = run.ctx, run.tp
     distributed.broadcast_buffers(run.model, ctx)
     batch = max(1, tp.batch_size // ctx.world_size)
-    val_acc, val_loss = score(run.model, run.data, run.val_idx, ctx, batch, run.dtype, tp.workers)
-    test_acc, test_loss = score(run.model, run.test, np.arange(len(run.test)), ctx, batch, run.dtype, tp.workers)
+    scores = {}
+    for name in ("val", "test"):
+        source = run.scoring[name]
+        n = len(source) if isinstance(source, DeviceFrames) else len(source.dataset)
+        scores[name] = score_batches(run.model, split_batches(source, batch), n, ctx, run.dtype)
+    (val_acc, val_loss), (test_acc, test_loss) = scores["val"], scores["test"]
     return {"val_loss": val_loss, "val_accuracy": val_acc, "test_loss": test_loss, "test_accuracy": test_acc}
 
 

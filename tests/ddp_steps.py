@@ -30,7 +30,7 @@ def main(h5: str, out: str, steps: int, sync_bn: bool = True) -> None:
     record = []
     net.train()
     for _, (x, y) in zip(range(steps), loader):
-        loss = loss_fn(net(x), y, len(CLASSES))
+        loss = loss_fn(net(x.float()), y, len(CLASSES))   # the loader gives narrow integers
         opt.zero_grad(set_to_none=True)
         loss.backward()
         grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()}

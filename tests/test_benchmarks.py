@@ -1,4 +1,6 @@
-"""Smoke test of ``python -m benchmarks --quick``: every section reported, a missing peer is not fatal."""
+"""Smoke test of ``python -m benchmarks --device cpu --quick``: every section reported (or, for the
+device group, skipped with a reason), a missing peer is not fatal; ``--device cuda`` without CUDA
+fails with one line; on a machine with CUDA, the device group runs there."""
 
 import json
 import os
@@ -9,7 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.__main__ import SECTIONS  # noqa: E402
+import pytest
+import torch
+
+from benchmarks.__main__ import GPU_SECTIONS, SECTIONS
 
 
 def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
@@ -20,7 +25,8 @@ def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
         (shadow / name / "__init__.py").write_text(f"raise ImportError('{name} is broken on purpose (test)')\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(shadow), str(ROOT), os.environ.get("PYTHONPATH", "")]))
     out = tmp_path / "results.json"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--repeats", "1", "--steps", "1",
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--device", "cpu", "--quick", "--repeats", "1",
+                           "--steps", "1",
                            "--data", str(tmp_path / "data"), "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -28,6 +34,8 @@ def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
 
     assert set(SECTIONS) <= set(res["sections"])
     for name in SECTIONS:
+        if name in GPU_SECTIONS:
+            continue
         sec = res["sections"][name]
         assert "error" not in sec, (name, sec.get("traceback"))
         assert sec["rows"], name
@@ -43,6 +51,17 @@ def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
     # Tonic is there: its frames were checked against ours
     assert res["peers"]["tonic"]["available"]
     assert any("tonic" in k for k in res["sections"]["integration_number"]["checks"])
+
+    _check_device_group(res, "cpu")
+    assert res["sections"]["gpu_epoch"]["rows"][0]["skipped"].startswith("CUDA only")
+    plif = res["sections"]["gpu_plif"]
+    assert {r["name"] for r in plif["rows"] if "median_s" in r} >= {"ours eager", "ours numba"}
+    assert "quick run on CPU" in next(r["skipped"] for r in plif["rows"] if r["name"] == "ours compile")
+    step = {r["name"]: r for r in res["sections"]["gpu_step"]["rows"]}
+    assert "--full" in step["ours step bf16 autocast"]["skipped"] and step["ours step fp32"]["median_s"] > 0
+    assert any("keeps up" in k for k in res["sections"]["gpu_loader"]["checks"])
+    for line in ("== 6a.", "== 6b.", "== 6c.", "== 6d.", "skipped: CUDA only"):
+        assert line in proc.stdout
 
     m = res["machine"]
     assert m["cores"] >= 1 and m["torch"] and m["numba"] and m["cpu_model"]
@@ -95,3 +114,45 @@ def test_step_time_of_a_params_files_network(tmp_path):
     # 50,000 CIFAR-10 training images, the paper's hold-out of 15 % per class: 5,000 per class,
     # ceil(5000 * 0.85) = 4250 train -> 42,500 samples, 10,625 batches of 4
     assert "s per batch of 4 -> 10625 batches per epoch (42500 training samples)" in proc.stdout
+
+
+def _check_device_group(res, device):
+    """Every section of the device group there: no error, each row timed or skipped with a reason."""
+    assert res["machine"]["device"] == device
+    for name in GPU_SECTIONS:
+        sec = res["sections"][name]
+        assert "error" not in sec, (name, sec.get("traceback"))
+        assert sec["rows"], name
+        for r in sec["rows"]:
+            assert r.get("median_s", 0) > 0 or r.get("skipped"), (name, r)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_device_cuda_without_cuda_fails_with_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--device", "cuda", "--quick", "--only", "gpu",
+                           "--data", str(tmp_path / "data"), "--out", str(tmp_path / "r.json")],
+                          check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "--device cuda: no CUDA device" in proc.stderr, proc.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_device_group_on_cuda(tmp_path):
+    """On CUDA, the device group times every backend, both precisions with peak GPU memory, and an epoch."""
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--device", "cuda", "--quick", "--only", "gpu",
+                           "--repeats", "2", "--data", str(tmp_path / "data"), "--out", str(out)],
+                          check=False, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    _check_device_group(res, "cuda")
+    plif = {r["name"]: r for r in res["sections"]["gpu_plif"]["rows"]}
+    assert all(plif[f"ours {b}"]["median_s"] > 0 for b in ("eager", "numba", "compile"))
+    assert plif["ours compile: first call (one-off compile)"]["compile_s"] >= 0
+    step = {r["name"]: r for r in res["sections"]["gpu_step"]["rows"]}
+    assert step["ours step fp32"]["peak_gpu_bytes"] > 0
+    if torch.cuda.is_bf16_supported():
+        assert step["ours step bf16 autocast"]["peak_gpu_bytes"] > 0
+    epoch = res["sections"]["gpu_epoch"]["rows"]
+    assert any(r.get("median_s", 0) > 0 for r in epoch)

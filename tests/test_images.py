@@ -17,6 +17,7 @@ import tarfile
 import h5py
 import numpy as np
 import pytest
+import torch
 
 from httpserver import send
 from pipeline import images as images_module
@@ -169,7 +170,7 @@ def test_idx_dataset_download_frames(tmp_path, server, base):
             assert "version" in a
         data = H5Frames(path)                              # the training Dataset reads it
         x, label = data[n - 1]
-        assert len(data) == n and tuple(data.frame_shape) == (1, 28, 28) and x.dtype.is_floating_point
+        assert len(data) == n and tuple(data.frame_shape) == (1, 28, 28) and x.dtype == torch.uint8
         np.testing.assert_array_equal(x.numpy()[0], arrays[f"{prefix}-images-idx3-ubyte"][n - 1].astype(np.float32))
         assert label == int(arrays[f"{prefix}-labels-idx1-ubyte"][n - 1])
     text = describe(tmp_path / "frames" / "train.h5")

@@ -1,9 +1,11 @@
 """PLIF spiking neurons and the paper's convolutional networks."""
 
-from .network import SeqDropout, SpikingConvNet, build_model, loss_fn
+from .compiled import plif_multistep_compiled
 from .fused import plif_multistep_fused
-from .neuron import PLIF, plif_multistep
+from .network import SeqDropout, SpikingConvNet, build_model, loss_fn
+from .neuron import BACKENDS, PLIF, plif_forward, plif_multistep, resolve_backend
 from .surrogate import ATanSpike, atan_spike
 
-__all__ = ["ATanSpike", "PLIF", "SeqDropout", "SpikingConvNet", "atan_spike", "build_model", "loss_fn",
-           "plif_multistep", "plif_multistep_fused"]
+__all__ = ["BACKENDS", "PLIF", "ATanSpike", "SeqDropout", "SpikingConvNet", "atan_spike", "build_model",
+           "loss_fn", "plif_forward", "plif_multistep", "plif_multistep_compiled", "plif_multistep_fused",
+           "resolve_backend"]

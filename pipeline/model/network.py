@@ -5,7 +5,8 @@
 Dropout, Linear(-> hidden, bias=False), neuron, Dropout (``dropout_hidden``; 0: none),
 Linear(-> classes * votes, bias=False), neuron; the output is each class's mean firing rate
 over T and its votes. Stateless layers run on all T steps at once (T*B as the batch);
-neurons loop over T.
+neurons loop over T, by the PLIF ``backend`` (:mod:`pipeline.model.neuron`; ``auto``: numba on
+CPU, compile on CUDA).
 
 Event frames ``(B, T, C, H, W)`` enter step by step. A static image ``(B, C, H, W)`` (MNIST,
 CIFAR-10: ``image_steps`` = T) is normalised, passed once through the first Conv + BN (the
@@ -94,7 +95,8 @@ class SpikingConvNet(nn.Module):
     def __init__(self, in_channels: int = 2, input_size=(128, 128), channels: int = 128, blocks: int = 5,
                  hidden: int = 512, classes: int = 11, votes: int = 10, neuron: str = "plif",
                  pooling: str = "max", tau0: float = 2.0, dropout: float = 0.5, dropout_hidden: float | None = None,
-                 convs: int = 1, bn: str = "joint", image_steps: int | None = None, mean=None, std=None):
+                 convs: int = 1, bn: str = "joint", image_steps: int | None = None, mean=None, std=None,
+                 backend: str = "auto"):
         super().__init__()
         if neuron not in ("plif", "lif"):
             raise ValueError(f"neuron must be 'plif' or 'lif', got {neuron!r}")
@@ -111,7 +113,7 @@ class SpikingConvNet(nn.Module):
         dropout_hidden = dropout if dropout_hidden is None else dropout_hidden
 
         def spiking():
-            return PLIF(tau0, learnable=neuron == "plif")
+            return PLIF(tau0, learnable=neuron == "plif", backend=backend)
 
         pool = nn.MaxPool2d if pooling == "max" else nn.AvgPool2d
         self.normalize = self.encoder = None
@@ -165,7 +167,8 @@ def build_model(mp, input_shape, classes: int, image: dict | None = None) -> Spi
     return SpikingConvNet(in_channels=C, input_size=(H, W), channels=mp.channels, blocks=mp.blocks,
                           hidden=mp.hidden, classes=classes, votes=mp.votes, neuron=mp.neuron,
                           pooling=mp.pooling, tau0=mp.tau0, dropout=mp.dropout,
-                          dropout_hidden=mp.dropout_hidden, convs=mp.convs, bn=mp.bn, **extra)
+                          dropout_hidden=mp.dropout_hidden, convs=mp.convs, bn=mp.bn, backend=mp.backend,
+                          **extra)
 
 
 def loss_fn(rate: torch.Tensor, labels: torch.Tensor, classes: int) -> torch.Tensor:
