@@ -33,7 +33,6 @@ dataset, the URL Tonic wanted and the folder to place the files in.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -44,6 +43,7 @@ from pathlib import Path
 from .atomic import atomic_path, remove, write_json
 from .datasets import DatasetSpec
 from .errors import DownloadError, one_line
+from .fetch import md5sum
 from .params import Params
 from .source import SOURCE_FILE, Archive, Source
 from .unpack import extract
@@ -102,16 +102,8 @@ def wanted(cls, kwargs: dict) -> tuple[str, str | None, str | None]:
     return name, md5, url
 
 
-def md5_of(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check_md5(path: Path, md5: str | None, spec: DatasetSpec) -> None:
-    if md5 and (actual := md5_of(path)) != md5:
+    if md5 and (actual := md5sum(path)) != md5:
         raise DownloadError(f"{spec.name}: {path} has md5 {actual}, Tonic's {spec.tonic_class} expects {md5}: "
                             "the file is damaged or not the official one; replace it (see `python -m "
                             "pipeline datasets` or the registry's help) and run again")

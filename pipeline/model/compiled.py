@@ -24,30 +24,17 @@ import time
 
 import torch
 
-from .surrogate import atan_spike
-
 RECOMPILE_LIMIT = 256           # graphs of the compiled loop per process, at most
 COMPILE_SECONDS: dict[tuple, dict[str, float]] = {}   # key (see _key) -> {"forward": s, "backward": s}
 
 _compiled = None                # the torch.compile'd loop, made on first use
 
 
-def plif_loop(x_seq: torch.Tensor, k: torch.Tensor, v_th: float, alpha: float, detach_reset: bool) -> torch.Tensor:
-    """The reference loop of :func:`~pipeline.model.neuron.plif_multistep` given ``k = sigmoid(w)``."""
-    v = torch.zeros_like(x_seq[0])
-    spikes = []
-    for x in x_seq:
-        v = v + (x - v) * k
-        s = atan_spike(v - v_th, alpha)
-        v = v * (1.0 - (s.detach() if detach_reset else s))
-        spikes.append(s)
-    return torch.stack(spikes)
-
-
 def compiled_loop():
-    """The compiled :func:`plif_loop` (compiled on the first call of each shape)."""
+    """The compiled :func:`~pipeline.model.neuron.plif_loop` (compiled on the first call of each shape)."""
     global _compiled
     if _compiled is None:
+        from .neuron import plif_loop  # the reference loop (neuron imports this module)
         _compiled = torch.compile(plif_loop, dynamic=False, fullgraph=True)
     return _compiled
 

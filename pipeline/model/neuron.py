@@ -35,7 +35,12 @@ BACKENDS = ("eager", "numba", "compile")
 def plif_multistep(x_seq: torch.Tensor, w: torch.Tensor, v_th: float = 1.0, alpha: float = 2.0,
                    detach_reset: bool = True) -> torch.Tensor:
     """Spikes ``(T, ...)`` of a PLIF layer driven by ``x_seq`` ``(T, ...)``; v starts at 0."""
-    k = torch.sigmoid(w)
+    return plif_loop(x_seq, torch.sigmoid(w), v_th, alpha, detach_reset)
+
+
+def plif_loop(x_seq: torch.Tensor, k: torch.Tensor, v_th: float = 1.0, alpha: float = 2.0,
+              detach_reset: bool = True) -> torch.Tensor:
+    """The reference time loop given ``k = sigmoid(w)`` (what the ``compile`` backend compiles)."""
     v = torch.zeros_like(x_seq[0])
     spikes = []
     for x in x_seq:
