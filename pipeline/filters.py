@@ -284,33 +284,29 @@ def _select(events: np.ndarray, keep: np.ndarray, kept: int) -> np.ndarray:
     return events.view(_RECORD)[keep].view(EVENT_DTYPE)
 
 
-def _run_denoise(events, args, sensor, where):
+def _by_mask(events, sensor, where, kernel, columns, *args, extra=""):
+    """The events a keep-mask kernel keeps: ``kernel(*columns, W, H, *args, keep)`` returns
+    ``(error, event, kept)``; an error names the event (``extra``: the arithmetic that failed)."""
     H, W = sensor
     keep = np.empty(events.size, np.bool_)
-    ft = args["filter_time"]
-    err, k, kept = _denoise(events["t"], events["x"], events["y"], W, H, ft, keep)
+    err, k, kept = kernel(*(events[c] for c in columns), W, H, *args, keep)
     if err != _OK:
-        _raise_event(where, events, err, k, W, H, f"t - filter_time {ft}")
+        _raise_event(where, events, err, k, W, H, extra)
     return _select(events, keep, kept)
+
+
+def _run_denoise(events, args, sensor, where):
+    ft = args["filter_time"]
+    return _by_mask(events, sensor, where, _denoise, "txy", ft, extra=f"t - filter_time {ft}")
 
 
 def _run_refractory_period(events, args, sensor, where):
-    H, W = sensor
-    keep = np.empty(events.size, np.bool_)
     rp = args["refractory_period"]
-    err, k, kept = _refractory_period(events["t"], events["x"], events["y"], W, H, rp, keep)
-    if err != _OK:
-        _raise_event(where, events, err, k, W, H, f"t + refractory_period {rp}")
-    return _select(events, keep, kept)
+    return _by_mask(events, sensor, where, _refractory_period, "txy", rp, extra=f"t + refractory_period {rp}")
 
 
 def _run_decimate(events, args, sensor, where):
-    H, W = sensor
-    keep = np.empty(events.size, np.bool_)
-    err, k, kept = _decimate(events["x"], events["y"], W, H, args["n"], keep)
-    if err != _OK:
-        _raise_event(where, events, err, k, W, H)
-    return _select(events, keep, kept)
+    return _by_mask(events, sensor, where, _decimate, "xy", args["n"])
 
 
 def _run_drop_pixel(events, args, sensor, where):
@@ -331,11 +327,7 @@ def _run_drop_pixel(events, args, sensor, where):
             except FloatingPointError:
                 raise FilterError(f"{where}: t[-1] - t[0] = {int(events['t'][-1]) - int(events['t'][0])} "
                                   f"(times hot_pixel_frequency {hpf}) exceeds the int64 range") from None
-    keep = np.empty(events.size, np.bool_)
-    err, k, kept = _drop_pixel(events["x"], events["y"], W, H, hpf is not None, max_occur, drop, keep)
-    if err != _OK:
-        _raise_event(where, events, err, k, W, H)
-    return _select(events, keep, kept)
+    return _by_mask(events, sensor, where, _drop_pixel, "xy", hpf is not None, max_occur, drop)
 
 
 def _run_crop_time(events, args, sensor, where):

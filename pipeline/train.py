@@ -359,14 +359,6 @@ def score_batches(model, batches, n: int, ctx: Context, dtype):
     return (correct / n, loss_sum / n) if n else (None, None)
 
 
-def score(model, data: H5Frames, indices, ctx: Context, batch_size: int, dtype, workers: int = 0):
-    """``(accuracy, mean loss)`` of ``model`` on ``data[indices]`` (None, None when empty);
-    each rank scores every world_size-th sample, the sums are all-reduced."""
-    share = list(indices)[ctx.rank::ctx.world_size]
-    loader = score_loader(data, share, batch_size, workers, ctx.device)
-    return score_batches(model, split_batches(loader, batch_size), len(share), ctx, dtype)
-
-
 def score_epoch(run: Run) -> dict:
     """Validation (protocol B) and test accuracy and loss, with rank 0's BatchNorm statistics."""
     ctx, tp = run.ctx, run.tp
