@@ -239,3 +239,16 @@ def test_a_run_on_device_is_the_streaming_run(train_workspace):
     assert a["metrics"] == b["metrics"] and a["log"] == b["log"] and len(a["log"]) == 4
     assert_same_tree(a["model"], b["model"])
     assert_same_tree(a["ckpt"], b["ckpt"])      # weights, optimiser, every random state, history
+
+
+def test_a_value_beyond_the_chosen_type_is_an_error_not_a_wrap(tmp_path, monkeypatch):
+    """If the scan ever chose too narrow a type (a changed file, a misread header), reading
+    the sample fails naming it instead of wrapping 300 to 44 in uint8."""
+    import pipeline.data
+    from pipeline.errors import DamagedFileError
+
+    path = counts_file(tmp_path / "c.h5", 300)
+    monkeypatch.setattr(pipeline.data, "narrow_dtype", lambda p: np.dtype(np.uint8))
+    data = H5Frames(path)
+    with pytest.raises(DamagedFileError, match=rf"{path}: sample {len(data) - 1} holds the value 300"):
+        data[len(data) - 1]
