@@ -157,7 +157,7 @@ def test_wrong_bytes_fail_md5_and_leave_nothing(server, out):
 
 def test_202_empty_body_is_an_error(server, out):
     server.routes["/f.bin"] = status(202)
-    with pytest.raises(DownloadError, match="202") as e:
+    with pytest.raises(DownloadError, match="HTTP 202") as e:
         run_fetch([server.url("/f.bin")], out / "f.bin")
     assert "empty body" in str(e.value)
     assert len(server.headers_for("/f.bin")) == 1  # not retried
