@@ -1,6 +1,7 @@
 """A scriptable HTTP server on 127.0.0.1 for download tests (the ``server`` fixture in conftest)."""
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,15 @@ class Server:
         return [h for p, h in self.requests if p == path]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that closes a kept-alive connection (as the downloader does after a
+    failed URL) resets it; that is not a test failure, so do not print a traceback."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve() -> tuple[Server, ThreadingHTTPServer]:
     """Start a server in a daemon thread; the caller shuts ``httpd`` down."""
     class Handler(BaseHTTPRequestHandler):
@@ -42,7 +52,7 @@ def serve() -> tuple[Server, ThreadingHTTPServer]:
         def log_message(self, *args):  # keep test output quiet
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = _QuietServer(("127.0.0.1", 0), Handler)
     state = Server(f"http://127.0.0.1:{httpd.server_address[1]}")
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
                               daemon=True)
