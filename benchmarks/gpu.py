@@ -24,6 +24,7 @@ training step in fp32 and bf16, the loader against it, and a DVS128 Gesture epoc
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import resource
@@ -34,6 +35,7 @@ import numpy as np
 import torch
 
 from .common import Section, Timing, measure, measure_interleaved, row, skipped
+from .training import plif_call, plif_inputs, plif_shape
 
 SECTIONS = ("gpu_plif", "gpu_step", "gpu_loader", "gpu_epoch")
 EPOCH_SAMPLES = 1176          # DVS128 Gesture's training set (ddp_step.py uses the same)
@@ -55,10 +57,6 @@ def _short(e: BaseException) -> str:
 
 
 # --- 6a. the PLIF layer ---------------------------------------------------------------------
-
-
-def plif_shape(quick: bool) -> tuple[int, ...]:
-    return (4, 2, 8, 8, 8) if quick else (20, 16, 128, 32, 32)
 
 
 def _sj_variants(sj, dev: torch.device) -> tuple[dict, dict]:
@@ -125,29 +123,14 @@ def run_plif(args, peers) -> Section:
     shape = plif_shape(args.quick)
     sec = Section(f"6a. PLIF layer on {dev.type}, forward + backward, (T, B, C, H, W) = {shape}, float32: "
                   f"our backends vs SpikingJelly ParametricLIFNode")
-    g = torch.Generator().manual_seed(0)
-    x0 = (torch.randn(shape, generator=g) * 1.5 + 0.5).to(dev)
-    grad = torch.randn(shape, generator=g).to(dev)
+    x0, grad = plif_inputs(args.quick, dev)
     n = x0.numel()
     sec.inputs = {"device": str(dev), "shape": "x".join(map(str, shape)), "elements": n,
                   "torch_threads": torch.get_num_threads(), "tau0": 2.0, "v_th": 1.0, "alpha": 2.0}
     if dev.type == "cuda":
         sec.inputs["gpu"] = torch.cuda.get_device_name(dev)
 
-    def caller(layer_fn, params, before=None):
-        x = x0.clone().requires_grad_()
-
-        def call():
-            if before is not None:
-                before()
-            x.grad = None
-            for p in params:
-                p.grad = None
-            s = layer_fn(x)
-            s.backward(grad)
-            sync()
-            return s.detach(), x.grad, [p.grad for p in params]
-        return call
+    caller = functools.partial(plif_call, x0, grad, sync=sync)
 
     fns, notes, skips = {}, {}, {}
     compile_row = None

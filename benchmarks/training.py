@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import json
 import subprocess
@@ -89,6 +90,34 @@ def plif_shape(quick: bool) -> tuple[int, ...]:
     return (4, 2, 8, 8, 8) if quick else (20, 16, 128, 32, 32)
 
 
+def plif_inputs(quick: bool, dev: torch.device = torch.device("cpu")) -> tuple[torch.Tensor, torch.Tensor]:
+    """The PLIF sections' input and output gradient: the same numbers on every device (seed 0)."""
+    shape = plif_shape(quick)
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(shape, generator=g) * 1.5 + 0.5
+    grad = torch.randn(shape, generator=g)
+    return x0.to(dev), grad.to(dev)
+
+
+def plif_call(x0, grad, layer_fn, params, before=None, sync=None):
+    """One timed call: forward + backward of ``layer_fn`` on a leaf copy of ``x0``; ``before`` runs
+    first (a node's reset), ``sync`` last (CUDA). Returns fresh (spikes, dx, [d param])."""
+    x = x0.clone().requires_grad_()
+
+    def call():
+        if before is not None:
+            before()
+        x.grad = None
+        for p in params:
+            p.grad = None
+        s = layer_fn(x)
+        s.backward(grad)
+        if sync is not None:
+            sync()
+        return s.detach(), x.grad, [p.grad for p in params]
+    return call
+
+
 def _sj_node(cls, surrogate):
     kw = dict(init_tau=2.0, v_threshold=1.0, v_reset=0.0, detach_reset=True, surrogate_function=surrogate(),
               step_mode="m")
@@ -101,26 +130,11 @@ def run_plif(args, peers) -> Section:
     shape = plif_shape(args.quick)
     sec = Section(f"5b. PLIF layer alone, forward + backward on (T, B, C, H, W) = {shape}, float32")
     sj = peers["spikingjelly"]
-    g = torch.Generator().manual_seed(0)
-    x0 = torch.randn(shape, generator=g) * 1.5 + 0.5
-    grad = torch.randn(shape, generator=g)
+    x0, grad = plif_inputs(args.quick)
     n = x0.numel()
     sec.inputs = {"shape": "x".join(map(str, shape)), "elements": n, "torch_threads": torch.get_num_threads(),
                   "tau0": 2.0, "v_th": 1.0, "alpha": 2.0}
-
-    def caller(layer_fn, params, reset=None):
-        x = x0.clone().requires_grad_()
-
-        def call():
-            if reset is not None:
-                reset()
-            x.grad = None
-            for p in params:
-                p.grad = None
-            s = layer_fn(x)
-            s.backward(grad)
-            return s.detach(), x.grad, [p.grad for p in params]   # fresh tensors each call
-        return call
+    caller = functools.partial(plif_call, x0, grad)
 
     ours = PLIF(2.0)
     w_ref = torch.nn.Parameter(torch.tensor(0.0))
@@ -131,7 +145,7 @@ def run_plif(args, peers) -> Section:
     sj_name = "spikingjelly ParametricLIFNode (multi-step)"
     if cls is not None and sur is not None:
         node = _sj_node(cls, sur)
-        fns[sj_name] = caller(node, [node.w], reset=node.reset)
+        fns[sj_name] = caller(node, [node.w], before=node.reset)
         notes[sj_name] = "its CPU implementation (hand-written backward, torch ops)"
         ref = sj.get("plif_reference")
         if ref is not None:
