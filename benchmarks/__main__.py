@@ -51,6 +51,10 @@ def parse(argv=None):
                          "epoch) runs; the other sections always measure the CPU (default: %(default)s)")
     ap.add_argument("--full", action="store_true",
                     help="--device cpu: also time the paper network (~30 s a step, ~14 GB) and bf16 autocast")
+    ap.add_argument("--triton-sweep", action="store_true",
+                    help="--device cuda: also time the Triton PLIF kernels at other block sizes and warp counts")
+    ap.add_argument("--compile", action="store_true",
+                    help="--device cuda: also time the PLIF backend 'compile' (torch.compile: ~30 s per layer shape)")
     ap.add_argument("--only", default="", help=f"comma-separated groups to run: {','.join(GROUPS)} (default: all)")
     args = ap.parse_args(argv)
     if not args.load_samples:
@@ -120,7 +124,7 @@ def main(argv=None) -> int:
             (("plif_layer",), lambda: [("plif_layer", training.run_plif(args, peers))]),
             (("training_step",), lambda: [("training_step", training.run_step(args))]),
             (FILTER_SECTIONS, lambda: filters.run(args, peers, recording_events())),
-            (("gpu_plif",), lambda: [("gpu_plif", gpu.run_plif(args, peers))]),
+            (("gpu_plif",), lambda: [("gpu_plif", gpu.run_plif(args, peers, state))]),
             (("gpu_step",), lambda: [("gpu_step", gpu.run_step(args, state))]),
             (("gpu_loader",), lambda: [("gpu_loader", gpu.run_loader(args, state))]),
             (("gpu_epoch",), lambda: [("gpu_epoch", gpu.run_epoch(args, state))]),
@@ -154,6 +158,12 @@ def main(argv=None) -> int:
                 print("\n" + table(sec), flush=True)
             _write(args.out, results)
 
+    gpu_seconds = [results["sections"][k].get("seconds") for k in GPU_SECTIONS]
+    if args.device == "cuda" and all(gpu_seconds):
+        from .common import Target
+        results["sections"]["gpu_epoch"].setdefault("targets", []).append(Target(
+            "device group 6a-6d, wall time", sum(gpu_seconds), gpu.GPU_BUDGET_S, "<", "s",
+            "on an H200-class GPU").as_dict())
     targets = [dict(t, section=k) for k, s in results["sections"].items() for t in s.get("targets", [])]
     if args.quick:
         for t in targets:

@@ -16,8 +16,8 @@ from tqdm import tqdm
 from .atomic import write_json, write_text
 from .data import H5Frames
 from .device import pick_device
-from .errors import LayoutError
-from .model import build_model
+from .errors import LayoutError, ParamsError
+from .model import build_model, resolve_backend
 from .params import ModelParams
 
 
@@ -28,10 +28,18 @@ def load_model(path: str | Path, device=None):
         raise LayoutError(f"{path} not found: run the train stage first (dvc repro)")
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     cfg = ckpt["config"]
-    model = build_model(ModelParams(**cfg["model"]), cfg["frame_shape"], len(cfg["classes"]), cfg.get("image"))
+    device = device or pick_device()
+    mp = ModelParams(**cfg["model"])
+    try:
+        resolve_backend(mp.backend, device)
+    except ParamsError:
+        # the PLIF backend is how, not what: every backend gives the same spikes, so a model
+        # trained with one that cannot run here (triton on a CPU machine) is scored with auto's
+        mp = mp.model_copy(update={"backend": "auto"})
+    model = build_model(mp, cfg["frame_shape"], len(cfg["classes"]), cfg.get("image"))
     model.load_state_dict(ckpt["model"])
     cfg = {**cfg, "epoch": ckpt.get("epoch")}
-    return model.to(device or pick_device()).eval(), cfg
+    return model.to(device).eval(), cfg
 
 
 @torch.no_grad()

@@ -124,10 +124,11 @@ class ModelParams(_Section):
     # BatchNorm in training: per_step normalises each time step with its own batch statistics
     # (the paper's code runs the network one step at a time); joint over all T x B (SpikingJelly 2)
     bn: Literal["per_step", "joint"] = "joint"
-    # the PLIF layer's implementation: eager (autograd through the time loop: the reference),
-    # numba (fused CPU kernels), compile (the reference loop through torch.compile), auto
-    # (numba on CPU, compile on CUDA); all give the reference's spikes, gradients to fp32 rounding
-    backend: Literal["auto", "numba", "compile", "eager"] = "auto"
+    # the PLIF layer's implementation (pipeline.model.backends): eager (autograd through the time
+    # loop: the reference), numba (fused CPU kernels), triton (fused GPU kernels), compile (the
+    # reference loop through torch.compile, one compilation per layer shape), auto (numba on CPU,
+    # triton on CUDA); all give the reference's spikes, gradients to fp32 rounding
+    backend: Literal["auto", "numba", "triton", "compile", "eager"] = "auto"
 
 
 class TrainParams(_Section):
@@ -148,7 +149,7 @@ class TrainParams(_Section):
     sync_bn: bool = True              # DDP: BatchNorm statistics over the global batch
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16 (else fp16) on CUDA, off on CPU
-    channels_last: Literal["auto"] | bool = "auto"         # auto: on CUDA only
+    channels_last: Literal["auto"] | bool = "auto"         # auto: on CUDA with model.bn joint only
     deterministic: bool = True        # torch.use_deterministic_algorithms, no cuDNN autotuning
     # load each split's frames onto the device once and index batches there (the same batches
     # as streaming); auto: on CUDA when the split fits in DATA_ON_DEVICE_FRACTION of its memory

@@ -56,7 +56,7 @@ from .data import DeviceFrames, H5Frames, paper_split, seed_worker, validation_s
 from .device import configure_torch
 from .distributed import Context
 from .errors import LayoutError
-from .model import SpikingConvNet, build_model, loss_fn
+from .model import SpikingConvNet, build_model, loss_fn, resolve_backend
 from .params import DATA_ON_DEVICE_FRACTION, ModelParams, TrainParams
 
 __all__ = ["Run", "amp_dtype", "better", "data_on_device", "device_batches", "network_input", "prepare_model",
@@ -91,16 +91,27 @@ def network_input(data: H5Frames) -> tuple[tuple[int, ...], dict | None]:
     return tuple(map(int, data.frame_shape)), None
 
 
+def channels_last(tp: TrainParams, mp: ModelParams, device: torch.device) -> bool:
+    """``train.channels_last``; ``auto`` is on for CUDA with joint BatchNorm only. Per-step
+    BatchNorm runs as one call over a batch-major NCHW batch (``network.per_step_batch_norm``)
+    and the max-pool's Triton kernels take NCHW: on an H200 the paper's step took 139 ms with
+    channels_last and 45 ms without (python -m benchmarks --device cuda, section 6b)."""
+    if tp.channels_last != "auto":
+        return tp.channels_last
+    return device.type == "cuda" and mp.bn == "joint"
+
+
 def prepare_model(mp: ModelParams, tp: TrainParams, input_shape, classes: int, ctx: Context,
                   image: dict | None = None):
     """``(model, net)``: the model on its device, and what to call in training (DDP-wrapped
     when distributed). Every rank builds the same initial weights from ``tp.seed``."""
+    resolve_backend(mp.backend, ctx.device)      # a backend that cannot run here: one line, before any work
     torch.manual_seed(tp.seed)
     model = build_model(mp, input_shape, classes, image)
     if ctx.distributed and tp.sync_bn:
         model = distributed.convert_batchnorm(model, ctx.device)
     model = model.to(ctx.device)
-    if tp.channels_last is True or (tp.channels_last == "auto" and ctx.device.type == "cuda"):
+    if channels_last(tp, mp, ctx.device):
         model = model.to(memory_format=torch.channels_last)
     net = model
     if ctx.distributed:

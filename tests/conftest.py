@@ -2,6 +2,12 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# Without a GPU the Triton PLIF kernels run in Triton's interpreter, on CPU tensors. Triton reads
+# this when a kernel is defined, so it is set before any test imports pipeline.model.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from httpserver import serve
 from tinyframes import write_dataset

@@ -1,7 +1,8 @@
 """Every PLIF backend against the eager reference (:func:`plif_multistep`) on CPU: the same
 spikes bit for bit, the same gradients to float rounding; the backend choice; and the
 compiled backend's recompilations. Compiled cases use small shapes and share them where they
-can (each new shape, dtype or flag costs a compilation of a few seconds)."""
+can (each new shape, dtype or flag costs a compilation of a few seconds). ``triton`` runs its
+kernels in Triton's interpreter here (conftest sets ``TRITON_INTERPRET=1`` without a GPU)."""
 
 import math
 
@@ -18,6 +19,8 @@ from pipeline.model import (
     plif_multistep,
     resolve_backend,
 )
+from pipeline.errors import ParamsError
+from pipeline.model import backends
 from pipeline.params import ModelParams
 
 TOL = {torch.float64: {"rtol": 1e-12, "atol": 1e-14}, torch.float32: {"rtol": 1e-4, "atol": 1e-5}}
@@ -34,6 +37,9 @@ def run(fn, x, w, learnable=True, **kw):
 
 
 def check(backend, x, w, learnable=True, **kw):
+    if backend == "triton" and not backends.triton_available("cpu"):
+        pytest.skip("triton on CPU tensors needs TRITON_INTERPRET=1 (set by conftest without CUDA); "
+                    "tests/test_triton_plif.py runs it on CUDA")
     s0, g0 = run(plif_multistep, x, w, learnable, **kw)
     s1, g1 = run(lambda *a, **k: plif_forward(*a, **k, backend=backend), x, w, learnable, **kw)
     assert torch.equal(s1, s0)
@@ -76,31 +82,52 @@ def test_one_step_and_fixed_w(backend):
 def test_resolve_backend():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert resolve_backend("auto", cpu) == "numba" and resolve_backend("auto", "cpu") == "numba"
-    assert resolve_backend("auto", cuda) == "compile" and resolve_backend("auto", "cuda:1") == "compile"
-    for name in BACKENDS:                                   # numba on CUDA: the fused torch-ops loops
+    # auto on CUDA: the Triton kernels (compiled once per dtype), never torch.compile
+    assert resolve_backend("auto", cuda) == "triton" and resolve_backend("auto", "cuda:1") == "triton"
+    assert resolve_backend("auto", "meta") == "eager"
+    for name in ("eager", "compile", "triton"):
         assert resolve_backend(name, cpu) == resolve_backend(name, cuda) == name
-    with pytest.raises(ValueError, match="backend"):
+    assert resolve_backend("numba", cpu) == "numba"
+    with pytest.raises(ParamsError, match=r"^model.backend: numba runs Numba kernels on the CPU only, not on "
+                                          r"cuda; use auto \(triton on CUDA\) or triton$"):
+        resolve_backend("numba", cuda)
+    with pytest.raises(ParamsError, match="backend"):
         resolve_backend("inductor", cpu)
-    with pytest.raises(ValueError, match="backend"):
-        PLIF(backend="triton")
+    with pytest.raises(ParamsError, match="backend"):
+        PLIF(backend="cupy")
     with pytest.raises(ValueError, match="backend"):
         plif_forward(torch.zeros(2, 2), torch.tensor(0.0), backend="cuda")
 
 
+def test_auto_without_triton_is_eager_on_cuda(monkeypatch):
+    monkeypatch.setattr(backends, "triton_plif", None)
+    assert resolve_backend("auto", "cuda") == "eager" and resolve_backend("auto", "cpu") == "numba"
+    with pytest.raises(ParamsError, match="triton cannot run on cuda: Triton does not import here"):
+        resolve_backend("triton", "cuda")
+
+
+def test_triton_on_cpu_needs_the_interpreter(monkeypatch):
+    monkeypatch.setattr(backends.triton_plif, "INTERPRETED", False)
+    with pytest.raises(ParamsError, match="triton cannot run on cpu: it runs on CUDA, or on the CPU under "
+                                          "TRITON_INTERPRET=1"):
+        resolve_backend("triton", "cpu")
+
+
 def test_layer_dispatches_by_backend(monkeypatch):
     calls = []
-    monkeypatch.setattr("pipeline.model.neuron.plif_multistep_compiled", lambda *a: calls.append("compile") or 0)
-    monkeypatch.setattr("pipeline.model.neuron.plif_multistep_fused", lambda *a: calls.append("numba") or 0)
-    monkeypatch.setattr("pipeline.model.neuron.plif_multistep", lambda *a: calls.append("eager") or 0)
+    for name in BACKENDS:
+        monkeypatch.setitem(backends.IMPLEMENTATIONS, name, lambda *a, name=name: calls.append(name) or 0)
     x = torch.zeros(2, 3)
-    for backend in ("auto", "numba", "compile", "eager"):
+    for backend in ("auto", "numba", "compile", "eager", "triton"):
         PLIF(backend=backend)(x)
-    assert calls == ["numba", "numba", "compile", "eager"]
+    assert calls == ["numba", "numba", "compile", "eager", "triton"]
     assert "backend=compile" in repr(PLIF(backend="compile"))
 
 
 def test_empty_input():
     for backend in BACKENDS:
+        if backend == "triton" and not backends.triton_available("cpu"):
+            continue
         assert plif_forward(torch.zeros(0, 3), torch.tensor(0.0), backend=backend).shape == (0, 3)
         assert plif_forward(torch.zeros(3, 0), torch.tensor(0.0), backend=backend).shape == (3, 0)
 
@@ -126,11 +153,13 @@ def test_compile_once_per_shape_not_per_call(capsys):
     assert err.count("plif compile: backward for (4, 3, 7)") == 1
 
 
-@pytest.mark.parametrize("backend", ["numba", "compile"])
+@pytest.mark.parametrize("backend", ["numba", "compile", "triton"])
 def test_network_matches_eager(backend):
     torch.manual_seed(4)
     x = torch.rand(2, 4, 2, 8, 8) * 3                       # (B, T, C, H, W)
     labels = torch.tensor([0, 2])
+    if backend == "triton" and not backends.triton_available("cpu"):
+        pytest.skip("triton on CPU tensors needs TRITON_INTERPRET=1")
     results = []
     for b in ("eager", backend):
         torch.manual_seed(0)

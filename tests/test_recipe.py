@@ -175,3 +175,56 @@ def test_summary_counts_the_papers_parameters(name, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1] == f"parameters: {PAPER[name][1]}"
     assert any("Linear" in line for line in out) and len(out) > 10
+
+
+def test_per_step_in_one_call_equals_one_call_per_step(monkeypatch):
+    """A batch-major batch (each sample's T steps together, as frames arrive) takes the one-call
+    path: BatchNorm over (B, T*C, H, W), the running statistics updated in closed form. It must
+    give what T calls of the layer's BatchNorm give: outputs, gradients (input, weight, bias),
+    running mean and variance after two batches, and the count of batches tracked."""
+    from pipeline.model import network
+
+    calls = []
+    real = network.per_step_batch_norm
+    monkeypatch.setattr(network, "per_step_batch_norm", lambda *a: calls.append(1) or real(*a))
+    torch.manual_seed(1)
+    T, B, C = 6, 3, 4
+    one_call = ConvBN(2, C, "per_step").train()
+    with torch.no_grad():
+        one_call.bn.weight.uniform_(0.5, 2.0)
+        one_call.bn.bias.uniform_(-1.0, 1.0)
+    by_step = ConvBN(2, C, "per_step").train()
+    by_step.load_state_dict(one_call.state_dict())
+    for batch in range(2):
+        frames = torch.rand(B, T, 2, 8, 8) * 3 + torch.arange(T * 1.0).reshape(1, T, 1, 1, 1) * (batch + 1)
+        x1 = frames.transpose(0, 1).requires_grad_()              # (T, B, ...) view: batch-major memory
+        x2 = frames.transpose(0, 1).contiguous().requires_grad_()  # time-major: one call per step
+        y1, y2 = one_call(x1), by_step(x2)
+        torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-5)
+        g = torch.randn(y1.shape)
+        (y1 * g).sum().backward()
+        (y2 * g).sum().backward()
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-4, atol=1e-5)
+    for name in ("conv.weight", "bn.weight", "bn.bias"):
+        a, b = dict(one_call.named_parameters())[name].grad, dict(by_step.named_parameters())[name].grad
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4, msg=name)
+    torch.testing.assert_close(one_call.bn.running_mean, by_step.bn.running_mean, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(one_call.bn.running_var, by_step.bn.running_var, rtol=1e-5, atol=1e-6)
+    assert one_call.bn.num_batches_tracked.item() == by_step.bn.num_batches_tracked.item() == 2 * T
+    assert len(calls) == 2                                        # the time-major layer never took it
+
+
+def test_per_step_running_statistics_in_closed_form_by_hand():
+    """The closed form against the hand recursion of test_running_statistics_... above, on a
+    batch-major batch (the one-call path)."""
+    x = steps_of_different_distributions()                          # (T, B, 1, 2, 2)
+    m = 0.1
+    layer = identity_convbn("per_step").train()
+    batch_major = torch.tensor(x, dtype=torch.float32).transpose(0, 1).contiguous().transpose(0, 1)
+    layer(batch_major)
+    mean, var = 0.0, 1.0
+    for t in range(2):
+        mean = (1 - m) * mean + m * x[t].mean()
+        var = (1 - m) * var + m * x[t].var(ddof=1)
+    assert layer.bn.running_mean.item() == pytest.approx(mean, rel=1e-5)
+    assert layer.bn.running_var.item() == pytest.approx(var, rel=1e-5)

@@ -3,7 +3,9 @@
 from .compiled import plif_multistep_compiled
 from .fused import plif_multistep_fused
 from .network import SeqDropout, SpikingConvNet, build_model, loss_fn
-from .neuron import BACKENDS, PLIF, plif_forward, plif_multistep, resolve_backend
+from .backends import BACKENDS, plif_forward, resolve_backend
+from .neuron import PLIF
+from .reference import plif_multistep
 from .surrogate import ATanSpike, atan_spike
 
 __all__ = ["BACKENDS", "PLIF", "ATanSpike", "SeqDropout", "SpikingConvNet", "atan_spike", "build_model",

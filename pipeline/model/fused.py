@@ -1,6 +1,6 @@
 """A fused PLIF layer: the time loop forward and its reverse loop backward, written by hand.
 
-Same numbers as :func:`pipeline.model.neuron.plif_multistep` (the reference, plain autograd),
+Same numbers as :func:`pipeline.model.reference.plif_multistep` (the reference, plain autograd),
 in far fewer passes over memory and with nothing saved but the input: the forward reads ``x``
 once and writes the spikes; the backward, a block of neurons at a time, recomputes the
 block's charged potentials ``h`` into a scratch that stays in cache, then runs the reverse

@@ -5,8 +5,8 @@
 Dropout, Linear(-> hidden, bias=False), neuron, Dropout (``dropout_hidden``; 0: none),
 Linear(-> classes * votes, bias=False), neuron; the output is each class's mean firing rate
 over T and its votes. Stateless layers run on all T steps at once (T*B as the batch);
-neurons loop over T, by the PLIF ``backend`` (:mod:`pipeline.model.neuron`; ``auto``: numba on
-CPU, compile on CUDA).
+neurons loop over T, by the PLIF ``backend`` (:mod:`pipeline.model.backends`; ``auto``: numba on
+CPU, triton on CUDA).
 
 Event frames ``(B, T, C, H, W)`` enter step by step. A static image ``(B, C, H, W)`` (MNIST,
 CIFAR-10: ``image_steps`` = T) is normalised, passed once through the first Conv + BN (the
@@ -24,7 +24,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import backends
 from .neuron import PLIF
+
+try:
+    from . import triton_pool
+except ImportError:               # no Triton: torch's max-pool everywhere
+    triton_pool = None
 
 
 class SeqDropout(nn.Module):
@@ -41,6 +47,23 @@ class SeqDropout(nn.Module):
         return x * mask
 
 
+def fold(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """``(T, B, ...)`` as one batch ``(T*B, ...)`` or ``(B*T, ...)``, whichever its memory holds
+    (a view, no copy), and whether that is batch-major (``B*T``: each sample's steps together,
+    as frames arrive and as the Triton PLIF keeps them). Stateless layers do not mind the order."""
+    T, B = x.shape[:2]
+    if T > 1 and B > 1 and x.stride(1) == T * x.stride(0) and x.stride(0) > 0:
+        return x.transpose(0, 1).flatten(0, 1), True
+    return x.flatten(0, 1), False
+
+
+def unfold(y: torch.Tensor, T: int, B: int, batch_major: bool) -> torch.Tensor:
+    """The inverse of :func:`fold`: ``(T, B, ...)``, a view."""
+    if batch_major:
+        return y.reshape(B, T, *y.shape[1:]).transpose(0, 1)
+    return y.reshape(T, B, *y.shape[1:])
+
+
 class SeqToBatch(nn.Module):
     """Apply a stateless module to ``(T, B, ...)`` by folding T into the batch."""
 
@@ -50,8 +73,30 @@ class SeqToBatch(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         T, B = x.shape[:2]
-        y = self.body(x.flatten(0, 1))
-        return y.reshape(T, B, *y.shape[1:])
+        y, batch_major = fold(x)
+        return unfold(self.body(y), T, B, batch_major)
+
+
+def per_step_batch_norm(y: torch.Tensor, bn: nn.BatchNorm2d, T: int) -> torch.Tensor:
+    """Training-mode BatchNorm of ``y`` ``(B*T, C, H, W)`` (batch-major, contiguous) with each
+    step's own batch statistics, as one call over ``(B, T*C, H, W)``; ``bn``'s running
+    statistics then take the T momentum updates that T calls would make, in closed form:
+    ``r <- (1-m)^T r + sum_t m (1-m)^(T-1-t) stat_t``."""
+    BT, C = y.shape[:2]
+    B = BT // T
+    m = bn.momentum
+    stats_mean = torch.zeros(T * C, dtype=bn.running_mean.dtype, device=y.device)
+    stats_var = torch.ones(T * C, dtype=bn.running_var.dtype, device=y.device)
+    # momentum 1: the buffers receive this batch's mean and unbiased variance per (step, channel)
+    out = F.batch_norm(y.view(B, T * C, *y.shape[2:]), stats_mean, stats_var, bn.weight.repeat(T),
+                       bn.bias.repeat(T), True, 1.0, bn.eps)
+    with torch.no_grad():
+        decay = (1.0 - m) ** torch.arange(T - 1, -1, -1, dtype=torch.float64, device=y.device)
+        weights = (m * decay).to(stats_mean.dtype).reshape(T, 1)
+        bn.running_mean.mul_((1.0 - m) ** T).add_((weights * stats_mean.view(T, C)).sum(0))
+        bn.running_var.mul_((1.0 - m) ** T).add_((weights * stats_var.view(T, C)).sum(0))
+        bn.num_batches_tracked.add_(T)
+    return out.view(BT, C, *y.shape[2:])
 
 
 class ConvBN(nn.Module):
@@ -68,15 +113,31 @@ class ConvBN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         T, B = x.shape[:2]
-        y = self.conv(x.flatten(0, 1))
-        if self.per_step and self.training:
-            y = torch.cat([self.bn(step) for step in y.split(B)])
-        else:
-            y = self.bn(y)
-        return y.reshape(T, B, *y.shape[1:])
+        flat, batch_major = fold(x)
+        y = self.conv(flat)
+        if not (self.per_step and self.training):
+            return unfold(self.bn(y), T, B, batch_major)
+        if batch_major and y.is_contiguous() and type(self.bn) is nn.BatchNorm2d and self.bn.momentum is not None:
+            return unfold(per_step_batch_norm(y, self.bn, T), T, B, True)
+        # one call per step (a channels_last or time-major batch, or a synchronised BatchNorm)
+        steps = unfold(y, T, B, batch_major)
+        return torch.stack([self.bn(steps[t]) for t in range(T)])
 
     def extra_repr(self) -> str:
         return f"bn={'per_step' if self.per_step else 'joint'}"
+
+
+class MaxPool2x2(nn.MaxPool2d):
+    """``nn.MaxPool2d(2)``, on CUDA by the Triton kernels of :mod:`.triton_pool` (the same values
+    and gradients, ties included; a byte of index per window, no zero-fill), elsewhere torch's."""
+
+    def __init__(self):
+        super().__init__(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if triton_pool is not None and backends.device_type(x.device) == "cuda":
+            return triton_pool.max_pool_2x2(x)
+        return super().forward(x)
 
 
 class Normalize(nn.Module):
@@ -115,7 +176,7 @@ class SpikingConvNet(nn.Module):
         def spiking():
             return PLIF(tau0, learnable=neuron == "plif", backend=backend)
 
-        pool = nn.MaxPool2d if pooling == "max" else nn.AvgPool2d
+        pool = MaxPool2x2 if pooling == "max" else (lambda: nn.AvgPool2d(2))
         self.normalize = self.encoder = None
         if image_steps is not None:
             self.normalize = Normalize(mean if mean is not None else [0.0] * in_channels,
@@ -131,7 +192,7 @@ class SpikingConvNet(nn.Module):
                     layers.append(ConvBN(c, channels, bn))
                 layers.append(spiking())
                 c = channels
-            layers.append(SeqToBatch(pool(2)))
+            layers.append(SeqToBatch(pool()))
             H, W = H // 2, W // 2
         layers += [SeqToBatch(nn.Flatten()), SeqDropout(dropout),
                    SeqToBatch(nn.Linear(c * H * W, hidden, bias=False)), spiking()]
