@@ -326,6 +326,9 @@ GOOD_IDX = idx_bytes(rng_images(1, (2, 3, 4)))
     (b"\x00\x00\x08\x03" + struct.pack(">3I", 2**31, 2**31, 3), "byte offset 12",       # 3 * 2**62
      "more than 2\\*\\*63 - 1 values"),
     (b"\x00\x00\x08\x01" + struct.pack(">I", 2**32 - 1) + b"\x01\x02", "byte offset 10", "need 4294967295 bytes"),
+    # no values, but numpy would size the array by the other two (it raised "array is too big")
+    (b"\x00\x00\x08\x03" + struct.pack(">3I", 0, 2**32 - 1, 2**32 - 1), "byte offset 12",
+     "more than 2\\*\\*63 - 1 values"),
 ])
 def test_idx_refused(tmp_path, data, where, what):
     path = tmp_path / "bad-images-idx3-ubyte"
@@ -367,7 +370,8 @@ def _batch(labels=(1, 2), n=2, data=None):
     (b"\x80\x02c__builtin__\neval\nU\x041+1\x85R.", "global __builtin__.eval"),
     (b"\x80\x02cbuiltins\ngetattr\n.", "global builtins.getattr"),
     (b"\x80\x02cnumpy\nload\n.", "global numpy.load"),
-    (b"\x80\x02c_codecs\nencode\n.", "global _codecs.encode"),
+    (b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x05\x00\x00\x00rot13\x86R.",
+     r"_codecs.encode\('x', 'rot13'\) is not how Python pickles bytes"),
     (_batch(labels=(1, 10)), "label 1 is 10, expected an int in 0..9"),
     (_batch(labels=(1, -1)), "label 1 is -1"),
     (_batch(labels=(1,)), "b'labels' is a list of 1, expected a list of 2"),

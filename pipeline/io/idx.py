@@ -44,10 +44,11 @@ def read_idx(path: str | Path) -> np.ndarray:
     if len(data) < header:
         raise bad(len(data), f"the file ends inside the header of {ndim} dimensions ({header} bytes)")
     dims = [int.from_bytes(data[4 + 4 * k: 8 + 4 * k], "big") for k in range(ndim)]
-    count = 1
+    count = nominal = 1
     for k, d in enumerate(dims):        # Python ints: the bound below is what 64 bits can hold
         count *= d
-        if count > _INT64_MAX:
+        nominal *= max(d, 1)            # numpy sizes an empty array by its other dimensions too
+        if nominal > _INT64_MAX:
             raise bad(4 + 4 * k, f"dimensions {dims} hold more than 2**63 - 1 values")
     left = len(data) - header
     if left < count:
