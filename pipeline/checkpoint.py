@@ -12,6 +12,7 @@ Every value is a tensor or plain Python data, so ``torch.load(weights_only=True)
 from __future__ import annotations
 
 import random
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,17 @@ def atomic_save(obj, path: str | Path) -> None:
     """``torch.save`` under a temporary name, flushed to disk, then renamed over ``path``."""
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+def load_checked(path: str | Path):
+    """``torch.load(path, weights_only=True)`` of a file whose every member first passed its
+    zip CRC-32 (torch's reader does not check them: a flipped byte in a tensor loaded as a
+    different weight). Raises ``ValueError`` naming the damaged member, or what torch raises."""
+    with zipfile.ZipFile(path) as z:
+        damaged = z.testzip()
+    if damaged is not None:
+        raise ValueError(f"member {damaged} fails its CRC-32")
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def rng_state(loader_generator: torch.Generator) -> dict:
@@ -57,10 +69,10 @@ def load_resumable(path: str | Path, config: dict, world_size: int) -> tuple[dic
     if not path.is_file():
         return None, "no checkpoint, starting fresh"
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = load_checked(path)
     except Exception as e:                      # noqa: BLE001 - a damaged file means start over
         return None, f"{path} unreadable ({type(e).__name__}: {e}), starting fresh"
-    if ckpt.get("format") != FORMAT or ckpt.get("config") != config:
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or ckpt.get("config") != config:
         return None, f"{path} is from another configuration, starting fresh"
     if ckpt.get("world_size") != world_size:
         return None, (f"{path} was written by {ckpt.get('world_size')} processes, this run has "

@@ -14,9 +14,10 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from .atomic import write_json, write_text
+from .checkpoint import load_checked
 from .data import H5Frames
 from .device import pick_device
-from .errors import LayoutError, ParamsError
+from .errors import DamagedFileError, LayoutError, ParamsError
 from .model import build_model, resolve_backend
 from .params import ModelParams
 
@@ -26,19 +27,24 @@ def load_model(path: str | Path, device=None):
     path = Path(path)
     if not path.is_file():
         raise LayoutError(f"{path} not found: run the train stage first (dvc repro)")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    cfg = ckpt["config"]
     device = device or pick_device()
-    mp = ModelParams(**cfg["model"])
     try:
-        resolve_backend(mp.backend, device)
-    except ParamsError:
-        # the PLIF backend is how, not what: every backend gives the same spikes, so a model
-        # trained with one that cannot run here (triton on a CPU machine) is scored with auto's
-        mp = mp.model_copy(update={"backend": "auto"})
-    model = build_model(mp, cfg["frame_shape"], len(cfg["classes"]), cfg.get("image"))
-    model.load_state_dict(ckpt["model"])
-    cfg = {**cfg, "epoch": ckpt.get("epoch")}
+        ckpt = load_checked(path)
+        cfg = ckpt["config"]
+        mp = ModelParams(**cfg["model"])
+        try:
+            resolve_backend(mp.backend, device)
+        except ParamsError:
+            # the PLIF backend is how, not what: every backend gives the same spikes, so a model
+            # trained with one that cannot run here (triton on a CPU machine) is scored with auto's
+            mp = mp.model_copy(update={"backend": "auto"})
+        model = build_model(mp, cfg["frame_shape"], len(cfg["classes"]), cfg.get("image"))
+        model.load_state_dict(ckpt["model"])
+        cfg = {**cfg, "epoch": ckpt.get("epoch")}
+    except Exception as e:  # noqa: BLE001 - the file is input: whatever fails to decode it, it is damaged
+        raise DamagedFileError(f"{path}: not a model the train stage wrote, or a damaged one "
+                               f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}); "
+                               "rerun the train stage: dvc repro --force --single-item train") from None
     return model.to(device).eval(), cfg
 
 
@@ -80,13 +86,26 @@ def confusion_csv(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> 
     return out.getvalue()
 
 
+def _train_metrics(path: Path) -> dict:
+    """The train stage's metrics (results/train.json), merged into evaluate's."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise DamagedFileError(f"{path}: not the train stage's metrics ({type(e).__name__}); "
+                               "rerun the train stage: dvc repro --force --single-item train") from None
+    if not isinstance(obj, dict):
+        raise DamagedFileError(f"{path}: not the train stage's metrics (a JSON {type(obj).__name__}, not an "
+                               "object); rerun the train stage: dvc repro --force --single-item train")
+    return obj
+
+
 def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_path) -> dict:
     """Evaluate ``model_path`` (the epoch that train's protocol selected) on ``test_h5``; merge
     with the training metrics into ``metrics_json``."""
     model, cfg = load_model(model_path)
     classes = cfg["classes"]
     labels, preds = predict(model, test_h5)
-    metrics = {**json.loads(Path(train_metrics).read_text()), "model_epoch": cfg["epoch"],
+    metrics = {**_train_metrics(Path(train_metrics)), "model_epoch": cfg["epoch"],
                **summarise(labels, preds, classes)}
     write_text(confusion_path, confusion_csv(labels, preds, classes))
     write_json(metrics_json, metrics)

@@ -16,12 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .datasets import DATASETS
 from .errors import ParamsError
 from .filterspec import validate as validate_filters
+from .yamlfile import load as load_yaml
+from .yamlfile import shown
 
 #: Leaf params that cannot change any output, so no stage depends on them.
 RUN_ONLY = frozenset({
@@ -205,6 +206,12 @@ def _check_together(p: Params) -> list[tuple[str, str]]:
         problems.append(("frames.T", f"{T} frames of {C}x{H}x{W} counts take {4 * T * C * H * W / 2**20:.0f} MiB "
                                      f"per sample, over the limit of {MAX_SAMPLE_BYTES >> 20} MiB "
                                      "(lower frames.T or raise frames.downsample)"))
+    if p.frames.filters and spec.sensor_size:
+        try:                                     # pixel arguments against the dataset's sensor
+            validate_filters(p.frames.filters, spec.sensor_size, "frames.filters")
+        except ParamsError as e:
+            where, _, what = str(e).partition(": ")
+            problems.append((where, what))
     blocks = p.model.blocks
     if H >> blocks < 1 or W >> blocks < 1:
         fc = " or model.blocks: 0 (a fully-connected PLIF network)" if min(H, W) == 1 else ""
@@ -240,8 +247,8 @@ def validate_params(raw: dict, where: str = "params") -> Params:
     try:
         params = Params.model_validate(raw)
     except ValidationError as e:
-        problems = [(".".join(str(p) for p in err["loc"]) or "(top level)",
-                     f"{err['msg']} (got {err.get('input')!r})") for err in e.errors()]
+        problems = [(".".join(str(p) for p in err["loc"])[:120] or "(top level)",
+                     f"{err['msg'][:300]} (got {shown(err.get('input'))})") for err in e.errors()[:20]]
     else:
         problems = _check_together(params)
     if problems:
@@ -252,8 +259,5 @@ def validate_params(raw: dict, where: str = "params") -> Params:
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Parse and validate a params file; errors name the file and the offending params."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as e:
-        raise ParamsError(f"{path}: cannot read parameters: {e}") from e
+    raw = load_yaml(path, ParamsError)          # no aliases, bounded nesting: one line if not
     return validate_params({} if raw is None else raw, str(path))

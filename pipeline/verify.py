@@ -14,14 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from tqdm import tqdm
 
 from .errors import PipelineError
 from .fetch import md5sum
+from .yamlfile import load as load_yaml
+
+_MD5 = re.compile(r"[0-9a-f]{32}(\.dir)?")
 
 
 def tree_entries(folder: Path) -> list[dict]:
@@ -69,6 +72,47 @@ def _check_cache(cache: Path | None, md5s: list[str]) -> list[str]:
     return bad
 
 
+def _manifest(path: Path) -> dict | None:
+    """A folder's manifest in the cache (``relpath -> md5``), None when it is not one (damaged too)."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        return {str(e["relpath"]): str(e["md5"]) for e in entries}
+    except (OSError, ValueError, RecursionError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def lock_outputs(lock: Path) -> list[tuple[str, dict]]:
+    """``(stage, {"path", "md5"})`` for each output ``lock`` (a dvc.lock) records with an md5;
+    a PipelineError naming the file and the entry when it is not shaped as DVC writes it."""
+    doc = load_yaml(lock, PipelineError)
+
+    def bad(what: str) -> PipelineError:
+        return PipelineError(f"{lock}: not a dvc.lock file ({what}); `dvc repro` writes it again")
+
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    if not isinstance(stages, dict):
+        raise bad("no mapping of stages")
+    found = []
+    for name, stage in stages.items():
+        if not isinstance(stage, dict):
+            raise bad(f"stage {str(name)[:60]!r} is not a mapping")
+        outs = stage.get("outs") or []
+        if not isinstance(outs, list):
+            raise bad(f"the outs of stage {str(name)[:60]!r} are not a list")
+        for out in outs:
+            if not isinstance(out, dict) or not isinstance(out.get("path"), str):
+                raise bad(f"an output of stage {str(name)[:60]!r} has no path")
+            if "md5" not in out:
+                continue
+            rel = Path(out["path"])
+            if rel.is_absolute() or ".." in rel.parts or not isinstance(out["md5"], str) or \
+                    not _MD5.fullmatch(out["md5"]):
+                raise bad(f"output {out['path'][:80]!r} of stage {str(name)[:60]!r}: not a path in the "
+                          "repository with an md5")
+            found.append((str(name), {"path": out["path"], "md5": out["md5"]}))
+    return found
+
+
 def check_output(root: Path, stage: str, out: dict, cache: Path | None) -> Output:
     path = root / out["path"]
     result = Output(stage, out["path"], out["md5"])
@@ -80,8 +124,8 @@ def check_output(root: Path, stage: str, out: dict, cache: Path | None) -> Outpu
         if result.ok:
             return result
         manifest = _cache_object(cache, out["md5"]) if cache else None
-        if manifest is not None and manifest.is_file():
-            expected = {e["relpath"]: e["md5"] for e in json.loads(manifest.read_text())}
+        expected = _manifest(manifest) if manifest is not None and manifest.is_file() else None
+        if expected is not None:
             actual = {e["relpath"]: e["md5"] for e in entries}
             result.files = sorted(rel for rel in expected.keys() | actual.keys() if expected.get(rel) != actual.get(rel))
             result.cache_damaged = _check_cache(cache, [expected[r] for r in result.files if r in expected])
@@ -110,12 +154,8 @@ def verify(root: str | Path = ".", cache: str | Path | None = None) -> list[Outp
     lock = root / "dvc.lock"
     if not lock.is_file():
         raise PipelineError(f"{lock} not found: nothing has been run yet (dvc repro), so nothing to verify")
-    try:
-        stages = yaml.safe_load(lock.read_text())["stages"]
-    except (yaml.YAMLError, KeyError, TypeError) as e:
-        raise PipelineError(f"{lock}: not a dvc.lock file ({type(e).__name__}: {e})") from None
+    outs = lock_outputs(lock)
     cache = Path(cache) if cache is not None else dvc_cache_dir(root)
-    outs = [(name, out) for name, stage in stages.items() for out in stage.get("outs", []) if "md5" in out]
     return [check_output(root, name, out, cache)
             for name, out in tqdm(outs, desc="verify", unit="output", leave=False)]
 

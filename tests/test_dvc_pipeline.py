@@ -87,8 +87,9 @@ def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(re
     assert (repo / "data/frames/train.h5").read_bytes() == first
 
 
-def test_run_only_knobs_mark_nothing(repo):
-    """Worker and thread counts, download mirrors and time limits cannot change a result."""
+def test_run_only_knobs_mark_nothing_but_the_check(repo):
+    """Worker and thread counts, download mirrors and time limits cannot change a result: only
+    `check`, which validates the whole params file, sees them; it reruns alone, in a moment."""
     run(["dvc", "repro"], repo)
     assert json.loads(run(["dvc", "status", "--json"], repo)) == {}
     before = (repo / "params.yaml").read_text()
@@ -96,8 +97,38 @@ def test_run_only_knobs_mark_nothing(repo):
                       "train": {"workers": 1, "threads": 2},
                       "download": {"retries": 7, "timeout": 5, "deadline": 100, "archive_dir": "elsewhere",
                                    "mirrors": ["http://127.0.0.1:9/DvsGesture.tar.gz"]}})
-    assert json.loads(run(["dvc", "status", "--json"], repo)) == {}
+    assert set(json.loads(run(["dvc", "status", "--json"], repo))) == {"check"}
+    out = run(["dvc", "repro"], repo)
+    assert "Running stage 'check'" in out and "check: params.yaml is valid" in out
+    assert out.count("Running stage") == 1, out
     (repo / "params.yaml").write_text(before)
+    out = run(["dvc", "repro"], repo)                # a checked set of params: from the run-cache
+    assert "Running stage" not in out and "Stage 'check' is cached" in out, out
+
+
+@pytest.mark.parametrize("pattern, replacement", [
+    (r"\nframes:\n", "\nframes:\n  TT: 20\n"),
+    (r"\n  workers: \d+\n", "\n  workers: -1\n"),
+    (r"\n  timeout: [\d.]+\n", "\n  timeout: 0\n"),
+], ids=["unknown-key", "workers", "timeout"])
+def test_a_typo_fails_repro_when_nothing_else_would_rerun(repo, pattern, replacement):
+    """Before, `dvc repro` passed silently: no stage's params had changed, so nothing read the
+    file, and the user believed T had changed."""
+    import re
+
+    run(["dvc", "repro"], repo)
+    before = (repo / "params.yaml").read_text()
+    edited, n = re.subn(pattern, replacement, before, count=1)
+    assert n == 1, pattern
+    (repo / "params.yaml").write_text(edited)
+    try:
+        out = run(["dvc", "repro"], repo, check=False)
+        assert "failed to reproduce 'check'" in out, out
+        errors = [line for line in out.splitlines() if line.startswith("check: error: ")]
+        assert len(errors) == 1 and "params.yaml: invalid parameters:" in errors[0], out
+        assert "Traceback" not in out and "Running stage 'download'" not in out
+    finally:
+        (repo / "params.yaml").write_text(before)
 
 
 def test_touching_any_module_marks_exactly_the_stages_that_import_it(repo):
@@ -106,7 +137,7 @@ def test_touching_any_module_marks_exactly_the_stages_that_import_it(repo):
     from test_stage_deps import ROOT, closure
 
     closures = {s: {p.relative_to(ROOT).as_posix() for p in closure(ROOT / "stages" / f"{s}.py")}
-                for s in ("download", "frames", "train", "evaluate")}
+                for s in ("check", "download", "frames", "train", "evaluate")}
     modules = sorted(p.relative_to(repo).as_posix() for p in [*(repo / "pipeline").rglob("*.py"),
                                                                *(repo / "stages").glob("*.py")])
     run(["dvc", "repro"], repo)
@@ -132,7 +163,7 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     from damage import damage_sample
 
     run(["dvc", "repro"], repo)
-    assert "verify: 7 of 7 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+    assert "verify: 8 of 8 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
     path = repo / "data/frames/train.h5"
     good = path.read_bytes()
     stat = path.stat()
@@ -140,7 +171,7 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))   # as a disk error would: same mtime
     out = run(["python", "-m", "pipeline", "verify"], repo, check=False)
     assert "DAMAGED  data/frames (frames)" in out and "file data/frames/train.h5 differs" in out
-    assert "its cache copy" in out and "verify: 6 of 7 outputs match dvc.lock; 1 damaged" in out
+    assert "its cache copy" in out and "verify: 7 of 8 outputs match dvc.lock; 1 damaged" in out
     # the HDF5 checksum names the sample when the file is read
     r = run(["python", "-c", "from pipeline.store import read_sample; read_sample('data/frames/train.h5', 1)"],
             repo, check=False)
@@ -151,4 +182,32 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     os.remove(rm)
     run(["dvc", "repro", "--force", "--single-item", "frames"], repo)
     assert path.read_bytes() == good
-    assert "verify: 7 of 7 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+    assert "verify: 8 of 8 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+
+
+@pytest.mark.parametrize("lock", [
+    "stages: [a, b]\n",
+    "stages:\n  frames: 3\n",
+    "stages:\n  frames:\n    outs: {path: x}\n",
+    "stages:\n  frames:\n    outs:\n    - 5\n",
+    "stages:\n  frames:\n    outs:\n    - path: ../../etc/passwd\n      md5: 0123456789abcdef0123456789abcdef\n",
+    "stages:\n  frames:\n    outs:\n    - path: data/frames\n      md5: [1]\n",
+    "- just\n- a list\n",
+    "stages: &s {a: *s}\n",
+    "\xff\xfe",
+])
+def test_verify_on_a_malformed_lock_is_one_line(tmp_path, lock):
+    """`python -m pipeline verify` on dvc.lock files DVC never writes: one line naming the file
+    (3 of 5 such files gave a traceback before)."""
+    import subprocess
+    import sys
+
+    from dvcrepo import ROOT
+
+    (tmp_path / "dvc.lock").write_bytes(lock.encode("utf-8", "surrogateescape") if lock != "\xff\xfe"
+                                        else b"\xff\xfe")
+    r = subprocess.run([sys.executable, "-m", "pipeline", "verify"], cwd=tmp_path, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "dvc.lock" in lines[0], lines

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from pipeline.evaluate import confusion, confusion_csv, evaluate, load_model, summarise
-from pipeline.errors import LayoutError
+from pipeline.errors import DamagedFileError, LayoutError
 from pipeline.model import build_model
 from tinyframes import CLASSES, MODEL, write_frames
 
@@ -68,3 +68,47 @@ def test_evaluate_writes_metrics_and_confusion(tmp_path):
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(LayoutError, match="model.pt not found: run the train stage"):
         load_model(tmp_path / "model.pt")
+
+
+def _saved_model(tmp_path):
+    torch.manual_seed(0)
+    model = build_model(MODEL, (4, 2, 16, 16), len(CLASSES))
+    path = tmp_path / "model.pt"
+    torch.save({"model": model.state_dict(), "epoch": 3,
+                "config": {"model": MODEL.model_dump(), "classes": CLASSES, "frame_shape": [4, 2, 16, 16]}}, path)
+    return path
+
+
+def test_a_damaged_model_file_is_one_line(tmp_path):
+    """Every 97th byte flipped in turn, and cut short: a model that loads is the same model
+    (its weights are checked by the zip's CRCs), anything else one DamagedFileError naming the
+    file (a UnicodeDecodeError escaped before)."""
+    path = _saved_model(tmp_path)
+    good = path.read_bytes()
+    reference = {k: v.clone() for k, v in torch.load(path, weights_only=True)["model"].items()}
+    outcomes = {"loaded": 0, "refused": 0}
+    variants = [good[:n] for n in (0, 10, len(good) // 2, len(good) - 1)]
+    for pos in range(0, len(good), 97):
+        variants.append(good[:pos] + bytes([good[pos] ^ 0xFF]) + good[pos + 1:])
+    for data in variants:
+        path.write_bytes(data)
+        try:
+            model, _ = load_model(path, torch.device("cpu"))
+        except DamagedFileError as e:
+            assert str(e).startswith(f"{path}: not a model the train stage wrote") and "\n" not in str(e)
+            outcomes["refused"] += 1
+            continue
+        state = model.state_dict()
+        assert all(torch.equal(state[k], reference[k]) for k in reference)
+        outcomes["loaded"] += 1
+    assert outcomes["refused"] > 0 and outcomes["loaded"] > 0, outcomes
+
+
+@pytest.mark.parametrize("text", ["", "[1, 2]", "{", "\xff", "[" * 100_000])
+def test_damaged_train_metrics_are_one_line(tmp_path, text):
+    test_h5 = write_frames(tmp_path / "test.h5", 4, seed=3)
+    (tmp_path / "train.json").write_bytes(text.encode("latin-1"))
+    with pytest.raises(DamagedFileError, match="train.json: not the train stage's metrics"):
+        evaluate(_saved_model(tmp_path), test_h5, tmp_path / "train.json", tmp_path / "metrics.json",
+                 tmp_path / "confusion.csv")
+    assert not (tmp_path / "metrics.json").exists()

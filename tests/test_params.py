@@ -160,3 +160,60 @@ def test_a_one_dimensional_sensor_needs_the_fully_connected_network():
         validate_params(raw)
     raw["model"]["blocks"] = 0
     assert validate_params(raw).frame_shape() == (raw["frames"]["T"], 2, 1, 700)
+
+
+def check_child(path: Path, timeout=60) -> subprocess.CompletedProcess:
+    code = ("import sys\nfrom pipeline.__main__ import main\n"
+            "try:\n    code = main(['check', sys.argv[1]])\nexcept SystemExit as e:\n    code = e.code\n"
+            "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+            "print('PEAK', hwm * 1024)\nsys.exit(code)\n")
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout)
+
+
+def alias_bomb() -> str:
+    """About 600 bytes of anchors: 9**9 leaves once expanded (it ran past 120 s and 1.4 GB)."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "frames:\n  filters: []\nbomb:\n" + "\n".join("  " + line for line in lines) + "\n"
+
+
+@pytest.mark.parametrize("text, what", [
+    (alias_bomb(), "an alias \\(\\*name\\): YAML anchors and aliases are not allowed here"),
+    ("frames:\n  T: " + "[" * 100_000 + "]" * 100_000 + "\n", "collections nested more than 64 deep"),
+    ("frames:\n  T: &t 16\n  downsample: *t\n", "an alias"),
+], ids=["alias-bomb", "deep-list", "one-alias"])
+def test_yaml_bombs_are_refused_in_one_line(tmp_path, text, what):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    assert len(text.encode()) < 250_000
+    r = check_child(path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"python -m pipeline check: error: {path}: not valid YAML here")
+    assert __import__("re").search(what, lines[0]), lines[0]
+    peak = int(r.stdout.split("PEAK")[1])
+    assert peak < (256 << 20) + 4 * len(text.encode())
+
+
+def test_error_messages_show_values_briefly(tmp_path):
+    """A long value is cut (the message formatted whole inputs before: a 9**9-leaf list would
+    have been printed in full)."""
+    path = write(tmp_path, {"frames": {"split_by": "x" * 100_000}, "model": {"channels": list(range(10_000))}})
+    with pytest.raises(ParamsError) as e:
+        load_params(path)
+    text = str(e.value)
+    assert len(text) < 1500 and "frames.split_by" in text and "model.channels" in text
+    assert "a list of 10000 item(s)" in text
+
+
+def test_filter_pixels_are_checked_against_the_datasets_sensor(tmp_path):
+    """`check` knows the sensor from the registry (it used to pass, and frames refused it only
+    after the download)."""
+    path = write(tmp_path, {"frames": {"filters": [{"drop_pixel": {"coordinates": [[500, 0]]}}]}})
+    with pytest.raises(ParamsError, match=r"frames.filters\[0\] drop_pixel: argument 'coordinates'\[0\] = "
+                                          r"\[500, 0\] is outside the sensor \(width 128, height 128\)"):
+        load_params(path)
+    ok = write(tmp_path, {"frames": {"filters": [{"drop_pixel": {"coordinates": [[127, 0]]}}]}})
+    assert load_params(ok).frames.filters == [{"drop_pixel": {"coordinates": [[127, 0]]}}]

@@ -379,3 +379,38 @@ def test_workspace_config_from_dvc_lock(tmp_path):
     make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
     row = table_rows((tmp_path / "out" / "report.md").read_text(encoding="utf-8"))["workspace"]
     assert (row[COLS["config"]], row[COLS["T"]]) == ("PLIF τ0=2, max", "16")
+
+
+def _corruptions():
+    """(file, bytes) pairs: damaged results files, as a disk error or a hand edit leaves them."""
+    good_train = {"protocol": "B", "epochs": 3, "accuracy_A_test_best_epoch": 0.5, "best_epoch_A": 2,
+                  "accuracy_B_test_at_best_val_epoch": 0.4, "best_epoch_B": 3, "val_accuracy_best": 0.6,
+                  "selected_epoch": 3, "train_seconds": 10.0, "tau": [1.9, 1.8]}
+    out = []
+    for key, bad in [("accuracy_A_test_best_epoch", "abc"), ("epochs", [1]), ("epochs", 1e300), ("protocol", {}),
+                     ("tau", ["x"]), ("tau", 5), ("best_epoch_A", -1), ("train_seconds", "NaN"),
+                     ("selected_epoch", 2.5), ("val_accuracy_best", [0.1]), ("best_epoch_B", 10**40)]:
+        out.append(("train.json", json.dumps({**good_train, key: bad}).encode()))
+    for text in [b"", b"[1, 2]", b"{", b"\xff\xfe\x00", b"[" * 100_000, b"null", b'"str"', b"{}" * 3]:
+        out.append(("train.json", text))
+    head = LOG_HEAD.encode()
+    for text in [b"", head, head + b"\nx,1,2,3,4,5,6,7,8", head + b"\nnan,1,2,3,4,5,6,7,8", head + b"\n1,2",
+                 b"\xff\xfe", head + b"\n-5,1,2,3,4,5,6,7,8", head + b"\n1e300,1,2,3,4,5,6,7,8",
+                 b'"unterminated\n' + head]:
+        out.append(("train_log.csv", text))
+    for text in [b"[]", b'{"test_accuracy": "x"}', b'{"test_samples": [1]}', b"{" * 50_000]:
+        out.append(("metrics.json", text))
+    return out
+
+
+@pytest.mark.parametrize("name, data", _corruptions())
+def test_damaged_results_are_one_line(tmp_path, name, data):
+    """Every damaged results file: a report without that run, or one PipelineError naming the
+    file; never a traceback (9 of 31 such files gave one before)."""
+    root = write_run(tmp_path / "ws", test_acc=[0.3, 0.5, 0.4], val_acc=[0.5, 0.6, 0.6],
+                     metrics={"test_accuracy": 0.4, "test_samples": 10})
+    (root / "results" / name).write_bytes(data)
+    try:
+        make_report(root, tmp_path / "out", tmp_path / "no-paper", experiments=False)
+    except PipelineError as e:
+        assert "\n" not in str(e) and (name in str(e) or "no finished run" in str(e)), str(e)

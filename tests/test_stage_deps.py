@@ -129,9 +129,19 @@ def test_closures_stay_small():
 def leaf_params(stage: dict) -> set[str]:
     listed = set()
     for p in stage.get("params", []):
+        if p == {"params.yaml": None}:           # the whole file: the `check` stage alone
+            continue
         assert isinstance(p, str), f"params in dvc.yaml are listed by name, got {p!r}"
         listed.add(p)
     return listed
+
+
+def test_check_alone_tracks_the_whole_params_file():
+    """`check` validates params.yaml on every repro whose params differ from a checked set: it
+    depends on every param (run-only knobs and unknown keys included); no other stage does."""
+    whole = [s for s, stage in DVC.items() if {"params.yaml": None} in stage.get("params", [])]
+    assert whole == ["check"] and DVC["check"]["params"] == [{"params.yaml": None}]
+    assert list(DVC)[0] == "check" and DVC["check"]["outs"] == ["data/params.json"]
 
 
 def test_every_param_that_changes_an_output_belongs_to_a_stage():
@@ -149,7 +159,7 @@ def test_every_param_that_changes_an_output_belongs_to_a_stage():
 def test_each_stage_lists_the_sections_it_reads():
     """Leaf params per stage, as the README's stage table states them."""
     sections = {s: {p.split(".")[0] for p in leaf_params(DVC[s])} for s in DVC}
-    assert sections == {"download": {"dataset", "demo"}, "frames": {"dataset", "frames"},
+    assert sections == {"check": set(), "download": {"dataset", "demo"}, "frames": {"dataset", "frames"},
                         "train": {"model", "train"}, "evaluate": set()}
     assert leaf_params(DVC["frames"]) == {"dataset", "frames.T", "frames.split_by", "frames.downsample",
                                           "frames.filters", "frames.test_fraction", "frames.split_seed"}

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ..errors import PipelineError
+from ..yamlfile import load as load_yaml
 from .paper import config_key
 
 TRAIN_JSON = "results/train.json"
@@ -89,8 +89,11 @@ class Run:
 
 
 def parse_log(text: str, where: str) -> dict:
-    """``results/train_log.csv`` as columns of floats (empty cells NaN)."""
-    rows = list(csv.reader(io.StringIO(text)))
+    """``results/train_log.csv`` as columns of floats (empty cells NaN); every epoch a number."""
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as e:
+        raise PipelineError(f"{where}: not a CSV file ({e})") from None
     if not rows or "epoch" not in rows[0] or len(rows) < 2:
         raise PipelineError(f"{where}: not a train log with an epoch column and at least one epoch")
     header = rows[0]
@@ -105,7 +108,44 @@ def parse_log(text: str, where: str) -> dict:
                 cols[h].append(float(v) if v.strip() else math.nan)
             except ValueError:
                 cols[h].append(math.nan)
-    return {h: np.array(v, float) for h, v in cols.items()}
+    out = {h: np.array(v, float) for h, v in cols.items()}
+    epochs = out["epoch"]
+    if not epochs.size or not np.isfinite(epochs).all() or (epochs < 1).any() or (epochs > 1e7).any():
+        raise PipelineError(f"{where}: the epoch column holds something other than epoch numbers")
+    return out
+
+
+#: results/train.json and results/metrics.json: what the report reads, and of which kind
+_NUMBERS = ("accuracy_A_test_best_epoch", "accuracy_B_test_at_best_val_epoch", "val_accuracy_best", "train_seconds",
+            "train_loss", "train_accuracy", "test_accuracy")
+_COUNTS = ("selected_epoch", "best_epoch_A", "best_epoch_B", "epochs", "train_samples", "val_samples",
+           "test_samples")
+
+
+def checked_record(obj: dict, where: str) -> dict:
+    """``obj`` (a train.json or metrics.json) with the values the report uses checked: a damaged
+    file is one PipelineError naming it and the key, not a traceback in a table or figure."""
+    def bad(key, what):
+        value = obj[key]
+        shown = repr(value)[:60] if isinstance(value, (str, int, float, bool)) or value is None else \
+            f"a {type(value).__name__}"
+        return PipelineError(f"{where}: {key} is {shown}, {what}")
+
+    for key in _NUMBERS:
+        v = obj.get(key)
+        if v is not None and (type(v) not in (int, float) or not math.isfinite(v)):
+            raise bad(key, "expected a number")
+    for key in _COUNTS:
+        v = obj.get(key)
+        if v is not None and (type(v) is not int or not 0 <= v <= 10**9):
+            raise bad(key, "expected a whole number")
+    if obj.get("protocol") not in (None, "A", "B"):
+        raise bad("protocol", "expected A or B")
+    tau = obj.get("tau")
+    if tau is not None and (type(tau) is not list or len(tau) > 10_000 or
+                            not all(type(t) in (int, float) and math.isfinite(t) for t in tau)):
+        raise bad("tau", "expected a list of numbers")
+    return obj
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -139,20 +179,18 @@ def workspace_params(root: Path) -> dict:
     the results/train.json that is there (it then describes that run); else params.yaml's."""
     params: dict = {}
     if (root / "params.yaml").is_file():
-        try:
-            params = _flat(yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) or {})
-        except yaml.YAMLError as e:
-            raise PipelineError(f"{root / 'params.yaml'}: not valid YAML: {e}") from None
+        raw = load_yaml(root / "params.yaml", PipelineError)
+        params = _flat(raw if isinstance(raw, dict) else {})
     lock = root / "dvc.lock"
     if lock.is_file():
         try:
-            stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages", {})
+            stages = (load_yaml(lock, PipelineError) or {}).get("stages", {})
             recorded = {o.get("path"): o.get("md5") for s in stages.values() for o in s.get("outs", []) or []}
             if recorded.get(TRAIN_JSON) == _md5(root / TRAIN_JSON):
                 for s in stages.values():
                     for values in (s.get("params") or {}).values():
                         params |= _flat(values)
-        except (yaml.YAMLError, AttributeError, TypeError):
+        except (PipelineError, AttributeError, TypeError, OSError):
             pass                 # an unreadable lock: params.yaml it is
     return params
 
@@ -162,6 +200,8 @@ def _json(text: str, where: str) -> dict:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
         raise PipelineError(f"{where}: not valid JSON: {e}") from None
+    except RecursionError:
+        raise PipelineError(f"{where}: not valid JSON here (nested too deep)") from None
     if not isinstance(obj, dict):
         raise PipelineError(f"{where}: not a JSON object")
     return obj
@@ -186,8 +226,9 @@ def workspace_run(root: Path, note: Callable[[str], None]) -> Run | None:
     metrics = root / METRICS_JSON
     train_text, log_text = _read(train), _read(log)
     return Run(name="workspace", source="workspace", rev=None, **_config(workspace_params(root)),
-               train=_json(train_text, str(train)), log=parse_log(log_text, str(log)),
-               evaluated=_json(_read(metrics), str(metrics)) if metrics.is_file() else None,
+               train=checked_record(_json(train_text, str(train)), str(train)), log=parse_log(log_text, str(log)),
+               evaluated=checked_record(_json(_read(metrics), str(metrics)), str(metrics))
+               if metrics.is_file() else None,
                digest=_digest(train_text, log_text))
 
 
@@ -230,6 +271,11 @@ def _revisions(show: list) -> list[tuple[str, str, dict, dict | None]]:
             name = exp.get("name") or first.get("name") or str(first.get("rev") or "?")[:7]
             out.append(("experiment", name, first, exp.get("executor")))
     return out
+
+
+def _checked_metric(data: dict, where: str) -> dict | None:
+    m = _metric(data, METRICS_JSON)
+    return None if m is None else checked_record(m, where)
 
 
 def _metric(data: dict, path: str) -> dict | None:
@@ -282,9 +328,10 @@ def experiment_runs(root: Path, note: Callable[[str], None]) -> list[Run]:
             continue
         try:
             run = Run(name=name, source=source, rev=rev, **_config(params),
-                      train=_json(texts[TRAIN_JSON], f"{what}: {TRAIN_JSON}"),
+                      train=checked_record(_json(texts[TRAIN_JSON], f"{what}: {TRAIN_JSON}"), f"{what}: {TRAIN_JSON}"),
                       log=parse_log(texts[TRAIN_LOG], f"{what}: {TRAIN_LOG}"),
-                      evaluated=_metric(data, METRICS_JSON), digest=_digest(texts[TRAIN_JSON], texts[TRAIN_LOG]))
+                      evaluated=_checked_metric(data, f"{what}: {METRICS_JSON}"),
+                      digest=_digest(texts[TRAIN_JSON], texts[TRAIN_LOG]))
         except PipelineError as e:
             note(f"{e}: left out")
             continue
