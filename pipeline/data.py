@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from .errors import DamagedFileError
-from .store import open_frames, plain_attrs, read_field, read_frames
+from .store import H5_ERRORS, damaged, open_frames, read_field, read_frames, read_meta
 
 #: What a file of stored integers may be narrowed to, narrowest first. Not uint16: torch has
 #: no uint16 arithmetic worth relying on. int64 only for a count over int32's range.
@@ -136,9 +136,12 @@ class H5Frames(Dataset):
         self.path = Path(path)
         with open_frames(self.path) as f:
             self.labels = read_field(f, "labels")
-            self.attrs = plain_attrs(f.attrs)
-            self.frame_shape = f["frames"].shape[1:]
-            stored = f["frames"].dtype
+            self.attrs = read_meta(f)
+            try:
+                self.frame_shape = f["frames"].shape[1:]
+                stored = f["frames"].dtype
+            except H5_ERRORS as e:
+                raise damaged(self.path, "the frames dataset", e) from None
         #: the samples' numpy dtype; every stored value fits in it (checked on each read)
         self.dtype = narrow_dtype(self.path)
         narrowed = (stored.kind in "ui" and self.dtype.kind in "ui"
@@ -160,7 +163,10 @@ class H5Frames(Dataset):
 
     def _handle(self) -> h5py.File:
         if self._file is None or self._pid != os.getpid():
-            self._file = h5py.File(self.path, "r")
+            try:
+                self._file = h5py.File(self.path, "r")
+            except H5_ERRORS as e:
+                raise damaged(self.path, "the HDF5 file", e) from None
             self._pid = os.getpid()
         return self._file
 

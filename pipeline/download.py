@@ -72,6 +72,7 @@ def download(params: Params, raw_dir: str | Path = "data/raw", spec: DatasetSpec
         archives = [
             fetch([*mirror_urls(mirrors, remote.name), *remote.urls], archive_dir / remote.name, remote.md5,
                   size=remote.size, retries=dl.retries, timeout=dl.timeout, deadline=dl.deadline,
+                  max_bytes=dl.max_bytes, min_rate=dl.min_rate,
                   help=help_text)
             for remote in files
         ]

@@ -13,14 +13,17 @@ Limits, so that no server can hold a download forever or fill the disk:
 
 * connecting waits at most ``min(10 s, timeout)``; waiting for the answer, and for each
   further piece of the body, at most ``timeout`` (reads return whatever bytes have arrived);
-* a stall is fewer than 1 KiB arriving in a ``timeout``-second window (a trickle of a few
-  bytes per second never trips a plain read timeout); it counts as a transient failure and
-  the next attempt resumes;
+* a stall is a mean rate under ``min_rate`` (10 KB/s by default) over a window of
+  ``2 x timeout`` seconds (60 s by default): a trickle of a few bytes, or a kilobyte, per
+  second never trips a plain read timeout; it counts as a transient failure and the next
+  attempt resumes;
 * ``deadline`` bounds one URL, retries and backoff included; when it passes, the partial file
   is dropped and the next URL starts afresh. It is checked after every read, so it can be
   overrun by at most ``timeout``;
 * where the file's ``size`` is known, a whole-file answer announcing another Content-Length is
-  refused at once, and reading stops as soon as more than ``size`` bytes arrived.
+  refused at once, and reading stops as soon as more than ``size`` bytes arrived; where it is
+  not, ``max_bytes`` (``download.max_bytes``, 8 GiB: three times the largest official archive)
+  bounds it the same way.
 
 What a dead mirror costs per URL with the defaults (timeout 30 s, retries 3, backoff 1 s
 doubling: 4 attempts and 1 + 2 + 4 = 7 s of backoff):
@@ -29,9 +32,9 @@ doubling: 4 attempts and 1 + 2 + 4 = 7 s of backoff):
   resolves to (addresses are tried one after the other);
 * a host that accepts the connection but never answers: 4 x 30 s + 7 s = 127 s (about 2 min,
   measured: 127.1 s);
-* a host that trickles (under 1 KiB per 30 s): 4 x 30 s + 7 s = 127 s for a steady trickle
-  (measured at 2 bytes per 0.5 s: 127.1 s), up to twice the 30 s per attempt when a burst of
-  1 KiB restarts the stall window.
+* a host that trickles (under 10 KB/s): 4 x 60 s + 7 s = 247 s, about 4 minutes (a trickle
+  of 1.2 KB/s passed the rule of 0.2, under 1 KiB per 30 s, and was bounded by the deadline
+  alone: 6 hours).
 
 ``deadline`` caps all of it (6 h in params). Before these limits, fetch's own defaults
 (5 retries, 60 s) made a silent host cost 6 x 60 s + 31 s = 391 s, about 6.5 minutes per URL,
@@ -63,7 +66,10 @@ log = logging.getLogger(__name__)
 _CHUNK = 1 << 16  # bytes per network / copy read (at most: a network read returns what has arrived)
 _USER_AGENT = "dvs-pipeline-downloader/1.0"
 CONNECT_TIMEOUT = 10.0  # seconds to establish a connection (at most ``timeout``)
-STALL_BYTES = 1024  # fewer bytes than this in a ``timeout``-second window is a stall
+STALL_BYTES = 1024  # urllib3 1.x reads at most this much at once, so a stall shows
+MIN_RATE = 10_000.0  # bytes per second: a mean rate under this over a stall window is a stall
+STALL_WINDOW_TIMEOUTS = 2  # the stall window, in ``timeout``s (60 s with the default 30 s)
+MAX_BYTES = 8 << 30  # a file of unknown size may not grow past this (download.max_bytes)
 
 
 def md5sum(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -101,6 +107,13 @@ class _Limits:
     size: int | None
     deadline: float | None  # seconds, for messages
     deadline_at: float | None  # time.monotonic() value
+    max_bytes: int | None = MAX_BYTES  # where ``size`` is unknown
+    min_rate: float = MIN_RATE
+
+    @property
+    def cap(self) -> int | None:
+        """The most bytes the file may have: its size, else max_bytes."""
+        return self.size if self.size is not None else self.max_bytes
 
     def remaining(self) -> float | None:
         return None if self.deadline_at is None else self.deadline_at - time.monotonic()
@@ -126,15 +139,18 @@ def fetch(
     timeout: float = 30.0,
     size: int | None = None,
     deadline: float | None = 6 * 3600.0,
+    max_bytes: int | None = MAX_BYTES,
+    min_rate: float = MIN_RATE,
     help: str = "",
 ) -> Path:
     """Download ``dest`` from the first of ``urls`` that delivers bytes with the given ``md5``.
 
     ``retries`` is the number of extra attempts per HTTP URL for transient failures; the
     n-th retry waits ``backoff * 2**(n-1)`` seconds. ``timeout`` (seconds) bounds each wait
-    for the server (connecting: at most 10 s) and is the window of the stall rule (fewer than
-    1 KiB per ``timeout`` seconds). ``size`` is the file's size in bytes where known: an
+    for the server (connecting: at most 10 s). ``size`` is the file's size in bytes where known: an
     answer of another size is refused, and reading stops as soon as more arrived.
+    ``max_bytes`` bounds a file whose size is not known the same way (None: no bound), and
+    ``min_rate`` (bytes/s) is the stall rule's mean rate over ``2 x timeout`` seconds.
     ``deadline`` (seconds, None: none) bounds one URL, retries included. ``help`` (where else
     to get the file) ends the error message when every URL fails. Returns ``dest`` as a Path.
     Raises DownloadError; nothing partial is left behind then.
@@ -147,6 +163,10 @@ def fetch(
         raise ValueError(f"size must be >= 0 bytes, got {size}")
     if deadline is not None and deadline <= 0:
         raise ValueError(f"deadline must be > 0 seconds, got {deadline}")
+    if max_bytes is not None and max_bytes < 1:
+        raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
+    if not min_rate >= 0:
+        raise ValueError(f"min_rate must be >= 0 bytes/s, got {min_rate}")
 
     if dest.exists():
         if not dest.is_file():
@@ -180,7 +200,7 @@ def fetch(
         with atomic_path(dest) as part:
             for url in urls:
                 limits = _Limits(timeout, size, deadline,
-                                 None if deadline is None else time.monotonic() + deadline)
+                                 None if deadline is None else time.monotonic() + deadline, max_bytes, min_rate)
                 try:
                     _fetch_one(session, url, part, dest.name, retries, backoff, limits, stats)
                     actual = md5sum(part)
@@ -351,10 +371,14 @@ def _http_attempt(
         if size is not None and length is not None and offset + length != size:
             announced = f"{length} bytes from byte {offset}" if offset else f"{length} bytes"
             raise _Reject(f"the server announces {announced} (Content-Length), expected {size}")
+        cap = limits.cap
+        if size is None and cap is not None and length is not None and offset + length > cap:
+            raise _Reject(f"the server announces {offset + length} bytes (Content-Length), more than "
+                          f"download.max_bytes = {cap}")
         total = offset + length if length is not None else size
 
-        # At most one byte past the expected size is read: enough to know the body is too long.
-        room = None if size is None else size - offset
+        # At most one byte past the cap is read: enough to know the body is too long.
+        room = None if cap is None else cap - offset
         read = _reader(resp)
         received = 0
         window_start, window_bytes = time.monotonic(), 0
@@ -369,7 +393,10 @@ def _http_attempt(
                 if not block:
                     break
                 if room is not None and received + len(block) > room:
-                    raise _Reject(f"the server sends more than the expected {size} bytes; stopped reading")
+                    if size is not None:
+                        raise _Reject(f"the server sends more than the expected {size} bytes; stopped reading")
+                    raise _Reject(f"the server sends more than download.max_bytes = {cap} bytes (the file's "
+                                  "size is not known); stopped reading")
                 f.write(block)
                 received += len(block)
                 stats.transferred += len(block)
@@ -377,12 +404,13 @@ def _http_attempt(
                 limits.check(offset + received)
                 window_bytes += len(block)
                 now = time.monotonic()
-                if now - window_start >= limits.timeout:
-                    if window_bytes < STALL_BYTES:
+                window = STALL_WINDOW_TIMEOUTS * limits.timeout
+                if now - window_start >= window:
+                    if window_bytes < limits.min_rate * (now - window_start):
                         raise _Retry(
                             f"transfer stalled after {offset + received} bytes: {window_bytes} bytes "
-                            f"in {now - window_start:.1f} s (the minimum is {STALL_BYTES} bytes per "
-                            f"{limits.timeout:g} s timeout)"
+                            f"in {now - window_start:.1f} s, under the minimum mean rate of "
+                            f"{limits.min_rate:g} bytes/s (download.min_rate)"
                         )
                     window_start, window_bytes = now, 0
 

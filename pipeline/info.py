@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import open_frames, plain_attrs, read_field
+from .store import H5_ERRORS, damaged, open_frames, read_field, read_meta
 
 
 def describe(path: str | Path) -> str:
@@ -15,8 +15,11 @@ def describe(path: str | Path) -> str:
     archives and md5s, counts)."""
     path = Path(path)
     with open_frames(path) as f:
-        a = plain_attrs(f.attrs)
-        shape, dtype = f["frames"].shape, f["frames"].dtype
+        a = read_meta(f)
+        try:
+            shape, dtype = f["frames"].shape, f["frames"].dtype
+        except H5_ERRORS as e:
+            raise damaged(path, "the frames dataset", e) from None
         labels = read_field(f, "labels")
         n_events = read_field(f, "n_events")
     classes = a.get("classes") or []

@@ -27,6 +27,7 @@ from .yamlfile import shown
 #: Leaf params that cannot change any output, so no stage depends on them.
 RUN_ONLY = frozenset({
     "download.mirrors", "download.archive_dir", "download.retries", "download.timeout", "download.deadline",
+    "download.max_bytes", "download.min_rate",
     "frames.workers", "train.workers", "train.threads", "train.data_on_device",
 })
 
@@ -79,6 +80,8 @@ class DownloadParams(_Section):
     retries: int = Field(3, ge=0, le=100)            # extra attempts per URL after a transient failure
     timeout: float = Field(30.0, gt=0, le=3600)      # seconds without a byte before an attempt fails
     deadline: float = Field(6 * 3600.0, gt=0)        # seconds one file may take from one URL, retries included
+    max_bytes: int = Field(8 << 30, ge=1)            # a file whose size the registry does not know stops here
+    min_rate: float = Field(10_000.0, ge=0)          # bytes/s: a slower mean over 2 timeouts is a stall
 
 
 class FramesParams(_Section):

@@ -11,7 +11,13 @@ Layout::
     recording  (N,) str          source recording file (fixed-length UTF-8)      + Fletcher-32
     label_row  (N,) int32        row of the recording's labels file (from 0)     + Fletcher-32
     n_events   (N,) int64        events integrated into the sample               + Fletcher-32
-    attrs: dataset, T, split_by, height, width, downsample, version, and the caller's extras
+    meta       (M,) uint8        the metadata: one JSON object (dataset, T, split_by, height,
+                                 width, downsample, version, and the caller's extras), a newline,
+                                 and the SHA-256 of the JSON in hex                + Fletcher-32
+
+The file has no HDF5 attributes: all metadata is the ``meta`` document, read by
+:func:`read_meta`, which checks its digest. (Version 0.2 kept it in attributes: a flipped byte
+there could change a class name silently, or hang h5py reading a string attribute.)
 
 An image dataset (:mod:`pipeline.images`) stores each image once: ``frames`` (N, C, H, W)
 uint8, chunk (1, C, H, W), the same filters; ``T`` (the network's time steps) is an attribute.
@@ -24,6 +30,8 @@ wrong frame or label.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -45,6 +53,8 @@ from .events import FRAME_DTYPE
 COMPRESSION = dict(scaleoffset=0, compression="gzip", compression_opts=3, fletcher32=True)
 LIBVER = ("v110", "v110")
 FIELDS = ("labels", "recording", "label_row", "n_events")
+META = "meta"
+MAX_META_BYTES = 16 << 20
 _FIELD_CHUNK = 1 << 16
 
 
@@ -133,8 +143,7 @@ class FrameWriter:
                 shape_attrs = {"T": T, "height": H, "width": W}
             else:
                 shape_attrs = {}
-            for k, v in {**shape_attrs, "version": __version__, **attrs}.items():
-                f.attrs[k] = v
+            self.meta = meta_bytes({**shape_attrs, "version": __version__, **attrs})
         except BaseException as e:
             self._abort(e)
             raise
@@ -170,6 +179,7 @@ class FrameWriter:
         fields["recording"] = np.array(names, dtype=h5py.string_dtype("utf-8", max(1, *map(len, names), 1)))
         for name in FIELDS:
             _create_field(self.file, name, fields[name])
+        _create_field(self.file, META, np.frombuffer(self.meta, np.uint8))
 
     def __enter__(self):
         return self
@@ -203,6 +213,46 @@ class FrameWriter:
         return False
 
 
+def _plain(v):
+    """A metadata value as JSON has it (numpy scalars and arrays become numbers and lists)."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, bytes):
+        return v.decode()
+    raise TypeError(f"metadata value of type {type(v).__name__}")
+
+
+def meta_bytes(attrs: dict) -> bytes:
+    """``attrs`` as the ``meta`` dataset stores them: JSON, a newline, its SHA-256 in hex."""
+    doc = json.dumps(attrs, default=_plain, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()
+    return doc + b"\n" + hashlib.sha256(doc).hexdigest().encode()
+
+
+def read_meta(f: h5py.File) -> dict:
+    """The metadata of an open frames file, its digest checked: a DamagedFileError naming the
+    file when it is missing, damaged or not a JSON object."""
+    try:
+        ds = f[META]
+        if ds.dtype != np.uint8 or ds.ndim != 1 or not 65 <= ds.shape[0] <= MAX_META_BYTES:
+            raise ValueError("not a metadata document")
+        raw = ds[:].tobytes()
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
+        raise damaged(f.filename, "the metadata", e) from None
+    doc, _, digest = raw.rpartition(b"\n")
+    if hashlib.sha256(doc).hexdigest().encode() != digest:
+        raise DamagedFileError(f"{f.filename}: the metadata fails its SHA-256: the file is damaged; "
+                               "`python -m pipeline verify` says how to restore it")
+    try:
+        meta = json.loads(doc)
+    except ValueError as e:
+        raise damaged(f.filename, "the metadata", e) from None
+    if not isinstance(meta, dict):
+        raise DamagedFileError(f"{f.filename}: the metadata is not a JSON object: the file is damaged")
+    return meta
+
+
 def damaged(path, what: str, error: Exception) -> DamagedFileError:
     return DamagedFileError(f"{path}: {what} cannot be read ({error}): the file is damaged; "
                             "`python -m pipeline verify` says how to restore it")
@@ -217,20 +267,29 @@ def open_frames(path: str | Path) -> Iterator[h5py.File]:
         raise DamagedFileError(f"{path}: no such file")
     try:
         f = h5py.File(path, "r")
-    except OSError as e:
+    except (OSError, RuntimeError, ValueError, KeyError) as e:
         raise damaged(path, "the HDF5 file", e) from None
     with f:
-        missing = {"frames", *FIELDS} - set(f)
+        try:
+            names = set(f)
+            missing = {"frames", META, *FIELDS} - names
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
+            raise damaged(path, "the HDF5 file's index", e) from None
         if missing:
-            raise DamagedFileError(f"{path}: not a frames file (no {', '.join(sorted(missing))} dataset)")
+            version = " (a file of an earlier version: rerun `dvc repro`)" if missing == {META} else ""
+            raise DamagedFileError(f"{path}: not a frames file (no {', '.join(sorted(missing))} dataset){version}")
         yield f
+
+
+#: what h5py raises on a damaged file, besides OSError: its index and headers decoded wrong
+H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, OverflowError)
 
 
 def read_field(f: h5py.File, name: str) -> np.ndarray:
     """A whole per-sample dataset (``labels``, ``n_events``, ...), checksum verified."""
     try:
         return f[name][:]
-    except OSError as e:
+    except H5_ERRORS as e:
         raise damaged(f.filename, f"dataset {name!r}", e) from None
 
 
@@ -238,7 +297,7 @@ def read_frames(f: h5py.File, i: int) -> np.ndarray:
     """Sample ``i``'s frames, checksum verified."""
     try:
         return f["frames"][i]
-    except OSError as e:
+    except H5_ERRORS as e:
         raise damaged(f.filename, f"sample {i}", e) from None
 
 
@@ -251,18 +310,7 @@ def read_sample(path: str | Path, i: int) -> tuple[np.ndarray, int]:
         return read_frames(f, i), int(read_field(f, "labels")[i])
 
 
-def plain_attrs(attrs) -> dict:
-    """HDF5 attributes as plain Python values (numpy scalars and arrays become int/str/list)."""
-    out = {}
-    for k, v in attrs.items():
-        if isinstance(v, np.ndarray):
-            v = [x.decode() if isinstance(x, bytes) else x for x in v.tolist()]
-        elif isinstance(v, np.generic):
-            v = v.item()
-        out[k] = v.decode() if isinstance(v, bytes) else v
-    return out
-
-
 def read_attrs(path: str | Path) -> dict:
+    """The metadata of the frames file at ``path`` (see :func:`read_meta`)."""
     with open_frames(path) as f:
-        return plain_attrs(f.attrs)
+        return read_meta(f)

@@ -18,9 +18,13 @@ archive, naming it:
   archives of text compress far better.
 
 A single ``.gz`` file (MNIST's idx files) becomes ``dest_dir/<name without .gz>``. Its size
-is known only by decompressing it (the gzip trailer holds it modulo 2**32), so it is counted
-while it streams, in Python's unbounded integers, and refused under the same two caps as soon
-as it passes them; gzip's own CRC-32 and length check find a damaged or truncated file.
+is declared only modulo 2**32 (the gzip trailer), so that declaration is checked against the
+caps first, and then the output is counted while it streams, in Python's unbounded integers:
+refused as soon as it passes the caps, or as soon as it is more than :data:`MAX_RATIO` times
+the compressed bytes read so far (the running ratio: a 4 GB bomb of zeros stops after a few
+megabytes, where it wrote 400 MB before). gzip's own CRC-32 and length check find a damaged
+or truncated file. A zip member whose declared size is more than :data:`MAX_RATIO` times its
+compressed size is refused the same way, before anything is written.
 
 Extraction goes to a temporary sibling directory (:func:`pipeline.atomic.atomic_path`) that
 is renamed into place only when everything succeeded, and removed otherwise.
@@ -157,6 +161,10 @@ def extract_zip(archive: str | Path, dest_dir: str | Path) -> Path:
             if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
                 raise DownloadError(f"unsafe member {m.filename!r} in {archive}: link or device file")
             budget.add(m.file_size, m.filename)
+            if m.file_size > RATIO_FLOOR and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+                raise DownloadError(f"refusing to extract {archive}: member {m.filename!r} declares {m.file_size} "
+                                    f"bytes from {m.compress_size} compressed (ratio over {MAX_RATIO}:1); a "
+                                    "compression bomb or a damaged archive")
         for m in tqdm(members, desc=f"extract {archive.name}", unit="file", leave=False):
             zf.extract(m, tmp)
     return dest_dir
@@ -168,11 +176,21 @@ def extract_gzip(archive: str | Path, dest_dir: str | Path) -> Path:
     archive, dest_dir = Path(archive), Path(dest_dir)
     name = archive.name[:-3] if archive.name.lower().endswith(".gz") and len(archive.name) > 3 else "data"
     budget = _Budget(archive, streamed=True)
+    with open(archive, "rb") as f:               # the trailer's ISIZE: the size modulo 2**32
+        f.seek(max(0, budget.size - 4))
+        budget.add(int.from_bytes(f.read(4), "little"), name)
+    budget.total = 0
     with _staging(archive, dest_dir, (EOFError, zlib.error, OSError)) as tmp, \
-            gzip.open(archive, "rb") as src, open(tmp / name, "wb") as out, \
+            open(archive, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as src, \
+            open(tmp / name, "wb") as out, \
             tqdm(desc=f"extract {archive.name}", unit="B", unit_scale=True, leave=False) as bar:
         while block := src.read(_CHUNK):
             budget.add(len(block), name)       # before writing: a bomb never reaches the disk
+            consumed = raw.tell()                # compressed bytes read so far (and read ahead)
+            if budget.total > RATIO_FLOOR and budget.total > MAX_RATIO * consumed:
+                raise DownloadError(f"refusing to extract {archive}: {name!r} decompresses to {budget.total} "
+                                    f"bytes from the first {consumed} compressed (ratio over {MAX_RATIO}:1); "
+                                    "a compression bomb or a damaged archive")
             out.write(block)
             bar.update(len(block))
     return dest_dir

@@ -12,7 +12,7 @@ import torch
 from pipeline.data import DeviceFrames, H5Frames, narrow_dtype, validation_split
 from pipeline.distributed import Context
 from pipeline.params import DATA_ON_DEVICE_FRACTION
-from pipeline.store import FIELDS, FrameWriter, read_frames
+from pipeline.store import FIELDS, FrameWriter, meta_bytes, read_frames
 from pipeline.train import data_on_device, device_batches, train_loader
 from tinyframes import TRAIN
 from workspace import run_stage
@@ -51,6 +51,7 @@ def plain_file(path: Path, frames: np.ndarray) -> Path:
         f["labels"] = np.zeros(n, np.int64)
         for name in set(FIELDS) - {"labels"}:
             f[name] = np.zeros(n, np.int64)
+        f["meta"] = np.frombuffer(meta_bytes({"dataset": "plain"}), np.uint8)
     return path
 
 

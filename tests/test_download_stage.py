@@ -10,6 +10,7 @@ from pipeline.frames import make_frames
 from pipeline.errors import DownloadError
 from pipeline.errors import LayoutError
 from pipeline.params import Params
+from pipeline.store import read_meta
 
 TINY = {"demo": {"train_users": 1, "test_users": 1, "lightings": ["led"], "repeats": 1,
                  "gesture_ms": 300, "gap_ms": 200},
@@ -35,7 +36,7 @@ def test_demo_download_then_frames(tmp_path):
     assert out["train"].samples == 8 and out["test"].samples == 8
     with h5py.File(tmp_path / "frames" / "test.h5") as f:
         assert f["frames"].shape == (8, 3, 2, 16, 16)
-        assert list(f.attrs["source_md5"]) == [md5] and f.attrs["split"] == "test"
+        assert list(read_meta(f)["source_md5"]) == [md5] and read_meta(f)["split"] == "test"
         assert sorted(f["labels"][:].tolist()) == list(range(8))
     # params asking for another dataset than the one unpacked
     with pytest.raises(LayoutError, match="holds 'demo' but params.yaml asks for 'dvsgesture'"):

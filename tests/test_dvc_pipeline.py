@@ -12,6 +12,7 @@ import h5py
 import pytest
 
 from dvcrepo import TINY, copy_repo, run, set_params
+from pipeline.store import read_meta
 
 pytestmark = pytest.mark.slow
 # two samples per class, so protocol B (the default) can hold one of each out for validation
@@ -38,7 +39,7 @@ def test_repro_T_change_and_run_cache(repo):
     assert 0.0 <= metrics["accuracy_A_test_best_epoch"] <= 1.0 and metrics["best_epoch_A"] in (1, 2)
     assert not any((repo / "checkpoints").iterdir())    # a completed run leaves nothing to resume
     with h5py.File(repo / "data/frames/train.h5") as f:
-        assert f["frames"].shape == (16, 16, 2, 32, 32) and f.attrs["T"] == 16
+        assert f["frames"].shape == (16, 16, 2, 32, 32) and read_meta(f)["T"] == 16
     first = (repo / "data/frames/train.h5").read_bytes()
     # outputs are hard links to the cache: the cache does not double the disk used
     for f in ("data/frames/train.h5", "data/raw/SOURCE.json", "models/model.pt", "models/checkpoint.pt"):
@@ -55,7 +56,7 @@ def test_repro_T_change_and_run_cache(repo):
     for stage in ("frames", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out
     with h5py.File(repo / "data/frames/train.h5") as f:
-        assert f.attrs["T"] == 20
+        assert read_meta(f)["T"] == 20
 
     set_params(repo, {"frames": {"T": 16}})
     out = run(["dvc", "repro"], repo)
@@ -80,7 +81,7 @@ def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(re
     for stage in ("frames", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out
     with h5py.File(repo / "data/frames/train.h5") as f:
-        assert json.loads(f.attrs["filters"]) == [{"refractory_period": {"refractory_period": 2000}}]
+        assert json.loads(read_meta(f)["filters"]) == [{"refractory_period": {"refractory_period": 2000}}]
     set_params(repo, {"frames": {"filters": []}})
     out = run(["dvc", "repro"], repo)
     assert "Running stage" not in out, out

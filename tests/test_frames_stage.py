@@ -8,6 +8,7 @@ from pipeline.frames import FrameJob, build_split
 from pipeline.datasets import DatasetSpec
 from pipeline.errors import LayoutError
 from pipeline.layouts import split_recordings as layout_split
+from pipeline.store import read_meta
 from pipeline.events import make_events
 from pipeline.io import AedatFormatError
 from pipeline.demo.aedat3_write import write_aedat3
@@ -45,7 +46,7 @@ def test_values_and_provenance(tmp_path):
         assert [r.decode() for r in f["recording"][:]] == ["user01_lab.aedat", "user01_lab.aedat", "user02_lab.aedat"]
         assert f["label_row"][:].tolist() == [0, 1, 0]
         assert f["n_events"][:].tolist() == [50, 60, 10]
-        assert f.attrs["T"] == 2 and f.attrs["dataset"] == "hand"
+        assert read_meta(f)["T"] == 2 and read_meta(f)["dataset"] == "hand"
         fr = f["frames"][:]
     # sample 0: t = 0..49, x = t % 4, all ON, y = 0; frame 0 = t 0..24, frame 1 = t 25..49
     assert fr[0, 0, 1, 0].tolist() == [7, 6, 6, 6] and fr[0, 1, 1, 0].tolist() == [6, 7, 6, 6]

@@ -30,6 +30,7 @@ from pipeline.info import describe
 from pipeline.io.cifar import read_cifar_batch
 from pipeline.io.idx import read_idx
 from pipeline.params import Params
+from pipeline.store import read_meta
 from pipeline.unpack import extract
 
 
@@ -160,7 +161,7 @@ def test_idx_dataset_download_frames(tmp_path, server, base):
             assert [r.decode() for r in f["recording"][:]] == [f"{prefix}-images-idx3-ubyte"] * n
             assert f["label_row"][:].tolist() == list(range(n))
             assert f["n_events"][:].tolist() == [0] * n
-            a = dict(f.attrs)
+            a = read_meta(f)
             assert a["kind"] == "images" and a["dataset"] == base.name and a["split"] == split
             assert (a["T"], a["channels"], a["height"], a["width"]) == (6, 1, 28, 28)
             assert list(a["classes"]) == list(base.classes)
@@ -272,7 +273,7 @@ def test_cifar10_download_frames(tmp_path, server):
         assert f["labels"][:].tolist() == [v for b in BATCHES for v in batches[b][1]]
         assert [r.decode() for r in f["recording"][:]] == [b for b in BATCHES for _ in range(2)]
         assert f["label_row"][:].tolist() == [0, 1] * 5
-        a = dict(f.attrs)
+        a = read_meta(f)
         assert (a["kind"], a["T"], a["channels"], a["height"], a["width"]) == ("images", 2, 3, 32, 32)
         assert list(a["source_archives"]) == ["cifar-10-python.tar.gz"]
     with h5py.File(tmp_path / "frames" / "test.h5") as f:
@@ -418,7 +419,7 @@ def test_gz_file_unpacks_to_its_name(tmp_path):
 
 
 @pytest.mark.parametrize("damage, what", [
-    (lambda b: b[:-12], "corrupt or truncated"),
+    (lambda b: b[:-12], "corrupt or truncated|damaged archive"),    # the trailer's size is garbage then
     (lambda b: b[:-8] + b"\x00\x00\x00\x00" + b[-4:], "corrupt or truncated"),     # CRC-32
     (lambda b: b[:-4] + b"\x01\x00\x00\x00", "corrupt or truncated"),                # length
 ])
@@ -501,3 +502,30 @@ def test_fuzz_cifar_reader(tmp_path, monkeypatch):
     # numpy's own uint8 dtype is untouched (the pickles' dtype states only ever set copies)
     assert np.dtype(np.uint8).descr == [("", "|u1")] and np.dtype(np.uint8).names is None
     assert np.frombuffer(b"\x01\x02", np.uint8).tolist() == [1, 2]
+
+
+def test_gz_bomb_stops_at_the_running_ratio_after_a_few_megabytes(tmp_path):
+    """A gzip of 1 GiB of zeros (~1 MB): its trailer declares 1 GiB, past 100 x its size:
+    refused before a byte is written. With the trailer lying (as a 4 GiB + 1 file's does,
+    modulo 2**32), the running ratio stops it after a few megabytes (it wrote 400 MB before)."""
+    import shutil
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    with open(tmp_path / "bomb.gz", "wb") as f:
+        for _ in range(1024):
+            f.write(comp.compress(block))
+        f.write(comp.flush())
+    with pytest.raises(DownloadError, match=r"'bomb' decompresses to at least 1073741824 bytes"):
+        extract(tmp_path / "bomb.gz", tmp_path / "out")
+    data = bytearray((tmp_path / "bomb.gz").read_bytes())
+    data[-4:] = (5).to_bytes(4, "little")                 # ISIZE: 5 bytes
+    (tmp_path / "liar.gz").write_bytes(bytes(data))
+    with pytest.raises(DownloadError, match=r"'liar' decompresses to \d+ bytes from the first \d+ compressed "
+                                            r"\(ratio over 100:1\)") as e:
+        extract(tmp_path / "liar.gz", tmp_path / "out")
+    import re
+    assert int(re.search(r"decompresses to (\d+) bytes", str(e.value)).group(1)) < 32 << 20
+    assert sorted(os.listdir(tmp_path)) == ["bomb.gz", "liar.gz"]
+    shutil.rmtree(tmp_path / "out", ignore_errors=True)

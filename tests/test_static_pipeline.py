@@ -16,6 +16,7 @@ import sys
 import h5py
 import numpy as np
 import pytest
+from pipeline.store import read_meta
 
 from dvcrepo import commit, copy_repo, run
 from httpserver import send
@@ -96,7 +97,7 @@ def test_tiny_mnist_through_dvc_repro(tmp_path, monkeypatch):
     with h5py.File(repo / "data" / "frames" / "train.h5") as f:
         assert f["frames"].dtype == np.uint8 and f["frames"].shape == (n_train, 1, 28, 28)
         assert np.array_equal(f["frames"][:, 0], images["train"]) and np.array_equal(f["labels"][:], labels["train"])
-        assert f.attrs["kind"] == "images" and f.attrs["T"] == 3
+        assert read_meta(f)["kind"] == "images" and read_meta(f)["T"] == 3
     metrics = json.loads((repo / "results" / "train.json").read_text())
     # the paper's split, by hand: each class has 7 samples, ceil(7 * 0.85) = 6 train, 1 validates
     assert (metrics["train_samples"], metrics["val_samples"]) == (60, 10)

@@ -99,7 +99,8 @@ def test_every_dataset_carries_a_checksum(tmp_path):
     write(tmp_path / "s.h5", samples(3))
     with h5py.File(tmp_path / "s.h5") as f:
         assert {name: f[name].fletcher32 for name in f} == dict.fromkeys(
-            ["frames", "labels", "recording", "label_row", "n_events"], True)
+            ["frames", "labels", "recording", "label_row", "n_events", "meta"], True)
+        assert not f.attrs.keys()                  # the metadata is the checksummed meta dataset
         assert f["frames"].scaleoffset == 0 and f["frames"].compression == "gzip"
 
 

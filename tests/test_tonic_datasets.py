@@ -36,6 +36,7 @@ from pipeline.params import Params
 from pipeline.source import Archive, Source, read_source, write_source
 from pipeline.tonic_frames import offline_class, stratified_split, to_events
 from pipeline.tonic_source import calls, wanted
+from pipeline.store import read_meta
 
 tonic = pytest.importorskip("tonic")
 import tonic.datasets as td  # noqa: E402
@@ -305,7 +306,7 @@ def test_nmnist_frames_equal_tonic_any_worker_count(nmnist, tmp_path):
             assert recs == sorted(recs) and len(set(recs)) == 10000
             assert np.array_equal(f["labels"][:], [int(ds.targets[index_of[r]]) for r in recs])
             assert f["label_row"][:].tolist() == list(range(10000))
-            a = f.attrs
+            a = read_meta(f)
             assert (a["source"], a["tonic_class"], a["tonic_version"]) == ("tonic", "NMNIST", tonic.__version__)
             assert a["split_rule"] == "official" and list(a["classes"]) == list(spec.classes)
             assert a["sensor_height"] == 34 and list(a["source_md5"])[0] == "20959b8e626244a1b502305a9e6e2031"
@@ -445,7 +446,7 @@ def test_pokerdvs_event_filters_apply_to_tonic_samples(tmp_path):
     make_frames(p, tmp_path / "raw", tmp_path / "frames")
     ds = offline_class("POKERDVS")(save_to=str(tmp_path / "raw"), train=False)
     with h5py.File(tmp_path / "frames" / "test.h5") as f:
-        assert json.loads(f.attrs["params"])["frames"]["filters"] == filters
+        assert json.loads(read_meta(f)["params"])["frames"]["filters"] == filters
         assert f["recording"][0].decode() == "POKERDVS/pips_test/cl/cl000.npy"
         tonic_events = ds[poker_index(tmp_path / "raw" / "POKERDVS", "test")["POKERDVS/pips_test/cl/cl000.npy"]][0]
         events = apply(to_events(tonic_events, "x"), filters, (35, 35))
@@ -558,7 +559,7 @@ def test_ncaltech101_download_and_stratified_split(tmp_path, offline):
         with h5py.File(h5) as f:
             labels, recs = f["labels"][:], [r.decode() for r in f["recording"][:]]
             rows[split] = f["label_row"][:]
-            a = f.attrs
+            a = read_meta(f)
             assert (a["split_rule"], a["test_fraction"], a["split_seed"]) == ("stratified", 0.25, 3)
             assert json.loads(a["params"])["frames"]["test_fraction"] == 0.25
             assert json.loads(a["params"])["frames"]["split_seed"] == 3 and "240 x 180" in a["tonic_note"]
@@ -638,7 +639,7 @@ def test_shd_audio_frames_have_one_row_and_an_empty_second_channel(tmp_path, off
     with h5py.File(tmp_path / "frames" / "train.h5") as f:
         assert f["frames"].shape == (6, 4, 2, 1, 700) and not f["frames"][:, :, 1].any()
         assert [r.decode() for r in f["recording"][:]] == [f"train/{i}" for i in range(6)]
-        assert list(f.attrs["tonic_keys"]) == list(spec.classes) and "y = 0" in f.attrs["tonic_note"]
+        assert list(read_meta(f)["tonic_keys"]) == list(spec.classes) and "y = 0" in read_meta(f)["tonic_note"]
         for i in range(6):
             events, target = ds[i]
             want = integrate(to_events(events, "x", one_d=True), 4, "number", (1, 700), 1)
@@ -671,7 +672,7 @@ def test_tonic_pokerdvs_through_dvc_repro(tmp_path):
     out = run(["dvc", "repro"], repo)
     assert "Running stage 'evaluate'" in out
     with h5py.File(repo / "data" / "frames" / "train.h5") as f:
-        assert f["frames"].shape == (48, 4, 2, 35, 35) and f.attrs["tonic_class"] == "POKERDVS"
+        assert f["frames"].shape == (48, 4, 2, 35, 35) and read_meta(f)["tonic_class"] == "POKERDVS"
     metrics = json.loads((repo / "results" / "metrics.json").read_text())
     assert metrics["test_samples"] == 20 and 0.0 <= metrics["test_accuracy"] <= 1.0
     out = run(["dvc", "repro", "--force", "download"], repo)

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import PipelineError
 from ..integrate import integrate
 from ..io import read_events
-from ..store import open_frames, plain_attrs, read_field, read_frames
+from ..store import open_frames, read_field, read_frames, read_meta
 
 
 class PreviewError(PipelineError, ValueError):
@@ -75,12 +75,12 @@ def frames_sample(path: Path, index: int, T: int | None) -> Shown:
         if not -n <= index < n:
             raise PreviewError(f"{path}: sample index {index} out of range (the file holds {n} samples)")
         index %= n
-        if plain_attrs(f.attrs).get("kind") == "images":
-            raise PreviewError(f"{path}: a file of static images (dataset {f.attrs.get('dataset')}), not event "
+        if read_meta(f).get("kind") == "images":
+            raise PreviewError(f"{path}: a file of static images (dataset {read_meta(f).get('dataset')}), not event "
                                "frames; preview draws event frames only")
         frames = read_frames(f, index)
         label = int(read_field(f, "labels")[index])
-        classes = plain_attrs(f.attrs).get("classes")
+        classes = read_meta(f).get("classes")
     if T is not None:
         frames = merge_bins(frames, int(T), path)
     cls = classes[label] if isinstance(classes, list) and 0 <= label < len(classes) else None
