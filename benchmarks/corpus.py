@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.datasets import DEMO
-from pipeline.demo.archive import record, trials, write_recording
-from pipeline.demo.aedat3_write import write_aedat3
-from pipeline.layouts import split_recordings
-from pipeline.params import DemoParams
+from pipeline.download.demo.archive import record, trials, write_recording
+from pipeline.download.demo.aedat3_write import write_aedat3
+from pipeline.frames.layouts import split_recordings
+from pipeline.core.params import DemoParams
 
 GENERATOR_VERSION = 1   # bump when the way a corpus is generated changes
 
@@ -43,7 +43,7 @@ class Corpus:
     samples: int               # samples used (split order, train first)
 
     def splits(self) -> dict[str, list]:
-        """``{"train": recordings, "test": recordings}`` as :func:`pipeline.layouts.split_recordings`
+        """``{"train": recordings, "test": recordings}`` as :func:`pipeline.frames.layouts.split_recordings`
         gives them, cut to ``samples`` samples in all (the last train recordings lose theirs)."""
         out = {s: split_recordings(self.root, DEMO, s) for s in ("train", "test")}
         excess = sum(len(rec.samples) for recs in out.values() for rec in recs) - self.samples

@@ -19,14 +19,14 @@ import time
 import numpy as np
 import torch
 
-from pipeline import distributed
-from pipeline.data import paper_split
+from pipeline.train import distributed
+from pipeline.train.data import paper_split
 from pipeline.datasets import get
-from pipeline.params import load_params
-from pipeline.summary import image_norm
+from pipeline.core.params import load_params
+from pipeline.cli.summary import image_norm
 from pipeline.model import loss_fn
-from pipeline.params import ModelParams, TrainParams
-from pipeline.train import prepare_model
+from pipeline.core.params import ModelParams, TrainParams
+from pipeline.train.loop import prepare_model
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""6. Event filters: ours (``pipeline.filters.apply``, Numba kernels) vs Tonic 1.7's numpy functions,
+"""6. Event filters: ours (``pipeline.frames.filters.apply``, Numba kernels) vs Tonic 1.7's numpy functions,
 one table per filter, on the recording of 1. (a few M events; ``--quick``: its first 100 k).
 
 Ours is timed through the public ``apply`` (list check, pixel check, kernel, output copy); Tonic's
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.events import make_events
-from pipeline.filters import FILTERS, apply
+from pipeline.core.events import make_events
+from pipeline.frames.filters import FILTERS, apply
 
 from .common import Section, Target, measure, row, skipped
 

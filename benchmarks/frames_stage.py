@@ -1,4 +1,4 @@
-"""3. The whole frames stage (``pipeline.frames.build_split``, both splits) on the corpus.
+"""3. The whole frames stage (``pipeline.frames.stage.build_split``, both splits) on the corpus.
 
 Each run is a fresh process (``python -m benchmarks.frames_stage --child ...``), as
 ``dvc repro`` would start one, so its memory is its own: the parent samples the memory of
@@ -39,8 +39,8 @@ def _sha256(path: Path) -> str:
 
 def child(cfg: dict) -> dict:
     """In the fresh process: both splits through ``build_split``; timings, sizes, hashes."""
-    from pipeline.frames import FrameJob, build_split
-    from pipeline.params import DemoParams
+    from pipeline.frames.stage import FrameJob, build_split
+    from pipeline.core.params import DemoParams
 
     from .corpus import Corpus
 

@@ -13,19 +13,19 @@ On an H200-class GPU the four sections take under 3 minutes together (``GPU_BUDG
   of ours against SpikingJelly's fastest.
 - ``gpu_step``: the paper's DVS128 Gesture network (``configs/dvsgesture-paper.yaml``'s model:
   128 channels, 5 blocks, hidden 512, per-step BatchNorm) as training builds it
-  (``pipeline.train.prepare_model``), T = 20, batch 16: forward, MSE-on-rates loss, backward,
+  (``pipeline.train.loop.prepare_model``), T = 20, batch 16: forward, MSE-on-rates loss, backward,
   Adam, in the paper's float32 and in variants, each one change away (on CUDA: bf16 autocast,
   joint BatchNorm, channels_last flipped, cuDNN autotuning instead of deterministic
   algorithms, a time-major batch (per-step BatchNorm one call per step), the eager PLIF);
   peak GPU memory; and the step's share of the device's limits: convolution and linear
   FLOPs at the measured TF32 matrix rate, elementwise bytes at the measured copy bandwidth.
   On CPU a reduced network (16 channels) and two variants, unless ``--full``.
-- ``gpu_loader``: ``H5Frames`` through the DataLoader that ``pipeline.train.train_loader``
+- ``gpu_loader``: ``H5Frames`` through the DataLoader that ``pipeline.train.loop.train_loader``
   builds (pinned memory on CUDA), each batch moved to the device and cast to float32 there,
   over a frames file generated here; compared with the step's samples/s (does it keep up?).
 - ``gpu_epoch``: epochs of DVS128 Gesture's size and recipe (1,176 training samples with the
   paper's hold-out: 1,000 train in 62 batches, 176 validate; 288 test) through
-  ``pipeline.train``'s own loop (``start_run``, ``train_epoch``, ``score_epoch``) on CUDA:
+  ``pipeline.train.loop``'s own loop (``start_run``, ``train_epoch``, ``score_epoch``) on CUDA:
   the real frames (``data/frames/{train,test}.h5``) when they are DVS128 Gesture's, else
   files of that size written here (a moving Poisson blob). Two epochs; the second is the
   one to quote (the first compiles and autotunes).
@@ -395,7 +395,7 @@ def run_plif(args, peers, state) -> Section:
 
 def paper_params():
     """``(model, train)`` params of ``configs/dvsgesture-paper.yaml``: the paper's recipe."""
-    from pipeline.params import load_params
+    from pipeline.core.params import load_params
 
     p = load_params(PAPER_CONFIG)
     return p.model, p.train
@@ -424,7 +424,7 @@ def step_variants(cfg, dev, full: bool) -> dict:
         if full:
             more["bf16 autocast"] = (mp, tp.model_copy(update={"amp": "bf16"}), False)
         return {**base, **more}
-    from pipeline.train import channels_last
+    from pipeline.train.loop import channels_last
 
     joint = mp.model_copy(update={"bn": "joint"})
     cl = channels_last(tp, mp, dev)                    # what auto gives the paper's per-step BN
@@ -447,16 +447,16 @@ def step_variants(cfg, dev, full: bool) -> dict:
 
 
 def _build(mp, tp, cfg, dev):
-    from pipeline.distributed import Context
-    from pipeline.train import prepare_model
+    from pipeline.train.distributed import Context
+    from pipeline.train.loop import prepare_model
 
     return prepare_model(mp, tp, (cfg["T"], 2, *cfg["size"]), CLASSES, Context(device=dev))
 
 
 def run_step(args, state) -> Section:
-    from pipeline.device import configure_torch
+    from pipeline.core.device import configure_torch
     from pipeline.model.backends import resolve_backend
-    from pipeline.train import amp_dtype
+    from pipeline.train.loop import amp_dtype
 
     dev = device_of(args)
     cfg = step_config(args)
@@ -514,7 +514,7 @@ def _time_steps(mp, tp, cfg, dev, dtype, x, y, repeats) -> tuple[Timing, int, fl
     """``repeats`` timed training steps (after one untimed) of a fresh model: (timing, parameter
     count, median host seconds to enqueue a step before the GPU finishes it)."""
     from pipeline.model import loss_fn
-    from pipeline.train import autocast
+    from pipeline.train.loop import autocast
 
     sync = _sync(dev)
     model, net = _build(mp, tp, cfg, dev)
@@ -590,7 +590,7 @@ def _limits_note(sec: Section, mp, tp, cfg, dev, x, step_s: float, state) -> Non
 def _synthetic_sample(job) -> tuple[tuple[int, bytes], int, int]:
     """One DVS-like sample (Poisson counts around a blob moving across the sensor, a little
     noise), compressed as the frames file stores it: ``((mask, chunk), label, events)``."""
-    from pipeline.store import encoder
+    from pipeline.core.store import encoder
 
     i, T, H, W, seed = job
     rng = np.random.default_rng([seed, i])
@@ -609,8 +609,8 @@ def _synthetic_sample(job) -> tuple[tuple[int, bytes], int, int]:
 def synthetic_frames(path: Path, k: int, T: int, size, seed: int = 0, workers: int | None = None) -> None:
     """``k`` synthetic samples written by ``FrameWriter``, compressed in ``workers`` processes
     (default: the usable cores, at most 16); the file does not depend on that number."""
-    from pipeline.parallel import ordered_map
-    from pipeline.store import FrameWriter
+    from pipeline.core.parallel import ordered_map
+    from pipeline.core.store import FrameWriter
 
     H, W = size
     if workers is None:
@@ -623,10 +623,10 @@ def synthetic_frames(path: Path, k: int, T: int, size, seed: int = 0, workers: i
 
 
 def run_loader(args, state) -> Section:
-    from pipeline.data import H5Frames
-    from pipeline.distributed import Context
-    from pipeline.params import TrainParams
-    from pipeline.train import train_loader
+    from pipeline.train.data import H5Frames
+    from pipeline.train.distributed import Context
+    from pipeline.core.params import TrainParams
+    from pipeline.train.loop import train_loader
 
     dev = device_of(args)
     sync = _sync(dev)
@@ -639,7 +639,7 @@ def run_loader(args, state) -> Section:
     except AttributeError:
         usable = os.cpu_count() or 1
     workers = sorted({0, args.loader_workers or min(4, usable)})
-    sec = Section(f"6c. Loader on {dev.type}: H5Frames through pipeline.train.train_loader (batch {B}), "
+    sec = Section(f"6c. Loader on {dev.type}: H5Frames through pipeline.train.loop.train_loader (batch {B}), "
                   f"to the device and float32 there, vs the training step")
     h5 = Path(args.tmp) / "gpu-frames.h5"
     t0 = time.perf_counter()
@@ -693,12 +693,12 @@ def run_loader(args, state) -> Section:
 
 
 def run_epoch(args, state) -> Section:
-    from pipeline.distributed import Context
-    from pipeline.train import score_epoch, start_run, train_epoch
+    from pipeline.train.distributed import Context
+    from pipeline.train.loop import score_epoch, start_run, train_epoch
 
     dev = device_of(args)
     mp, tp = paper_params()
-    sec = Section(f"6d. DVS128 Gesture epochs through pipeline.train's loop ({EPOCH_SAMPLES} training samples, "
+    sec = Section(f"6d. DVS128 Gesture epochs through pipeline.train.loop's loop ({EPOCH_SAMPLES} training samples, "
                   f"{TEST_SAMPLES} test; the paper's recipe)")
     sec.inputs = {"device": str(dev), "params": f"{PAPER_CONFIG.name}: {mp.channels} channels, {mp.blocks} blocks, "
                   f"hidden {mp.hidden}, bn {mp.bn}, amp {tp.amp}, batch {tp.batch_size}, drop_last {tp.drop_last}, "
@@ -761,7 +761,7 @@ def run_epoch(args, state) -> Section:
 
 
 def _real_gesture_frames() -> tuple[Path | None, Path | None]:
-    from pipeline.data import H5Frames
+    from pipeline.train.data import H5Frames
 
     test = REAL_FRAMES.with_name("test.h5")
     with contextlib.suppress(Exception):

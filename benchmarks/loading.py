@@ -1,4 +1,4 @@
-"""4. Reading frames for training: our HDF5 (``pipeline.data.H5Frames``) vs one compressed
+"""4. Reading frames for training: our HDF5 (``pipeline.train.data.H5Frames``) vs one compressed
 ``.npz`` per sample (SpikingJelly's frames cache: ``np.savez_compressed(frames=float64 frames)``,
 read back by its ``load_npz_frames``), both through the same ``DataLoader``; and their size
 on disk. Both hold the same samples: the corpus's first ones, integrated as in 3.
@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from pipeline.data import H5Frames
-from pipeline.frames import integrate
-from pipeline.samples import cut
+from pipeline.train.data import H5Frames
+from pipeline.frames.stage import integrate
+from pipeline.frames.samples import cut
 from pipeline.io.aedat3 import read_aedat3
-from pipeline.store import COMPRESSION, FrameWriter
+from pipeline.core.store import COMPRESSION, FrameWriter
 
 from .common import Section, Target, fmt_bytes, measure_interleaved, row
 

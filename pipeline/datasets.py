@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .demo import CLASSES as DEMO_CLASSES
-from .errors import LayoutError
+from .core.errors import LayoutError
+
+#: the demo's classes (pipeline.download.demo simulates them, in this order)
+DEMO_CLASSES = ("rotate_clockwise", "rotate_counter_clockwise", "swipe_right", "swipe_left", "swipe_down",
+                "swipe_up", "clap", "drum")
 
 
 @dataclass(frozen=True)
@@ -35,23 +38,23 @@ class DatasetSpec:
     # how samples are found: {"kind": "trials"} (DvsGesture: recordings cut by labels CSVs) or
     # {"kind": "files", "pattern": glob, "label": "folder"|"archive", "split": rule}, where rule
     # is {"by": "folder", "train": name, "test": name} or {"by": "index", "train": [lo, hi], ...};
-    # images (pipeline.images): {"kind": "idx", split: {"images": file, "labels": file}} or
+    # images (pipeline.frames.images): {"kind": "idx", split: {"images": file, "labels": file}} or
     # {"kind": "cifar", split: [batch file, ...]}, files named as unpacked (found under data/raw)
     layout: dict = field(default_factory=lambda: {"kind": "trials"})
     reader_args: dict = field(default_factory=dict)
-    transform: str | None = None       # key of pipeline.transforms.TRANSFORMS
+    transform: str | None = None       # key of pipeline.frames.transforms.TRANSFORMS
     help: str = ""                     # where to get the files by hand ({archive_dir} is filled in)
     config: str = ""                   # the paper's params file
-    # built on this machine from params.<name> (the demo: pipeline.demo), not downloaded: no
+    # built on this machine from params.<name> (the demo: pipeline.download.demo), not downloaded: no
     # mirrors apply, the sample counts come from the params, and the archive is not kept
     generated: bool = False
     # "events": recordings integrated into T frames of 2 polarity channels; "images": static
     # images (MNIST, CIFAR-10) stored once as uint8 (N, C, H, W), the network repeats them T times
     kind: str = "events"
     channels: int = 2                  # input channels of the network (images: 1 grey or 3 RGB)
-    augment: str | None = None         # key of pipeline.augment.AUGMENTATIONS (training only)
+    augment: str | None = None         # key of pipeline.train.augment.AUGMENTATIONS (training only)
     # "ours": files this registry lists, read by our readers; "tonic": Tonic's dataset class
-    # ``tonic_class`` fetches and parses them (pipeline.tonic_source)
+    # ``tonic_class`` fetches and parses them (pipeline.download.tonic)
     source: str = "ours"
     tonic_class: str = ""
     mean: tuple[float, ...] = ()       # images: per-channel normalisation of x / 255
@@ -82,7 +85,7 @@ DVSGESTURE = DatasetSpec(
 
 DEMO = DatasetSpec(
     name="demo",
-    files=(),                          # pipeline.demo records a DvsGesture-layout archive
+    files=(),                          # pipeline.download.demo records a DvsGesture-layout archive
     reader="aedat3",
     sensor_size=(128, 128),
     classes=DEMO_CLASSES,
@@ -232,7 +235,7 @@ CIFAR10 = DatasetSpec(
 # --------------------------------------------------------------------------------------------
 # Tonic's event-camera classification datasets, as ``dataset: tonic.<Class>``. Tonic's own
 # class fetches, md5-checks and unpacks the files into download.archive_dir/tonic/<Class>/
-# (pipeline.tonic_source) and parses them in the frames stage (pipeline.tonic_frames); our
+# (pipeline.download.tonic) and parses them in the frames stage (pipeline.frames.tonic); our
 # side turns its events into T frames. ``layout`` says how: {"kind": "tonic", "split":
 # "official", "splits": {split: constructor kwargs}} for a class with its own train/test sets,
 # or {"kind": "tonic", "split": "stratified", "kwargs": {...}, "total": N} for one without

@@ -6,9 +6,9 @@ pixel outside the sensor fails the run even when no other stage would rerun. Its
 the params as the stages read them, every default filled in.
 """
 
-from pipeline.atomic import write_json
-from pipeline.errors import report_errors
-from pipeline.params import load_params
+from pipeline.core.atomic import write_json
+from pipeline.core.errors import report_errors
+from pipeline.core.params import load_params
 
 if __name__ == "__main__":
     with report_errors("check"):

@@ -1,8 +1,8 @@
 """DVC stage `download`: params `dataset`, `demo` -> data/raw/ (the unpacked archives + SOURCE.json)."""
 
-from pipeline.download import download
-from pipeline.errors import report_errors
-from pipeline.params import load_params
+from pipeline.download.stage import download
+from pipeline.core.errors import report_errors
+from pipeline.core.params import load_params
 
 if __name__ == "__main__":
     with report_errors("download"):

@@ -1,8 +1,8 @@
 """DVC stage `evaluate`: models/model.pt + data/frames/test.h5 -> results/metrics.json, confusion."""
 
-from pipeline.errors import report_errors
-from pipeline.evaluate import evaluate
-from pipeline.params import load_params
+from pipeline.core.errors import report_errors
+from pipeline.evaluate.stage import evaluate
+from pipeline.core.params import load_params
 
 if __name__ == "__main__":
     with report_errors("evaluate"):

@@ -6,11 +6,11 @@ An interrupted run resumes from checkpoints/train.pt, which is not a DVC output 
 a stage's outputs before running it) and is git-ignored.
 """
 
-from pipeline.data import H5Frames
-from pipeline.distributed import relaunch_under_torchrun
-from pipeline.errors import report_errors
-from pipeline.params import load_params
-from pipeline.train import train
+from pipeline.train.data import H5Frames
+from pipeline.train.distributed import relaunch_under_torchrun
+from pipeline.core.errors import report_errors
+from pipeline.core.params import load_params
+from pipeline.train.loop import train
 
 if __name__ == "__main__":
     with report_errors("train"):

@@ -3,8 +3,8 @@
     python tests/byteflip_worker.py ORIGINAL REFERENCE.json OUTDIR FIRST LAST
 
 For each byte offset in [FIRST, LAST), the byte is xor-ed with 0xFF in a copy written to
-OUTDIR, and the copy is read: :class:`pipeline.data.H5Frames` (metadata, labels, every
-sample) and :func:`pipeline.info.describe`. Each outcome is one line, flushed:
+OUTDIR, and the copy is read: :class:`pipeline.train.data.H5Frames` (metadata, labels, every
+sample) and :func:`pipeline.cli.info.describe`. Each outcome is one line, flushed:
 ``start OFFSET`` before the read (so a hang or a crash names its offset), then
 ``OFFSET same`` (everything read equals the reference), ``OFFSET refused`` (a
 DamagedFileError or another one-line PipelineError), ``OFFSET changed WHAT`` (read without
@@ -19,9 +19,9 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.data import H5Frames
-from pipeline.errors import PipelineError
-from pipeline.info import describe
+from pipeline.train.data import H5Frames
+from pipeline.core.errors import PipelineError
+from pipeline.cli.info import describe
 
 
 def snapshot(path: Path) -> dict:

@@ -10,11 +10,11 @@ import sys
 import numpy as np
 import torch
 
-from pipeline import distributed
-from pipeline.data import H5Frames
+from pipeline.train import distributed
+from pipeline.train.data import H5Frames
 from pipeline.model import loss_fn
-from pipeline.device import configure_torch
-from pipeline.train import prepare_model, train_loader
+from pipeline.core.device import configure_torch
+from pipeline.train.loop import prepare_model, train_loader
 from tinyframes import CLASSES, MODEL, TRAIN
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.events import EVENT_DTYPE
+from pipeline.core.events import EVENT_DTYPE
 from pipeline.io import EventFormatError, read_aedat3, read_aedat4, read_jaer, read_nmnist
 
 # 32-bit values a length/count/offset field is set to: the edges of u32 and i32 arithmetic.

@@ -10,7 +10,7 @@ import runpy
 import signal
 import sys
 
-from pipeline.data import H5Frames
+from pipeline.train.data import H5Frames
 
 limit, reads = int(sys.argv[1]), 0
 read = H5Frames.__getitem__

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from dvcrepo import commit, copy_repo, run
-from pipeline.params import validate_params
+from pipeline.core.params import validate_params
 
 ROOT = Path(__file__).resolve().parents[1]
 # (neuron, tau0, pooling) of the paper's Table 2: PLIF tau0=2 (its model), PLIF 16, LIF 2, LIF 16, PLIF avg

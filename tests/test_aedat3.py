@@ -5,9 +5,9 @@ import struct
 import numpy as np
 import pytest
 
-from pipeline.events import EVENT_DTYPE, make_events
+from pipeline.core.events import EVENT_DTYPE, make_events
 from pipeline.io import AedatFormatError, read_aedat3
-from pipeline.demo.aedat3_write import write_aedat3
+from pipeline.download.demo.aedat3_write import write_aedat3
 
 HEADER = b"#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n"
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from pipeline.atomic import atomic_path, write_json, write_text
+from pipeline.core.atomic import atomic_path, write_json, write_text
 
 
 def test_success_replaces_and_leaves_no_temporary(tmp_path):

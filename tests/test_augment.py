@@ -1,4 +1,4 @@
-"""pipeline.augment: the paper's torchvision augmentations, rebuilt with Kornia, checked against
+"""pipeline.train.augment: the paper's torchvision augmentations, rebuilt with Kornia, checked against
 torchvision's parameter definitions and an independent numpy re-implementation of what
 torchvision's PIL path computes (its inverse affine matrix, PIL's nearest-neighbour sampling)."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.augment import AUGMENTATIONS, build_augmentation
+from pipeline.train.augment import AUGMENTATIONS, build_augmentation
 
 N = 4096   # parameter draws per range check
 

@@ -19,9 +19,9 @@ from pipeline.model import (
     plif_multistep,
     resolve_backend,
 )
-from pipeline.errors import ParamsError
+from pipeline.core.errors import ParamsError
 from pipeline.model import backends
-from pipeline.params import ModelParams
+from pipeline.core.params import ModelParams
 
 TOL = {torch.float64: {"rtol": 1e-12, "atol": 1e-14}, torch.float32: {"rtol": 1e-4, "atol": 1e-5}}
 

@@ -84,8 +84,8 @@ def test_corpus_cut_to_a_sample_count(tmp_path):
     """The full-size corpus is cut to its sample count by trimming the last train recordings;
     they stay Recordings, as the frames stage needs (a plain tuple broke the full run)."""
     from benchmarks.corpus import Corpus
-    from pipeline.params import DemoParams
-    from pipeline.samples import Recording
+    from pipeline.core.params import DemoParams
+    from pipeline.frames.samples import Recording
 
     root = tmp_path / "DvsGesture"
     root.mkdir()

@@ -4,8 +4,8 @@ import inspect
 
 import tonic.datasets as td
 
-from pipeline.__main__ import main
-from pipeline.catalog import rows
+from pipeline.cli.main import main
+from pipeline.cli.catalog import rows
 from pipeline.datasets import DATASETS
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.errors import ImageFormatError
+from pipeline.core.errors import ImageFormatError
 from pipeline.io.cifar import read_cifar_batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def test_batches_re_pickled_by_python3_read(tmp_path, protocol, str_keys):
 def run_child(path: Path, timeout=120) -> dict:
     code = f"""
 import json, sys
-from pipeline.errors import ImageFormatError
+from pipeline.core.errors import ImageFormatError
 from pipeline.io.cifar import read_cifar_batch
 try:
     read_cifar_batch({str(path)!r})

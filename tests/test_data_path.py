@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.data import DeviceFrames, H5Frames, narrow_dtype, validation_split
-from pipeline.distributed import Context
-from pipeline.params import DATA_ON_DEVICE_FRACTION
-from pipeline.store import FIELDS, FrameWriter, meta_bytes, read_frames
-from pipeline.train import data_on_device, device_batches, train_loader
+from pipeline.train.data import DeviceFrames, H5Frames, narrow_dtype, validation_split
+from pipeline.train.distributed import Context
+from pipeline.core.params import DATA_ON_DEVICE_FRACTION
+from pipeline.core.store import FIELDS, FrameWriter, meta_bytes, read_frames
+from pipeline.train.loop import data_on_device, device_batches, train_loader
 from tinyframes import TRAIN
 from workspace import run_stage
 
@@ -158,7 +158,7 @@ def test_device_batches_are_the_streaming_loaders_bit_for_bit(tiny_frames, world
 
 
 def test_scored_share_batches_are_the_loaders(tiny_frames):
-    from pipeline.train import score_loader, split_batches
+    from pipeline.train.loop import score_loader, split_batches
     test = H5Frames(tiny_frames[1])
     for rank in range(2):
         share = np.arange(len(test))[rank::2]
@@ -245,11 +245,11 @@ def test_a_run_on_device_is_the_streaming_run(train_workspace):
 def test_a_value_beyond_the_chosen_type_is_an_error_not_a_wrap(tmp_path, monkeypatch):
     """If the scan ever chose too narrow a type (a changed file, a misread header), reading
     the sample fails naming it instead of wrapping 300 to 44 in uint8."""
-    import pipeline.data
-    from pipeline.errors import DamagedFileError
+    import pipeline.train.data
+    from pipeline.core.errors import DamagedFileError
 
     path = counts_file(tmp_path / "c.h5", 300)
-    monkeypatch.setattr(pipeline.data, "narrow_dtype", lambda p: np.dtype(np.uint8))
+    monkeypatch.setattr(pipeline.train.data, "narrow_dtype", lambda p: np.dtype(np.uint8))
     data = H5Frames(path)
     with pytest.raises(DamagedFileError, match=rf"{path}: sample {len(data) - 1} holds the value 300"):
         data[len(data) - 1]

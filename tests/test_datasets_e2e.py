@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 from httpserver import send
-from pipeline.download import download
-from pipeline.frames import make_frames
+from pipeline.download.stage import download
+from pipeline.frames.stage import make_frames
 from pipeline.datasets import CIFAR10_DVS, NMNIST, Remote
-from pipeline.errors import DownloadError
-from pipeline.params import Params
-from pipeline.train import train
+from pipeline.core.errors import DownloadError
+from pipeline.core.params import Params
+from pipeline.train.loop import train
 
 SLAYER = "nmnist/slayerPytorch_NMNISTsmall"
 

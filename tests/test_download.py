@@ -1,4 +1,4 @@
-"""Tests for pipeline.download against a local HTTP server whose behaviour each test scripts."""
+"""Tests for pipeline.download.stage against a local HTTP server whose behaviour each test scripts."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from pipeline.fetch import DownloadError, fetch, md5sum
-from pipeline.unpack import extract_tar
+from pipeline.download.fetch import DownloadError, fetch, md5sum
+from pipeline.download.unpack import extract_tar
 
 from httpserver import send, silent_listener, stream
 

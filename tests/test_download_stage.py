@@ -5,12 +5,12 @@ import json
 import h5py
 import pytest
 
-from pipeline.download import download
-from pipeline.frames import make_frames
-from pipeline.errors import DownloadError
-from pipeline.errors import LayoutError
-from pipeline.params import Params
-from pipeline.store import read_meta
+from pipeline.download.stage import download
+from pipeline.frames.stage import make_frames
+from pipeline.core.errors import DownloadError
+from pipeline.core.errors import LayoutError
+from pipeline.core.params import Params
+from pipeline.core.store import read_meta
 
 TINY = {"demo": {"train_users": 1, "test_users": 1, "lightings": ["led"], "repeats": 1,
                  "gesture_ms": 300, "gap_ms": 200},

@@ -12,7 +12,7 @@ import h5py
 import pytest
 
 from dvcrepo import TINY, copy_repo, run, set_params
-from pipeline.store import read_meta
+from pipeline.core.store import read_meta
 
 pytestmark = pytest.mark.slow
 # two samples per class, so protocol B (the default) can hold one of each out for validation
@@ -174,7 +174,7 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     assert "DAMAGED  data/frames (frames)" in out and "file data/frames/train.h5 differs" in out
     assert "its cache copy" in out and "verify: 7 of 8 outputs match dvc.lock; 1 damaged" in out
     # the HDF5 checksum names the sample when the file is read
-    r = run(["python", "-c", "from pipeline.store import read_sample; read_sample('data/frames/train.h5', 1)"],
+    r = run(["python", "-c", "from pipeline.core.store import read_sample; read_sample('data/frames/train.h5', 1)"],
             repo, check=False)
     assert "sample 1 cannot be read" in r and "damaged" in r
     # follow the advice: drop the damaged cache copy, then recompute (no remote here)

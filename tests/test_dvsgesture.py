@@ -2,10 +2,10 @@
 
 import pytest
 
-from pipeline.dvsgesture import read_labels, read_trials
-from pipeline.errors import LayoutError
-from pipeline.events import make_events
-from pipeline.samples import cut
+from pipeline.frames.dvsgesture import read_labels, read_trials
+from pipeline.core.errors import LayoutError
+from pipeline.core.events import make_events
+from pipeline.frames.samples import cut
 
 
 def test_real_labels_file(real):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.evaluate import confusion, confusion_csv, evaluate, load_model, summarise
-from pipeline.errors import DamagedFileError, LayoutError
+from pipeline.evaluate.stage import confusion, confusion_csv, evaluate, load_model, summarise
+from pipeline.core.errors import DamagedFileError, LayoutError
 from pipeline.model import build_model
 from tinyframes import CLASSES, MODEL, write_frames
 

@@ -1,4 +1,4 @@
-"""pipeline.filters against Tonic 1.7 itself (the independent reference), on the real recordings
+"""pipeline.frames.filters against Tonic 1.7 itself (the independent reference), on the real recordings
 of ../shared/data/real and on random streams, plus hand-computed edge cases and the errors."""
 
 import dataclasses
@@ -10,10 +10,10 @@ import tonic.functional as TF
 import tonic.transforms as TT
 from conftest import real_file
 
-from pipeline import filters
-from pipeline.errors import FilterError, ParamsError
-from pipeline.events import EVENT_DTYPE, make_events
-from pipeline.filters import FILTERS, apply, validate
+from pipeline.frames import filters
+from pipeline.core.errors import FilterError, ParamsError
+from pipeline.core.events import EVENT_DTYPE, make_events
+from pipeline.frames.filters import FILTERS, apply, validate
 from pipeline.io import read_events
 
 # Tonic's structured events (fields x, y, t, p), in the two column types its datasets use
@@ -474,7 +474,7 @@ def test_bad_events_and_sensor():
         apply(ev([(0, 0, 0, 0), (1, 7, 3, 1), (2, 8, 1, 0), (3, 0, 9, 0)]), good, (8, 8))
     with pytest.raises(FilterError, match=r"^filters: event 1: y = 4 outside the sensor height 4$"):
         apply(ev([(0, 7, 3, 0), (1, 0, 4, 1)]), [{"crop_time": {}}], (4, 8))
-    with pytest.raises(FilterError, match=r"^filters: events must be a 1-D pipeline.events.EVENT_DTYPE array"):
+    with pytest.raises(FilterError, match=r"^filters: events must be a 1-D pipeline.core.events.EVENT_DTYPE array"):
         apply(to_tonic(ev([(0, 0, 0, 0)])), good, (8, 8))
     with pytest.raises(FilterError, match=r"got list"):
         apply([(0, 0, 0, 0)], good, (8, 8))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.store import FrameWriter
+from pipeline.core.store import FrameWriter
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

@@ -8,14 +8,14 @@ import pytest
 import tonic.functional as tf
 import yaml
 
-from pipeline.events import make_events
-from pipeline.frames import FrameJob, build_split
-from pipeline.info import describe
-from pipeline.integrate import integrate
+from pipeline.core.events import make_events
+from pipeline.frames.stage import FrameJob, build_split
+from pipeline.cli.info import describe
+from pipeline.frames.integration import integrate
 from pipeline.io import read_events
-from pipeline.params import validate_params
-from pipeline.samples import Recording, Sample
-from pipeline.store import read_attrs, read_sample
+from pipeline.core.params import validate_params
+from pipeline.frames.samples import Recording, Sample
+from pipeline.core.store import read_attrs, read_sample
 from conftest import ROOT
 
 TONIC = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
@@ -94,7 +94,7 @@ def params_with(filters):
     ({"denoise": {"filter_time": 10}}, "expected a list"),
 ])
 def test_a_bad_filter_is_refused_when_params_are_loaded(filters, message):
-    from pipeline.errors import ParamsError
+    from pipeline.core.errors import ParamsError
 
     with pytest.raises(ParamsError) as e:
         validate_params(params_with(filters))

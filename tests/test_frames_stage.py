@@ -4,14 +4,14 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline.frames import FrameJob, build_split
+from pipeline.frames.stage import FrameJob, build_split
 from pipeline.datasets import DatasetSpec
-from pipeline.errors import LayoutError
-from pipeline.layouts import split_recordings as layout_split
-from pipeline.store import read_meta
-from pipeline.events import make_events
+from pipeline.core.errors import LayoutError
+from pipeline.frames.layouts import split_recordings as layout_split
+from pipeline.core.store import read_meta
+from pipeline.core.events import make_events
 from pipeline.io import AedatFormatError
-from pipeline.demo.aedat3_write import write_aedat3
+from pipeline.download.demo.aedat3_write import write_aedat3
 
 SPEC = FrameJob(T=2, split_by="number", sensor_size=(2, 4), downsample=1)
 HAND = DatasetSpec(name="hand", files=(), reader="aedat3", sensor_size=(2, 4), classes=("a", "b", "c"),
@@ -92,8 +92,8 @@ def test_missing_recording(tmp_path):
 def test_errors_name_the_file_and_sample(tmp_path):
     """An event outside the sensor in a whole-file sample, and unsorted timestamps inside a
     labelled window (split_by: time), each name the file and which sample."""
-    from pipeline.errors import EventFormatError
-    from pipeline.samples import Recording, Sample
+    from pipeline.core.errors import EventFormatError
+    from pipeline.frames.samples import Recording, Sample
 
     rec = tmp_path / "one.aedat"
     write_aedat3(rec, make_events(np.arange(5), [0, 1, 2, 9, 0], np.zeros(5), np.ones(5)))

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from pipeline.demo.aedat3_write import write_aedat3
-from pipeline.events import make_events
+from pipeline.download.demo.aedat3_write import write_aedat3
+from pipeline.core.events import make_events
 
 TESTS = Path(__file__).resolve().parent
 WORKER = TESTS / "fuzz_readers_worker.py"

@@ -20,18 +20,18 @@ import pytest
 import torch
 
 from httpserver import send
-from pipeline import images as images_module
-from pipeline.data import H5Frames
+from pipeline.frames import images as images_module
+from pipeline.train.data import H5Frames
 from pipeline.datasets import CIFAR10, FASHION_MNIST, MNIST, Remote
-from pipeline.download import download
-from pipeline.errors import DownloadError, ImageFormatError, LayoutError, PipelineError
-from pipeline.frames import make_frames
-from pipeline.info import describe
+from pipeline.download.stage import download
+from pipeline.core.errors import DownloadError, ImageFormatError, LayoutError, PipelineError
+from pipeline.frames.stage import make_frames
+from pipeline.cli.info import describe
 from pipeline.io.cifar import read_cifar_batch
 from pipeline.io.idx import read_idx
-from pipeline.params import Params
-from pipeline.store import read_meta
-from pipeline.unpack import extract
+from pipeline.core.params import Params
+from pipeline.core.store import read_meta
+from pipeline.download.unpack import extract
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,7 +432,7 @@ def test_damaged_gz_is_refused(tmp_path, damage, what):
 
 
 def test_gz_bomb_is_refused_while_streaming(tmp_path, monkeypatch):
-    from pipeline import unpack
+    from pipeline.download import unpack
 
     monkeypatch.setattr(unpack, "RATIO_FLOOR", 1 << 16)
     (tmp_path / "bomb.gz").write_bytes(gzip.compress(bytes(32 << 20), compresslevel=9))

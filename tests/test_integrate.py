@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.events import make_events
-from pipeline.frames import integrate
+from pipeline.core.events import make_events
+from pipeline.frames.stage import integrate
 
 
 def ev(rows):
@@ -240,7 +240,7 @@ def run_isolated(tmp_path, e, T=2, sensor_size=(12, 16)):
     test, not kill pytest); returns {mode: "ok <sum>" or "ValueError: <message>"}."""
     np.save(tmp_path / "events.npy", e)
     code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            "import numpy as np\nfrom pipeline.integrate import integrate\n"
+            "import numpy as np\nfrom pipeline.frames.integration import integrate\n"
             f"e = np.load({str(tmp_path / 'events.npy')!r})\nres = {{}}\n"
             "for mode in ('number', 'time'):\n"
             "    try:\n"

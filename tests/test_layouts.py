@@ -3,10 +3,10 @@
 import pytest
 
 from pipeline.datasets import CIFAR10_DVS, DATASETS, NMNIST
-from pipeline.errors import LayoutError
-from pipeline.events import make_events
-from pipeline.layouts import split_recordings
-from pipeline.transforms import cifar10_dvs_orientation
+from pipeline.core.errors import LayoutError
+from pipeline.core.events import make_events
+from pipeline.frames.layouts import split_recordings
+from pipeline.frames.transforms import cifar10_dvs_orientation
 
 
 def touch(path):

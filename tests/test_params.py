@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.errors import ParamsError
-from pipeline.params import MAX_SAMPLE_BYTES, leaf_names, load_params
+from pipeline.core.errors import ParamsError
+from pipeline.core.params import MAX_SAMPLE_BYTES, leaf_names, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -150,8 +150,8 @@ def test_check_command_and_stage_errors_are_one_line(tmp_path):
 def test_a_one_dimensional_sensor_needs_the_fully_connected_network():
     import yaml
 
-    from pipeline.errors import ParamsError
-    from pipeline.params import validate_params
+    from pipeline.core.errors import ParamsError
+    from pipeline.core.params import validate_params
 
     raw = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
     raw["dataset"] = "tonic.SHD"
@@ -163,7 +163,7 @@ def test_a_one_dimensional_sensor_needs_the_fully_connected_network():
 
 
 def check_child(path: Path, timeout=60) -> subprocess.CompletedProcess:
-    code = ("import sys\nfrom pipeline.__main__ import main\n"
+    code = ("import sys\nfrom pipeline.cli.main import main\n"
             "try:\n    code = main(['check', sys.argv[1]])\nexcept SystemExit as e:\n    code = e.code\n"
             "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
             "print('PEAK', hwm * 1024)\nsys.exit(code)\n")

@@ -9,11 +9,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.events import make_events
-from pipeline.demo.aedat3_write import write_aedat3
-from pipeline.preview import (OFF_COLOUR, ON_COLOUR, SEPARATOR, grid, infer_sensor_size, preview_file,
-                              render_frames, save_preview)
-from pipeline.store import FrameWriter
+from pipeline.core.events import make_events
+from pipeline.download.demo.aedat3_write import write_aedat3
+from pipeline.cli.preview import (
+    OFF_COLOUR,
+    ON_COLOUR,
+    SEPARATOR,
+    grid,
+    infer_sensor_size,
+    preview_file,
+    render_frames,
+    save_preview,
+)
+from pipeline.core.store import FrameWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["rotate_clockwise", "swipe_left", "clap"]

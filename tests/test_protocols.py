@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline.data import validation_split
-from pipeline.distributed import GlobalBatchNorm2d, convert_batchnorm
-from pipeline.params import TrainParams
-from pipeline.train import amp_dtype, better
+from pipeline.train.data import validation_split
+from pipeline.train.distributed import GlobalBatchNorm2d, convert_batchnorm
+from pipeline.core.params import TrainParams
+from pipeline.train.loop import amp_dtype, better
 
 
 def test_validation_split_holds_out_a_share_of_each_class():

@@ -1,4 +1,9 @@
-"""Names users and their scripts rely on keep working through reorganisations."""
+"""Names users and their scripts rely on keep working through reorganisations.
+
+Moved with the stage packages (0.3): ``pipeline.events`` -> ``pipeline.core.events``,
+``pipeline.store`` -> ``pipeline.core.store``, ``pipeline.filters`` ->
+``pipeline.frames.filters``, ``pipeline.unpack`` -> ``pipeline.download.unpack``;
+``pipeline.frames.integrate`` and ``pipeline.io.read_*`` stay where they were."""
 
 import inspect
 
@@ -6,30 +11,32 @@ import numpy as np
 
 
 def test_public_names():
-    import pipeline.events
+    import pipeline.core.events
+    import pipeline.core.store
+    import pipeline.download.unpack
     import pipeline.frames
+    import pipeline.frames.filters
     import pipeline.io
-    import pipeline.store
-    import pipeline.unpack
-    from pipeline.integrate import integrate
+    from pipeline.frames.integration import integrate
 
-    assert pipeline.events.EVENT_DTYPE.names == ("t", "x", "y", "p")
+    assert pipeline.core.events.EVENT_DTYPE.names == ("t", "x", "y", "p")
     for name in ("read_aedat3", "read_jaer", "read_nmnist", "read_aedat4", "read_events"):
         assert callable(getattr(pipeline.io, name)), name
     assert pipeline.frames.integrate is integrate
-    assert list(inspect.signature(pipeline.unpack.extract).parameters) == ["archive", "dest_dir"]
-    writer = inspect.signature(pipeline.store.FrameWriter).parameters
+    assert callable(pipeline.frames.filters.apply)
+    assert list(inspect.signature(pipeline.download.unpack.extract).parameters) == ["archive", "dest_dir"]
+    writer = inspect.signature(pipeline.core.store.FrameWriter).parameters
     assert list(writer)[:4] == ["path", "n", "frame_shape", "attrs"]      # later ones are optional
     assert all(p.default is not inspect.Parameter.empty for p in list(writer.values())[4:])
-    assert list(inspect.signature(pipeline.store.FrameWriter.write).parameters) == [
+    assert list(inspect.signature(pipeline.core.store.FrameWriter.write).parameters) == [
         "self", "frames", "label", "recording", "label_row", "n_events"]
-    assert list(inspect.signature(pipeline.store.read_sample).parameters) == ["path", "i"]
+    assert list(inspect.signature(pipeline.core.store.read_sample).parameters) == ["path", "i"]
 
 
 def test_write_then_read_through_the_public_names(tmp_path):
-    from pipeline.events import make_events
+    from pipeline.core.events import make_events
     from pipeline.frames import integrate
-    from pipeline.store import FrameWriter, read_sample
+    from pipeline.core.store import FrameWriter, read_sample
 
     ev = make_events([0, 1, 2, 3], [0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 1, 1])
     frames = integrate(ev, 2, "number", (4, 4))

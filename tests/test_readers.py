@@ -5,9 +5,17 @@ import struct
 import numpy as np
 import pytest
 
-from pipeline.events import EVENT_DTYPE
-from pipeline.io import (AedatFormatError, EventFormatError, read_aedat3, read_aedat4, read_events,
-                         read_jaer, read_jaer_header, read_nmnist)
+from pipeline.core.events import EVENT_DTYPE
+from pipeline.io import (
+    AedatFormatError,
+    EventFormatError,
+    read_aedat3,
+    read_aedat4,
+    read_events,
+    read_jaer,
+    read_jaer_header,
+    read_nmnist,
+)
 from pipeline.io import aedat3
 from pipeline.io.jaer import chip_layout
 

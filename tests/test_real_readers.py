@@ -11,9 +11,16 @@ import struct
 import numpy as np
 import pytest
 
-from pipeline.events import EVENT_DTYPE
-from pipeline.io import (AedatFormatError, read_aedat4, read_events, read_jaer, read_jaer_header,
-                         read_nmnist, sniff_format)
+from pipeline.core.events import EVENT_DTYPE
+from pipeline.io import (
+    AedatFormatError,
+    read_aedat4,
+    read_events,
+    read_jaer,
+    read_jaer_header,
+    read_nmnist,
+    sniff_format,
+)
 
 DVS128 = "aedat2_jaer/dvs128/alex_walking_again.aedat"
 DAVIS240 = "aedat2_jaer/davis240c/IMU_translBoxes.aedat"

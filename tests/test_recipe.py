@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline.data import paper_split
+from pipeline.train.data import paper_split
 from pipeline.model import SpikingConvNet, build_model
 from pipeline.model.network import ConvBN
-from pipeline.params import ModelParams, TrainParams, load_params
-from pipeline.train import train
+from pipeline.core.params import ModelParams, TrainParams, load_params
+from pipeline.train.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 EPS = 1e-5
@@ -169,7 +169,7 @@ def test_paper_configs_carry_the_recipe(name):
 
 @pytest.mark.parametrize("name", sorted(PAPER))
 def test_summary_counts_the_papers_parameters(name, capsys):
-    from pipeline.__main__ import main
+    from pipeline.cli.main import main
 
     assert main(["summary", str(ROOT / "configs" / f"{name}-paper.yaml")]) == 0
     out = capsys.readouterr().out.strip().splitlines()

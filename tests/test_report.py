@@ -17,9 +17,9 @@ import pytest
 import yaml
 from dvcrepo import run as run_cmd
 
-from pipeline.errors import PipelineError
-from pipeline.report import make_report
-from pipeline.report.paper import load_paper
+from pipeline.core.errors import PipelineError
+from pipeline.cli.report import make_report
+from pipeline.cli.report.paper import load_paper
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT.parent / "shared" / "paper"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pipeline.checkpoint import atomic_save, load_resumable
+from pipeline.train.checkpoint import atomic_save, load_resumable
 from workspace import ROOT, TESTS, run
 
 STAGE = ROOT / "stages" / "train.py"

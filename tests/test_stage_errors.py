@@ -9,8 +9,8 @@ import numpy as np
 import yaml
 
 from damage import damage_sample
-from pipeline.demo.aedat3_write import write_aedat3
-from pipeline.events import make_events
+from pipeline.download.demo.aedat3_write import write_aedat3
+from pipeline.core.events import make_events
 from workspace import ROOT, run_stage
 
 

@@ -16,7 +16,7 @@ import sys
 import h5py
 import numpy as np
 import pytest
-from pipeline.store import read_meta
+from pipeline.core.store import read_meta
 
 from dvcrepo import commit, copy_repo, run
 from httpserver import send

@@ -6,8 +6,8 @@ import pytest
 from torch.utils.data import DataLoader
 
 from damage import damage_sample, flip_byte
-from pipeline.data import H5Frames
-from pipeline.store import FrameWriter, read_attrs, read_sample
+from pipeline.train.data import H5Frames
+from pipeline.core.store import FrameWriter, read_attrs, read_sample
 
 SHAPE = (3, 2, 4, 5)
 
@@ -77,7 +77,7 @@ def test_dataset_through_dataloader(tmp_path, workers):
 @pytest.mark.parametrize("fill", ["zeros", "small", "large", "constant", "extremes"])
 def test_encoded_chunk_is_what_hdf5_stores(tmp_path, fill):
     """ChunkEncoder's bytes are those a plain h5py write into the file's dataset stores."""
-    from pipeline.store import LIBVER, ChunkEncoder, _create_frames
+    from pipeline.core.store import LIBVER, ChunkEncoder, _create_frames
 
     rng = np.random.default_rng(1)
     frames = {"zeros": np.zeros(SHAPE, np.uint32), "small": rng.poisson(0.7, SHAPE).astype(np.uint32),
@@ -107,7 +107,7 @@ def test_every_dataset_carries_a_checksum(tmp_path):
 def test_a_damaged_sample_or_label_fails_naming_the_file_and_sample(tmp_path):
     """A byte flipped in place (what a disk error or an edit through a DVC hard link does) is
     caught on read; before the checksums a flipped label trained silently on the wrong class."""
-    from pipeline.errors import DamagedFileError
+    from pipeline.core.errors import DamagedFileError
 
     frames = samples(4)
     path = tmp_path / "s.h5"
@@ -155,7 +155,7 @@ import numpy as np
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
-from pipeline.store import FrameWriter
+from pipeline.core.store import FrameWriter
 rng = np.random.default_rng(0)
 try:
     with FrameWriter({str(tmp_path / 'big.h5')!r}, 20, (4, 2, 32, 32), {{}}) as w:

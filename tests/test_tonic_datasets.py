@@ -27,16 +27,16 @@ import pytest
 
 from conftest import real_file
 from pipeline import datasets
-from pipeline.download import download
-from pipeline.errors import DownloadError, EventFormatError, LayoutError
-from pipeline.events import EVENT_DTYPE
-from pipeline.frames import make_frames
-from pipeline.integrate import integrate
-from pipeline.params import Params
-from pipeline.source import Archive, Source, read_source, write_source
-from pipeline.tonic_frames import offline_class, stratified_split, to_events
-from pipeline.tonic_source import calls, wanted
-from pipeline.store import read_meta
+from pipeline.download.stage import download
+from pipeline.core.errors import DownloadError, EventFormatError, LayoutError
+from pipeline.core.events import EVENT_DTYPE
+from pipeline.frames.stage import make_frames
+from pipeline.frames.integration import integrate
+from pipeline.core.params import Params
+from pipeline.core.source import Archive, Source, read_source, write_source
+from pipeline.frames.tonic import offline_class, stratified_split, to_events
+from pipeline.download.tonic import calls, wanted
+from pipeline.core.store import read_meta
 
 tonic = pytest.importorskip("tonic")
 import tonic.datasets as td  # noqa: E402
@@ -346,7 +346,7 @@ def nmnist_zip(folder: str, members) -> bytes:
 
 
 def test_tonic_unpacks_placed_archives_through_our_checks(tmp_path, offline, monkeypatch):
-    """Zips placed alone: Tonic md5-checks them and unpacks them, with pipeline.unpack's checks
+    """Zips placed alone: Tonic md5-checks them and unpacks them, with pipeline.download.unpack's checks
     (a member leaving the folder refuses the archive before anything is written)."""
     files = sorted(real_nmnist().items())[:3]
     location = tmp_path / "downloads" / "tonic" / "NMNIST"
@@ -438,7 +438,7 @@ def test_pokerdvs_download_and_frames_equal_tonic(tmp_path, offline):
 
 
 def test_pokerdvs_event_filters_apply_to_tonic_samples(tmp_path):
-    from pipeline.filters import apply
+    from pipeline.frames.filters import apply
     place_poker(tmp_path / "downloads" / "tonic" / "POKERDVS")
     download(params(tmp_path, "tonic.POKERDVS"), tmp_path / "raw")
     filters = [{"decimate": {"n": 2}}]
@@ -646,8 +646,8 @@ def test_shd_audio_frames_have_one_row_and_an_empty_second_channel(tmp_path, off
             assert np.array_equal(f["frames"][i], want) and f["labels"][i] == int(target)
             assert want[:, 0].sum() == events.size
     # the audio frames train the fully-connected PLIF network (model.blocks: 0)
-    from pipeline.params import ModelParams, TrainParams
-    from pipeline.train import train
+    from pipeline.core.params import ModelParams, TrainParams
+    from pipeline.train.loop import train
 
     mp = ModelParams(blocks=0, hidden=16, votes=2, dropout=0.0)
     tp = TrainParams(epochs=1, T_max=1, batch_size=3, protocol="A", threads=1)

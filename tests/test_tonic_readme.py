@@ -6,7 +6,7 @@ import shlex
 import yaml
 
 from pipeline.datasets import DATASETS
-from pipeline.params import validate_params
+from pipeline.core.params import validate_params
 from test_ablations import ROOT, apply, overrides
 
 

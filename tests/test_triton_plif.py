@@ -123,7 +123,7 @@ def test_auto_on_a_cuda_device_never_compiles(monkeypatch, tiny_frames, tmp_path
     """The demo's training on a CUDA device (mocked without one: the kernels then run in the
     interpreter on CPU tensors): ``auto`` resolves to ``triton``, and ``torch.compile`` is never
     called (it used to compile every layer shape: seconds each, on every shape)."""
-    from pipeline.train import train
+    from pipeline.train.loop import train
     from tinyframes import CLASSES, MODEL, TRAIN
 
     if DEVICE == "cpu":

@@ -12,9 +12,9 @@ import zipfile
 
 import pytest
 
-from pipeline import unpack
-from pipeline.errors import DownloadError
-from pipeline.unpack import extract
+from pipeline.download import unpack
+from pipeline.core.errors import DownloadError
+from pipeline.download.unpack import extract
 
 
 def make_zip(path, members):

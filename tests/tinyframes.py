@@ -1,11 +1,11 @@
-"""Tiny frames HDF5 files (written with pipeline.store.FrameWriter) for training tests."""
+"""Tiny frames HDF5 files (written with pipeline.core.store.FrameWriter) for training tests."""
 
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.params import ModelParams, TrainParams
-from pipeline.store import FrameWriter
+from pipeline.core.params import ModelParams, TrainParams
+from pipeline.core.store import FrameWriter
 
 CLASSES = ["a", "b", "c", "d"]
 MODEL = ModelParams(channels=8, blocks=2, hidden=32, votes=2, dropout=0.0)

@@ -1,6 +1,6 @@
 """Readers for event-camera file formats, and the one registry of them by name.
 
-Every reader returns a :data:`pipeline.events.EVENT_DTYPE` array in file order and raises
+Every reader returns a :data:`pipeline.core.events.EVENT_DTYPE` array in file order and raises
 :class:`EventFormatError` (a ``ValueError``; :class:`AedatFormatError` for the AEDAT
 family) naming the file, and the byte offset where one is known.
 """

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..events import EVENT_DTYPE
+from ..core.events import EVENT_DTYPE
 from .errors import AedatFormatError
 
 MAGIC = b"#!AER-DAT4.0\r\n"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImageFormatError
+from ..core.errors import ImageFormatError
 
 CLASSES = 10
 CHANNELS, HEIGHT, WIDTH = 3, 32, 32

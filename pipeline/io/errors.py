@@ -1,5 +1,5 @@
 """The readers' exceptions (defined with the pipeline's other expected errors)."""
 
-from ..errors import AedatFormatError, EventFormatError
+from ..core.errors import AedatFormatError, EventFormatError
 
 __all__ = ["AedatFormatError", "EventFormatError"]

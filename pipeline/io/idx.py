@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImageFormatError
+from ..core.errors import ImageFormatError
 
 UBYTE = 0x08
 NDIMS = (1, 3)                 # labels, images

@@ -30,7 +30,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from ..events import EVENT_DTYPE
+from ..core.events import EVENT_DTYPE
 from .errors import AedatFormatError
 
 MAGIC = b"#!AER-DAT2"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import ParamsError
+from ..core.errors import ParamsError
 from .compiled import plif_multistep_compiled
 from .fused import plif_multistep_fused
 from .reference import plif_multistep
@@ -68,7 +68,7 @@ def device_type(device: torch.device | str) -> str:
 
 def resolve_backend(name: str, device: torch.device | str) -> str:
     """The backend (one of :data:`BACKENDS`) that ``name`` (a backend or ``"auto"``) runs on
-    ``device``; a :class:`~pipeline.errors.ParamsError` (one line, with advice) when it cannot."""
+    ``device``; a :class:`~pipeline.core.errors.ParamsError` (one line, with advice) when it cannot."""
     kind = device_type(device)
     if name == "auto":
         if kind == "cpu":

@@ -1,0 +1,1 @@
+"""The command line, ``python -m pipeline``: preview, info, verify, check, summary, report, datasets."""

@@ -1,0 +1,170 @@
+"""Command line: ``python -m pipeline <command> ...``: ``preview``, ``info``, ``verify``, ``check``,
+``summary``, ``report``, ``datasets``.
+
+Bad input (a missing or damaged file, a bad param) prints one line naming the file and what is
+wrong, and exits with status 1; a usage error exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..core.errors import report_errors
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def cmd_preview(args) -> int:
+    from .preview import preview_file
+
+    png, gif = preview_file(
+        args.path, args.out, T=args.T, split_by=args.split_by,
+        sensor_size=tuple(args.sensor) if args.sensor else None, index=args.index,
+        scale=args.scale, cols=args.cols, fps=args.fps, name=args.name, title=not args.no_title,
+    )
+    print(png)
+    print(gif)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .info import describe
+
+    for i, path in enumerate(args.paths):
+        print(("\n" if i else "") + describe(path))
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .verify import report, verify
+
+    text, ok = report(verify(args.root, args.cache))
+    print(text)
+    return 0 if ok else 1
+
+
+def cmd_check(args) -> int:
+    from ..core.params import load_params
+
+    p = load_params(args.path)
+    T, C, H, W = p.frame_shape()
+    print(f"{args.path}: valid; dataset {p.dataset}, frames {T} x {C} x {H} x {W}")
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from ..core.params import load_params
+    from .summary import summary
+
+    print(summary(load_params(args.path)))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import make_report
+
+    rep = make_report(args.root, args.out, args.paper, experiments=not args.no_experiments,
+                      note=lambda line: print(f"note: {line}", file=sys.stderr))
+    print(rep.out)
+    print(rep.summary)
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from .catalog import table
+
+    print(table())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="DVS event-camera data pipeline tools.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("preview", help="render a sample as a PNG grid and a looping GIF",
+                       description="Render an HDF5 frames file's sample, or an event file integrated "
+                                   "into T frames, as a PNG grid and an animated GIF; print both paths.")
+    p.add_argument("path", help="an HDF5 frames file (.h5) or an event file (AEDAT, N-MNIST .bin, ...)")
+    p.add_argument("--out", default="previews", metavar="DIR", help="output folder (default: previews)")
+    p.add_argument("--T", type=_positive, default=None,
+                   help="frames: 8 for event files; a frames file's own T (or a divisor of it)")
+    p.add_argument("--split-by", choices=("time", "number"), default="time",
+                   help="how event files are cut into frames (default: time)")
+    p.add_argument("--index", type=int, default=0, help="sample of a frames file (default: 0)")
+    p.add_argument("--sensor", type=_positive, nargs=2, metavar=("H", "W"),
+                   help="sensor size of an event file (default: inferred from the events)")
+    p.add_argument("--scale", type=_positive, help="pixel upscaling (default: frames >= 256 px tall)")
+    p.add_argument("--cols", type=_positive, help="grid columns")
+    p.add_argument("--fps", type=float, default=4.0, help="GIF frame rate (default: 4)")
+    p.add_argument("--name", help="output base name (default: from the input and sample)")
+    p.add_argument("--no-title", action="store_true", help="no title strip above the grid")
+    p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("info", help="what a frames file is: params, source archives and md5, counts",
+                       description="Print the provenance (params, source archives and their md5) and "
+                                   "contents of HDF5 frames files, e.g. ones pulled from a DVC remote.")
+    p.add_argument("paths", nargs="+", help="HDF5 frames files (data/frames/train.h5 ...)")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("verify", help="re-hash every stage output against dvc.lock",
+                       description="Re-read every output recorded in dvc.lock, compare its md5 with the "
+                                   "record, and say which are damaged or missing and how to restore them. "
+                                   "Exit status 1 when any is.")
+    p.add_argument("--root", default=".", help="the DVC project (default: .)")
+    p.add_argument("--cache", help="the DVC cache folder (default: what `dvc cache dir` says)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("check", help="validate a params file without running anything",
+                       description="Validate every param of a params file (unknown keys, bounds, values "
+                                   "that only fail together), as each stage does before it starts.")
+    p.add_argument("path", nargs="?", default="params.yaml", help="params file (default: params.yaml)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("datasets", help="every dataset the pipeline can build, and every Tonic dataset",
+                       description="List every dataset the pipeline can build (ours and Tonic's): source, "
+                                   "sensor size, classes, train/test counts, download size, and the stages "
+                                   "it goes through; every other Tonic dataset class with why it is not "
+                                   "supported.")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("summary", help="the network a params file builds, layer by layer, and its size",
+                       description="Print the network a params file builds: each layer, its output shape "
+                                   "for one sample, its parameters, and a last line `parameters: N`.")
+    p.add_argument("path", nargs="?", default="params.yaml", help="params file (default: params.yaml)")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("report", help="finished runs beside the paper's published results (Markdown + PNGs)",
+                       description="Write a folder with report.md (a table of every finished run: the "
+                                   "workspace's and the DVC experiments', beside the paper's Table 2 and its "
+                                   "best accuracy within as many epochs) and PNG figures (test accuracy per "
+                                   "dataset, learned tau per run); print the folder and a summary.")
+    p.add_argument("--root", default=".", help="the project (default: .)")
+    p.add_argument("--out", metavar="DIR", help="output folder, replaced whole (default: ROOT/reports)")
+    p.add_argument("--paper", metavar="DIR",
+                   help="folder of the paper's test_accuracy.csv and tau.csv (default: ROOT/../shared/paper)")
+    p.add_argument("--no-experiments", action="store_true", help="the workspace's run only, not dvc exp show")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    with report_errors(f"{parser.prog} {args.command}"):
+        return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""``python -m pipeline report``: finished runs beside the published results of Fang et al.,
+ICCV 2021, as a folder holding ``report.md`` and PNG figures.
+
+Runs (:mod:`.runs`): the workspace's ``results/`` and, in a git + DVC repository, the
+baseline's and each DVC experiment's. The paper (:mod:`.paper`): its own per-epoch test
+accuracy and learned tau, ``<repo>/../shared/paper`` unless ``paper`` says otherwise; without
+them the report shows our runs alone and says where it looked. The folder is written under
+a temporary name and renamed (:func:`pipeline.core.atomic.atomic_path`): it holds the old report
+or the whole new one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...core.atomic import atomic_path
+from ...core.errors import PipelineError
+from .paper import PaperLogs, default_paper_dir, load_paper
+from .runs import NO_RUN, Run, collect_runs
+
+__all__ = ["NO_RUN", "Report", "Run", "collect_runs", "load_paper", "make_report"]
+
+
+@dataclass
+class Report:
+    out: Path                 # the report folder
+    markdown: Path            # out / report.md
+    figures: list[Path]       # out / *.png
+    runs: list[Run]
+    paper: PaperLogs | None   # None: the paper's logs were not found
+    paper_dir: Path
+    summary: str              # one line
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"
+
+
+def _check_out(out: Path, root: Path) -> None:
+    """Refuse to replace a folder that is not a report (the project, a parent of it, data)."""
+    out_r, root_r = out.resolve(), root.resolve()
+    if out_r == root_r or out_r in root_r.parents:
+        raise PipelineError(f"--out {out}: the project folder or a parent of it; give a folder of its own")
+    if out.exists() and not out.is_dir():
+        raise PipelineError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "report.md").is_file():
+        raise PipelineError(f"--out {out}: a folder holding other files (no report.md): not replaced; "
+                            f"give a new or report folder")
+
+
+def make_report(root: str | Path = ".", out: str | Path | None = None, paper: str | Path | None = None,
+                experiments: bool = True, note: Callable[[str], None] = print) -> Report:
+    """Collect the finished runs of ``root``, read the paper's logs, write ``out`` (default
+    ``<root>/reports``): ``report.md``, ``accuracy_<dataset>.png`` per dataset and
+    ``tau_<run>.png`` per run. ``paper``: the folder of the paper's CSVs (default
+    ``<root>/../shared/paper``; given and missing is an error, the default missing a note).
+    ``note`` receives one line per run left out. Raises PipelineError when no run is finished."""
+    root = Path(root)
+    out = Path(out) if out is not None else root / "reports"
+    _check_out(out, root)
+    notes: list[str] = []
+
+    def keep(line: str) -> None:
+        notes.append(line)
+        note(line)
+
+    runs = collect_runs(root, experiments=experiments, note=keep)
+    if paper is not None:
+        paper_dir, logs = Path(paper).resolve(), load_paper(paper)
+    else:
+        paper_dir = default_paper_dir(root)
+        logs = load_paper(paper_dir) if (paper_dir / "test_accuracy.csv").is_file() else None
+    for line in logs.notes if logs is not None else []:
+        keep(line)
+
+    from .figures import accuracy_figure, tau_figure
+    from .table import markdown
+
+    with atomic_path(out) as tmp:
+        tmp.mkdir()
+        figures: dict[str, str] = {}
+        written: list[str] = []
+        by_dataset: dict[str, list[Run]] = {}
+        for run in runs:
+            by_dataset.setdefault(run.dataset, []).append(run)
+        for dataset, group in by_dataset.items():
+            name = f"accuracy_{slug(dataset)}.png"
+            accuracy_figure(dataset, group, logs, tmp / name)
+            figures[f"{dataset}: test accuracy per epoch"] = name
+            written.append(name)
+        names: set[str] = set()
+        for run in runs:
+            base = slug(run.name)
+            name, k = f"tau_{base}.png", 2
+            while name in names:
+                name, k = f"tau_{base}-{k}.png", k + 1
+            if tau_figure(run, logs, tmp / name) is not None:
+                names.add(name)
+                figures[f"{run.label}: τ per layer"] = name
+                written.append(name)
+        text = markdown(runs, logs, paper_dir, root.resolve(), figures, notes)
+        (tmp / "report.md").write_text(text, encoding="utf-8")
+    datasets = ", ".join(by_dataset)
+    compared = sum(1 for r in runs if logs is not None and logs.curve(r.dataset, r.config) is not None)
+    summary = (f"report: {_plural(len(runs), 'run')} ({datasets}), {_plural(len(written), 'figure')}; "
+               + (f"{compared} compared with the paper's logs" if logs is not None
+                  else f"the paper's logs not found in {paper_dir}"))
+    return Report(out, out / "report.md", [out / n for n in written], runs, logs, paper_dir, summary)

@@ -1,0 +1,189 @@
+"""The report's figures (matplotlib, Agg canvas, no pyplot state): per dataset, the test
+accuracy per epoch of our runs and the paper's curves for the same configurations; per run,
+the learned tau of every spiking layer per epoch, with the paper's where it logged them.
+
+Our runs last tens of epochs, the paper's 1,024, so a figure with paper curves has two panels:
+left, our epochs on a linear axis with the paper's first epochs beside ours; right, the
+paper's whole run on a logarithmic axis with ours overlaid and our range shaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator, ScalarFormatter
+
+from .paper import PAPER_CONFIGS, PAPER_DATASET, PAPER_EPOCHS, SIMULATED, PaperLogs, config_label
+from .runs import Run
+
+DPI = 120
+CONFIG_COLORS = dict(zip(PAPER_CONFIGS, ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]))
+OTHER_COLORS = ["tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray"]
+OUR_STYLES = ["-", "--", "-.", ":"]
+
+
+def _color(config, others: dict) -> str:
+    if config in CONFIG_COLORS:
+        return CONFIG_COLORS[config]
+    return others.setdefault(config, OTHER_COLORS[len(others) % len(OTHER_COLORS)])
+
+
+def _figure(two_panels: bool, height: float = 5.0) -> tuple[Figure, list]:
+    fig = Figure(figsize=(13, height) if two_panels else (9, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2, width_ratios=[1, 1.3]) if two_panels else [fig.subplots()]
+    return fig, list(axes)
+
+
+def _epoch_axis(ax, n: int) -> None:
+    """Linear axis over our epochs 1..n, integer ticks."""
+    ax.set_xlim(0.5, n + 0.5) if n < 5 else ax.set_xlim(0, n + 1)
+    ax.margins(y=0.15 if n < 3 else 0.05)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlabel("epoch")
+    ax.grid(alpha=0.3)
+
+
+def _log_axis(ax, n: int) -> None:
+    """Logarithmic axis over the paper's 1,024 epochs; our 1..n shaded."""
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(0.8, PAPER_EPOCHS * 1.25)
+    ax.xaxis.set_major_locator(FixedLocator([2 ** k for k in range(11)]))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.axvspan(0.8, n + 0.5, color="0.85", alpha=0.5, lw=0, zorder=0)
+    ax.set_title(f"the paper's full {PAPER_EPOCHS} epochs ({_ours(n)} shaded)", fontsize=10)
+    ax.set_xlabel("epoch (log scale)")
+    ax.grid(alpha=0.3, which="major")
+
+
+def _ours(n: int) -> str:
+    return f"our {n} epoch{'s' if n != 1 else ''}"
+
+
+def _first_title(n: int) -> str:
+    return (f"our epochs 1–{n}, the paper's first {n} beside them" if n > 1
+            else "our one epoch, the paper's first beside it")
+
+
+def _markers(n: int, hollow: bool = False) -> dict:
+    """Markers on curves of up to 120 points; hollow ones for the paper's."""
+    if n > 120:
+        return {}
+    return {"marker": "o", "markersize": (4 if n <= 40 else 2.5) + hollow, **({"mfc": "white"} if hollow else {})}
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def accuracy_figure(dataset: str, runs: list[Run], paper: PaperLogs | None, path: Path) -> Path:
+    """Test accuracy (%) per epoch of ``runs`` (all of ``dataset``) and the paper's curves for
+    their configurations; writes ``path`` (PNG)."""
+    n = max(r.epochs for r in runs)
+    others: dict = {}
+    configs = list(dict.fromkeys(r.config for r in runs))
+    curves = {c: paper.curve(dataset, c) for c in configs} if paper else {}
+    curves = {c: v for c, v in curves.items() if v is not None}
+    fig, axes = _figure(bool(curves), 5.2)
+    handles, used = [], {}
+    for run in runs:
+        color = _color(run.config, others)
+        k = used[run.config] = used.get(run.config, -1) + 1       # runs of one configuration: line styles
+        style = OUR_STYLES[k % len(OUR_STYLES)]
+        e, acc = run.log["epoch"], run.log.get("test_accuracy", np.full(run.log["epoch"].shape, np.nan)) * 100
+        for ax in axes:
+            (line,) = ax.plot(e, acc, style, color=color, lw=2, zorder=3, **_markers(run.epochs))
+        a = run.accuracy_A
+        handles.append((line, f"ours: {run.label} ({config_label(run.config)}, {run.epochs} ep.)"
+                              + (f", best {a * 100:.2f} %" if a is not None else "")))
+    for config, curve in curves.items():
+        color = _color(config, others)
+        first = curve.epochs <= n
+        axes[0].plot(curve.epochs[first], curve.accuracy[first] * 100, color=color, lw=1.4, ls=(0, (4, 2)),
+                     alpha=0.8, zorder=2, **_markers(n, hollow=True))
+        (line,) = axes[1].plot(curve.epochs, curve.accuracy * 100, color=color, lw=1.0, alpha=0.75, zorder=2)
+        within = curve.best_within(n)
+        text = f"paper: {config_label(config)}, T={curve.T}: best {curve.best() * 100:.2f} % in {PAPER_EPOCHS} ep."
+        if within is not None:
+            text += f", {within * 100:.2f} % in its first {n}"
+        handles.append((Line2D([], [], color=color, lw=1.4, ls=(0, (4, 2)), **_markers(n, hollow=True)), text))
+    _epoch_axis(axes[0], n)
+    axes[0].set_ylabel("test accuracy (%)")
+    if curves:
+        axes[0].set_title(_first_title(n), fontsize=10)
+        _log_axis(axes[1], n)
+        axes[1].set_ylabel("test accuracy (%)")
+    paper_name = PAPER_DATASET.get(dataset)
+    title = f"{dataset}: test accuracy per epoch"
+    if curves:
+        title += f", ours vs. Fang et al. (ICCV 2021) on {paper_name}"
+        if dataset in SIMULATED:
+            title += f"\n(ours: simulated data; the paper: the real {paper_name} recordings)"
+    elif paper is not None:
+        title += f"\n(the paper has no log for {dataset} in these configurations)"
+    else:
+        title += "\n(the paper's logs were not found: ours only)"
+    fig.suptitle(title, fontsize=12)
+    fig.legend([h for h, _ in handles], [t for _, t in handles], loc="outside lower center",
+               ncol=1 if len(handles) > 3 or curves else min(len(handles), 2), fontsize=9, frameon=False)
+    return _save(fig, path)
+
+
+def _layer_colors(count: int) -> list:
+    from matplotlib import colormaps
+    if count <= 10:
+        return [colormaps["tab10"](i) for i in range(count)]
+    return [colormaps["viridis"](i / max(count - 1, 1)) for i in range(count)]
+
+
+def tau_figure(run: Run, paper: PaperLogs | None, path: Path) -> Path | None:
+    """The learned tau of each spiking layer per epoch (``tau_i`` columns of the log), and the
+    paper's per layer for the same dataset and configuration where it has them; writes
+    ``path`` (PNG). None when the log has no tau column."""
+    cols = run.tau_columns
+    if not cols:
+        return None
+    n = run.epochs
+    theirs = paper.taus(run.dataset, run.config) if paper else None
+    count = max(len(cols), len(theirs or {}))
+    colors = _layer_colors(count)
+    fig, axes = _figure(bool(theirs), 5.0)
+    e = run.log["epoch"]
+    for i, c in enumerate(cols):
+        for ax in axes:
+            ax.plot(e, run.log[c], "-", color=colors[i], lw=2, zorder=3, **_markers(n))
+    for layer, (x, tau) in (theirs or {}).items():
+        color = colors[layer % count]
+        first = x <= n + 0.5
+        axes[0].plot(x[first], tau[first], color=color, lw=1.3, ls=(0, (4, 2)), alpha=0.8, zorder=2,
+                     **_markers(n, hollow=True))
+        axes[1].plot(x, tau, color=color, lw=1.0, ls=(0, (4, 2)), alpha=0.8, zorder=2)
+    _epoch_axis(axes[0], n)
+    for ax in axes:
+        ax.set_ylabel("τ (time steps)")
+    if theirs:
+        axes[0].set_title(_first_title(n), fontsize=10)
+        _log_axis(axes[1], n)
+    kind = "learned τ per spiking layer" if run.neuron == "plif" else "τ per spiking layer (LIF: fixed)"
+    title = f"{run.label}: {kind}, {run.dataset}, {config_label(run.config)}" + (f", T={run.T}" if run.T else "")
+    if theirs:
+        title += f"\nthe paper's {PAPER_DATASET[run.dataset]} run with the same configuration dashed"
+        if run.dataset in SIMULATED:
+            title += " (a different, real dataset)"
+    elif paper is not None and run.neuron == "plif":
+        title += "\n(the paper logged τ only in CIFAR10 and CIFAR10DVS PLIF runs)"
+    fig.suptitle(title, fontsize=12)
+    handles = [Line2D([], [], color=colors[i], lw=2) for i in range(count)]
+    labels = [f"layer {i}" + ("" if i < len(cols) else " (paper only)") for i in range(count)]
+    if theirs:
+        handles += [Line2D([], [], color="0.3", lw=2, **_markers(n)),
+                    Line2D([], [], color="0.3", lw=1.3, ls=(0, (4, 2)), **_markers(n, hollow=True))]
+        labels += ["ours (solid)", "paper (dashed)"]
+    fig.legend(handles, labels, loc="outside right upper", fontsize=9, frameon=False)
+    return _save(fig, path)

@@ -1,0 +1,93 @@
+"""``python -m pipeline summary``: the network a params file builds, layer by layer.
+
+One forward pass of a single zero sample (eval mode, no gradients) records each layer's output
+shape through forward hooks; the parameter count is that of the model the train stage builds.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..datasets import get
+from ..model import build_model
+from ..model.network import ConvBN, Normalize, SeqDropout, SeqToBatch
+from ..model.neuron import PLIF
+from ..core.params import Params
+
+
+def image_norm(params: Params) -> dict | None:
+    """The normalisation of an image dataset's network input (None for event datasets)."""
+    spec = get(params.dataset)
+    return {"mean": list(spec.mean), "std": list(spec.std)} if spec.kind == "images" else None
+
+
+def _describe(m: nn.Module) -> str:
+    if isinstance(m, SeqToBatch):
+        m = m.body[0] if len(m.body) == 1 else m.body
+    if isinstance(m, ConvBN):
+        c = m.conv
+        return f"Conv{c.kernel_size[0]}x{c.kernel_size[1]}({c.in_channels}->{c.out_channels}) + BN " \
+               f"({'per step' if m.per_step else 'joint'})"
+    if isinstance(m, nn.Sequential) and isinstance(m[0], nn.Conv2d):
+        c = m[0]
+        return f"Conv{c.kernel_size[0]}x{c.kernel_size[1]}({c.in_channels}->{c.out_channels}) + BN, once (encoder)"
+    if isinstance(m, PLIF):
+        learn = isinstance(m.w, nn.Parameter)
+        return f"PLIF (tau0 = {m.tau:g}, learnable)" if learn else f"LIF (tau = {m.tau:g}, fixed)"
+    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+        return f"{'MaxPool' if isinstance(m, nn.MaxPool2d) else 'AvgPool'}{m.kernel_size}"
+    if isinstance(m, nn.Flatten):
+        return "Flatten"
+    if isinstance(m, SeqDropout):
+        return f"Dropout({m.p:g}, one mask over T)"
+    if isinstance(m, nn.Linear):
+        return f"Linear({m.in_features}->{m.out_features})"
+    if isinstance(m, Normalize):
+        return "Normalize((x/255 - mean) / std)"
+    return type(m).__name__
+
+
+def _shape(t: torch.Tensor, steps: bool) -> str:
+    dims = list(t.shape)
+    if steps:                       # (T, B=1, ...) -> "T x ..."
+        return " x ".join(map(str, [dims[0], *dims[2:]]))
+    return " x ".join(map(str, dims[1:]))
+
+
+def summary(params: Params) -> str:
+    """The table ``python -m pipeline summary`` prints, its last line ``parameters: N``."""
+    spec = get(params.dataset)
+    shape = params.frame_shape()
+    image = image_norm(params)
+    model = build_model(params.model, shape, len(spec.classes), image).eval()
+    rows: list[tuple[str, str, int]] = []
+    hooks = []
+
+    def watch(m: nn.Module, steps: bool):
+        def hook(_mod, _inp, out):
+            rows.append((_describe(m), _shape(out, steps), sum(p.numel() for p in m.parameters())))
+        hooks.append(m.register_forward_hook(hook))
+
+    if model.encoder is not None:
+        watch(model.normalize, False)
+        watch(model.encoder, False)
+    for layer in model.layers:
+        watch(layer, True)
+    T, C, H, W = shape
+    x = torch.zeros(1, C, H, W) if image is not None else torch.zeros(1, T, C, H, W)
+    with torch.no_grad():
+        out = model(x)
+    for h in hooks:
+        h.remove()
+    total = sum(p.numel() for p in model.parameters())
+    source = (f"{C} x {H} x {W} image (uint8), repeated for T = {T} steps" if image is not None
+              else f"T = {T} frames of {C} x {H} x {W}")
+    lines = [f"{params.dataset}: input {source}; {len(spec.classes)} classes x {params.model.votes} votes",
+             f"{'#':>3}  {'layer':<48} {'output (per sample)':<24} {'parameters':>12}"]
+    for i, (what, shp, n) in enumerate(rows):
+        lines.append(f"{i:>3}  {what:<48} {shp:<24} {n:>12,}")
+    lines.append(f"{len(rows):>3}  {'firing rate per class (mean over T and votes)':<48} "
+                 f"{' x '.join(map(str, out.shape[1:])):<24} {0:>12,}")
+    lines.append(f"parameters: {total}")
+    return "\n".join(lines)

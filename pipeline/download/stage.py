@@ -1,0 +1,90 @@
+"""The download stage's core: obtain a dataset's files, verify them, unpack them to ``data/raw``.
+
+Real datasets come from the mirrors in params, then the registry's URLs, or from copies the
+user placed in ``download.archive_dir`` (in its ``spec.archive_subdir``, for MNIST and
+Fashion-MNIST, whose files have the same names). A generated dataset (the demo) is recorded into a
+local folder first and then obtained from there through exactly the same :func:`fetch` path
+as a mirror (a ``file://`` URL). Each archive is unpacked into ``data/raw/<archive name>/``
+(a single ``.gz`` file into ``data/raw/<name>/<name>``, both without ``.gz``),
+beside ``SOURCE.json`` (:mod:`pipeline.core.source`), the record the frames stage reads.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .. import datasets
+from ..core.atomic import atomic_path
+from ..datasets import DatasetSpec, Remote
+from .demo.archive import ARCHIVE, build_archive, expected_samples
+from .fetch import fetch
+from ..core.params import Params
+from ..core.source import Archive, Source, write_source
+from .unpack import extract
+
+_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".gz")
+
+
+def stem(name: str) -> str:
+    """``airplane.zip`` -> ``airplane``; ``DvsGesture.tar.gz`` -> ``DvsGesture``;
+    ``train-images-idx3-ubyte.gz`` -> ``train-images-idx3-ubyte``."""
+    for s in _SUFFIXES:
+        if name.endswith(s):
+            return name[: -len(s)]
+    return name
+
+
+def mirror_urls(mirrors: list[str], name: str) -> list[str]:
+    """A mirror is either the file's own URL (ends with its name) or a folder holding it."""
+    return [m if m.rstrip("/").endswith("/" + name) or m == name else m.rstrip("/") + "/" + name
+            for m in mirrors]
+
+
+def _generate(params: Params, folder: Path) -> tuple[list[Remote], dict[str, int]]:
+    """Record the demo archive into ``folder``; its file as a Remote, and its sample counts."""
+    archive = folder / ARCHIVE
+    md5 = build_archive(archive, params.demo)
+    return ([Remote(archive.name, md5, (archive.resolve().as_uri(),), archive.stat().st_size)],
+            expected_samples(params.demo))
+
+
+def download(params: Params, raw_dir: str | Path = "data/raw", spec: DatasetSpec | None = None) -> Source:
+    """Fetch, verify and unpack ``params.dataset`` into ``raw_dir``; returns the source record."""
+    spec = spec or datasets.get(params.dataset)
+    if spec.source == "tonic":                 # Tonic's class fetches and unpacks it
+        from .tonic import download_tonic
+        return download_tonic(params, raw_dir, spec)
+    dl = params.download
+    archive_dir = Path(dl.archive_dir) / spec.archive_subdir
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    scratch = archive_dir / f"{spec.name}-generated"
+    files, expected, mirrors = list(spec.files), spec.expected, list(dl.mirrors)
+    help_text = spec.help.format(archive_dir=archive_dir.resolve())
+    try:
+        if spec.generated:
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir()
+            files, expected = _generate(params, scratch)
+            mirrors = []
+            for remote in files:               # a copy left by an earlier, killed run
+                (archive_dir / remote.name).unlink(missing_ok=True)
+        archives = [
+            fetch([*mirror_urls(mirrors, remote.name), *remote.urls], archive_dir / remote.name, remote.md5,
+                  size=remote.size, retries=dl.retries, timeout=dl.timeout, deadline=dl.deadline,
+                  max_bytes=dl.max_bytes, min_rate=dl.min_rate,
+                  help=help_text)
+            for remote in files
+        ]
+        source = Source(spec.name, tuple(Archive(r.name, r.md5) for r in files), expected)
+        with atomic_path(raw_dir) as tmp:
+            tmp.mkdir()
+            for path in archives:
+                extract(path, tmp / stem(path.name))
+            write_source(tmp, source)
+    finally:
+        if spec.generated:                     # regenerated from params at will: keep nothing
+            shutil.rmtree(scratch, ignore_errors=True)
+            for remote in files:
+                (archive_dir / remote.name).unlink(missing_ok=True)
+    return source

@@ -1,0 +1,263 @@
+"""The download stage for Tonic's datasets (``dataset: tonic.<Class>``, :mod:`pipeline.datasets`).
+
+Tonic's own class fetches, md5-checks and unpacks its files (its URLs, its folder layout) into
+a persistent cache, ``download.archive_dir/tonic/<Class>/``: a rerun (``dvc repro --force``)
+finds them there and downloads nothing, and files a user placed there by hand in Tonic's
+layout make Tonic skip its download (each spec's ``help`` says what Tonic checks). The class
+is instantiated once per split it has (``layout["splits"]``), or once for a class without a
+split. Then ``data/raw/`` is made, through :func:`~pipeline.core.atomic.atomic_path`, to hold:
+
+* ``<Class>/...``: the files Tonic reads (the spec's ``layout["data"]`` globs), at the same
+  paths as in Tonic's folder, hard-linked from the cache (copied where the file system
+  cannot link): no second copy on disk, and Tonic's archives stay out of ``data/raw``;
+* ``SOURCE.json`` (:mod:`pipeline.core.source`): the dataset, Tonic's archive names and md5s as
+  archives, the expected counts, and a ``tonic`` record (class, Tonic's version, the URLs it
+  fetches from, the split rule).
+
+Where we do more than Tonic:
+
+* Archives are unpacked with :mod:`pipeline.download.unpack`'s checks (no links or device files, no
+  paths leaving the folder, size and ratio caps) instead of Tonic's plain ``extractall``:
+  Tonic's extractors are swapped for ours while its class runs.
+* A placed archive Tonic would not md5-check (POKERDVS, DVSLip) is checked before it is
+  unpacked; Tonic 1.7's POKERDVS cannot unpack a placed archive at all (it copies one from its
+  own package folder, which its wheel does not ship), so we unpack it. N-TIDIGITS18's file,
+  which Tonic never checks, is md5-checked after Tonic has it.
+* NCALTECH101: Tonic 1.7 unpacks the downloaded archive but not the ``Caltech101.zip`` inside
+  it; we unpack that too.
+
+Any failure of Tonic's (no network, a bad md5, a truncated archive, Tonic exiting for a file
+it cannot download) becomes a :class:`~pipeline.core.errors.DownloadError` of one line naming the
+dataset, the URL Tonic wanted and the folder to place the files in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from ..core.atomic import atomic_path, remove, write_json
+from ..datasets import DatasetSpec
+from ..core.errors import DownloadError, one_line
+from .fetch import md5sum
+from ..core.params import Params
+from ..core.source import SOURCE_FILE, Archive, Source
+from .unpack import extract
+
+#: Tonic classes whose code unpacks a placed archive without checking its md5 (or, POKERDVS in
+#: Tonic 1.7, cannot unpack a placed archive): we check, and unpack, it first, unless its folder
+#: already holds the .npy files Tonic's ``_check_exists`` counts (this many).
+_CHECK_PLACED_ARCHIVE = {"POKERDVS": 20, "DVSLip": 100}
+#: Tonic classes that never md5-check their (unarchived) file: checked after Tonic has it.
+_CHECK_FILE_AFTER = {"NTIDIGITS18"}
+
+
+def tonic_module():
+    """``tonic.datasets``, or a DownloadError saying how to install Tonic."""
+    try:
+        import tonic.datasets
+    except ImportError as e:
+        raise DownloadError(f"Tonic is not installed ({e}); the tonic.* datasets need it: "
+                            "pip install 'tonic>=1.6,<2' (or reinstall this project)") from None
+    return tonic.datasets
+
+
+def tonic_version() -> str:
+    import tonic
+    return str(getattr(tonic, "__version__", "unknown"))
+
+
+def calls(spec: DatasetSpec) -> list[tuple[str, dict]]:
+    """``(split, constructor kwargs)`` for each instantiation of the class: one per split it
+    has, or one (``"all"``) for a class without a split."""
+    layout = spec.layout
+    if layout.get("split") == "official":
+        return [(split, dict(layout["splits"][split])) for split in ("train", "test")]
+    return [("all", dict(layout.get("kwargs", {})))]
+
+
+def wanted(cls, kwargs: dict) -> tuple[str, str | None, str | None]:
+    """``(file name, md5, URL)`` Tonic's class fetches for these constructor kwargs, from its
+    class attributes (``train_url``/``test_url``, ``url``, ``base_url`` + a zip name ...)."""
+    split = kwargs.get("split") or ("train" if kwargs.get("train", True) else "test")
+
+    def attr(*names):
+        for name in names:
+            value = getattr(cls, name, None)
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+    zip_name = attr(f"{split}_zip")
+    name = attr(f"{split}_filename") or zip_name or attr("filename") or cls.__name__
+    md5 = attr(f"{split}_md5", "file_md5")
+    url = attr(f"{split}_url", "url")
+    if url is None:
+        base = attr("base_url")
+        url = base + zip_name if base and zip_name else base
+    return name, md5, url
+
+
+def _check_md5(path: Path, md5: str | None, spec: DatasetSpec) -> None:
+    if md5 and (actual := md5sum(path)) != md5:
+        raise DownloadError(f"{spec.name}: {path} has md5 {actual}, Tonic's {spec.tonic_class} expects {md5}: "
+                            "the file is damaged or not the official one; replace it (see `python -m "
+                            "pipeline datasets` or the registry's help) and run again")
+
+
+def _merge(src: Path, dst: Path) -> None:
+    """Move the contents of folder ``src`` into folder ``dst`` (folders merged, files replaced)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for child in sorted(src.iterdir()):
+        target = dst / child.name
+        if child.is_dir() and target.is_dir() and not target.is_symlink():
+            _merge(child, target)
+        else:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(child, target)
+
+
+def unpack_into(archive: str | Path, folder: str | Path, compression: str | None = None) -> None:
+    """Unpack ``archive`` into the existing ``folder`` with :func:`pipeline.download.unpack.extract`'s
+    checks (the signature of Tonic's extractors: ``compression`` is found from the content)."""
+    archive, folder = Path(archive), Path(folder)
+    staging = folder / f".unpack-{archive.name}"
+    remove(staging)                            # left by a killed run
+    try:
+        extract(archive, staging)
+        _merge(staging, folder)
+    finally:
+        remove(staging)
+
+
+@contextmanager
+def safe_unpacking() -> Iterator[None]:
+    """While the body runs, Tonic's archive extractors (tar, zip) are :func:`unpack_into`."""
+    from tonic import download_utils
+    extractors = getattr(download_utils, "_ARCHIVE_EXTRACTORS", None)
+    if not isinstance(extractors, dict):       # another Tonic: its own extractors run
+        yield
+        return
+    saved = dict(extractors)
+    for kind in (".tar", ".zip"):
+        extractors[kind] = unpack_into
+    try:
+        yield
+    finally:
+        extractors.clear()
+        extractors.update(saved)
+
+
+def _folder_of(cls, kwargs: dict) -> str:
+    """Tonic's ``folder_name`` for these kwargs, without instantiating (for messages and the
+    placed-archive check)."""
+    train = kwargs.get("train", True)
+    if cls.__name__ == "POKERDVS":
+        return "pips_train" if train else "pips_test"
+    if cls.__name__ == "DVSLip":
+        return os.path.join("DVS-Lip", "train" if train else "test")
+    return ""
+
+
+def _unpack_placed(spec: DatasetSpec, cls, location: Path, kwargs: dict) -> None:
+    """POKERDVS, DVSLip: md5-check a placed archive whose files are not unpacked yet; unpack
+    POKERDVS's ourselves (DVSLip's Tonic unpacks, and deletes)."""
+    if spec.tonic_class not in _CHECK_PLACED_ARCHIVE:
+        return
+    name, md5, _ = wanted(cls, kwargs)
+    archive = location / name
+    folder = location / _folder_of(cls, kwargs)
+    unpacked = folder.is_dir() and len(list(folder.rglob("*.npy"))) >= _CHECK_PLACED_ARCHIVE[spec.tonic_class]
+    if not archive.is_file() or unpacked:
+        return
+    _check_md5(archive, md5, spec)
+    if spec.tonic_class == "POKERDVS":
+        unpack_into(archive, location)
+
+
+def _after(spec: DatasetSpec, cls, location: Path, kwargs: dict) -> None:
+    """What Tonic leaves undone once its class has run (see the module's docstring)."""
+    if spec.tonic_class == "NCALTECH101":
+        folder = location / getattr(cls, "folder_name", "Caltech101")
+        if not (folder.is_dir() and any(folder.rglob("*.bin"))):
+            inner = sorted(location.rglob(getattr(cls, "data_filename", "Caltech101.zip")))
+            if inner:
+                unpack_into(inner[0], location)
+    if spec.tonic_class in _CHECK_FILE_AFTER:
+        name, md5, _ = wanted(cls, kwargs)
+        if (location / name).is_file():
+            _check_md5(location / name, md5, spec)
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:                            # another file system, or no hard links there
+        shutil.copy2(src, dst)
+
+
+def data_files(location: Path, patterns: list[str]) -> list[Path]:
+    """The files Tonic reads, relative to its folder, sorted (``**`` matches any depth)."""
+    found = set()
+    for pattern in patterns:
+        found.update(p.relative_to(location) for p in location.glob(pattern) if p.is_file())
+    return sorted(found, key=lambda p: p.as_posix())
+
+
+def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> Source:
+    """Have Tonic's class fetch ``spec``'s dataset into the cache, then link it into ``raw_dir``."""
+    td = tonic_module()
+    version = tonic_version()
+    cls = getattr(td, spec.tonic_class, None)
+    if not isinstance(cls, type):
+        raise DownloadError(f"{spec.name}: the installed Tonic {version} has no dataset class "
+                            f"{spec.tonic_class!r}; install a Tonic that has it: pip install 'tonic>=1.6,<2'")
+    cache = Path(params.download.archive_dir) / spec.archive_subdir
+    location = cache / spec.tonic_class
+    cache.mkdir(parents=True, exist_ok=True)
+    help_text = one_line(spec.help.format(archive_dir=cache.resolve()))
+    files = []
+    for split, kwargs in calls(spec):
+        name, md5, url = wanted(cls, kwargs)
+        files.append((name, md5 or "", url))
+        try:
+            _unpack_placed(spec, cls, location, kwargs)
+            with safe_unpacking():
+                cls(save_to=str(cache), **kwargs)
+            _after(spec, cls, location, kwargs)
+        except (Exception, SystemExit) as e:   # DVSLip calls exit() for a file it cannot fetch
+            why = f"{type(e).__name__}: {one_line(e)}" if str(e) else type(e).__name__
+            if isinstance(e, DownloadError):
+                why = one_line(e)
+            raise DownloadError(
+                f"{spec.name}: Tonic {version}'s {spec.tonic_class} could not get its {split} files ({why}); "
+                f"Tonic wanted {name}" + (f" (md5 {md5})" if md5 else "")
+                + (f" from {url}" if url else " (it has no URL for it)")
+                + f"; place the files in {location.resolve()} in Tonic's layout and run again: {help_text}"
+            ) from None
+    rel = data_files(location, list(spec.layout.get("data", ["**/*"])))
+    if not rel:
+        raise DownloadError(f"{spec.name}: Tonic's {spec.tonic_class} ran but {location.resolve()} holds "
+                            f"no files matching {spec.layout.get('data')}; {help_text}")
+    archives, seen = [], set()
+    for name, md5, _ in files:
+        if name not in seen:
+            seen.add(name)
+            archives.append(Archive(name, md5))
+    source = Source(spec.name, tuple(archives), spec.expected)
+    record = dict(asdict(source), tonic={
+        "class": spec.tonic_class, "version": version, "folder": spec.tonic_class,
+        "urls": sorted({url for _, _, url in files if url}),
+        "split": spec.layout.get("split"), "total": spec.layout.get("total"), "files": len(rel)})
+    with atomic_path(raw_dir) as tmp:
+        tmp.mkdir()
+        for path in rel:
+            _link(location / path, tmp / spec.tonic_class / path)
+        write_json(tmp / SOURCE_FILE, record)
+    return source

@@ -1,0 +1,114 @@
+"""The evaluate stage's core: the selected model on the test set; accuracy, per-class accuracy,
+and the confusion matrix as DVC plots it (one ``actual,predicted`` row per sample)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..core.atomic import write_json, write_text
+from ..train.checkpoint import load_checked
+from ..train.data import H5Frames
+from ..core.device import pick_device
+from ..core.errors import DamagedFileError, LayoutError, ParamsError
+from ..model import build_model, resolve_backend
+from ..core.params import ModelParams
+
+
+def load_model(path: str | Path, device=None):
+    """``(model, config)`` of a ``model.pt`` that the train stage wrote, in eval mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise LayoutError(f"{path} not found: run the train stage first (dvc repro)")
+    device = device or pick_device()
+    try:
+        ckpt = load_checked(path)
+        cfg = ckpt["config"]
+        mp = ModelParams(**cfg["model"])
+        try:
+            resolve_backend(mp.backend, device)
+        except ParamsError:
+            # the PLIF backend is how, not what: every backend gives the same spikes, so a model
+            # trained with one that cannot run here (triton on a CPU machine) is scored with auto's
+            mp = mp.model_copy(update={"backend": "auto"})
+        model = build_model(mp, cfg["frame_shape"], len(cfg["classes"]), cfg.get("image"))
+        model.load_state_dict(ckpt["model"])
+        cfg = {**cfg, "epoch": ckpt.get("epoch")}
+    except Exception as e:  # noqa: BLE001 - the file is input: whatever fails to decode it, it is damaged
+        raise DamagedFileError(f"{path}: not a model the train stage wrote, or a damaged one "
+                               f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}); "
+                               "rerun the train stage: dvc repro --force --single-item train") from None
+    return model.to(device).eval(), cfg
+
+
+@torch.no_grad()
+def predict(model, h5: str | Path, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, predictions) for every sample of ``h5``."""
+    device = next(model.parameters()).device
+    data = H5Frames(h5)
+    labels, preds = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for x, y in tqdm(DataLoader(data, batch_size=batch_size), desc="evaluate", unit="batch"):
+        preds.append(model(x.to(device, non_blocking=True).float()).argmax(1).cpu().numpy())
+        labels.append(y.numpy())
+    return np.concatenate(labels), np.concatenate(preds)
+
+
+def confusion(labels: np.ndarray, preds: np.ndarray, n: int) -> np.ndarray:
+    """``m[i, j]`` = samples of class i predicted as j."""
+    m = np.zeros((n, n), np.int64)
+    np.add.at(m, (np.asarray(labels, np.int64), np.asarray(preds, np.int64)), 1)
+    return m
+
+
+def summarise(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> dict:
+    """Test accuracy, sample count, and each class's accuracy (None for a class with no sample)."""
+    m = confusion(labels, preds, len(classes))
+    support = m.sum(1)
+    per_class = {c: (round(float(m[i, i] / support[i]), 4) if support[i] else None)
+                 for i, c in enumerate(classes)}
+    return {"test_accuracy": round(float((labels == preds).mean()), 4) if labels.size else None,
+            "test_samples": int(labels.size), "per_class_accuracy": per_class}
+
+
+def confusion_csv(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> str:
+    """``actual,predicted`` class names, one row per sample in file order (DVC's confusion plot)."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["actual", "predicted"])
+    w.writerows((classes[a], classes[b]) for a, b in zip(labels, preds))
+    return out.getvalue()
+
+
+def _train_metrics(path: Path) -> dict:
+    """The train stage's metrics (results/train.json), merged into evaluate's."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise DamagedFileError(f"{path}: not the train stage's metrics ({type(e).__name__}); "
+                               "rerun the train stage: dvc repro --force --single-item train") from None
+    if not isinstance(obj, dict):
+        raise DamagedFileError(f"{path}: not the train stage's metrics (a JSON {type(obj).__name__}, not an "
+                               "object); rerun the train stage: dvc repro --force --single-item train")
+    return obj
+
+
+def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_path) -> dict:
+    """Evaluate ``model_path`` (the epoch that train's protocol selected) on ``test_h5``; merge
+    with the training metrics into ``metrics_json``."""
+    model, cfg = load_model(model_path)
+    classes = cfg["classes"]
+    labels, preds = predict(model, test_h5)
+    metrics = {**_train_metrics(Path(train_metrics)), "model_epoch": cfg["epoch"],
+               **summarise(labels, preds, classes)}
+    write_text(confusion_path, confusion_csv(labels, preds, classes))
+    write_json(metrics_json, metrics)
+    print(f"evaluate: test accuracy {metrics['test_accuracy']} on {metrics['test_samples']} samples "
+          f"(model of epoch {cfg['epoch']})")
+    return metrics

@@ -1,0 +1,53 @@
+"""The DvsGesture folder layout: trial lists and labels CSVs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import LayoutError
+
+LABELS_HEADER = "class,startTime_usec,endTime_usec"
+
+
+def read_trials(path: str | Path) -> list[str]:
+    """Recording file names listed in ``trials_to_train.txt`` / ``trials_to_test.txt``."""
+    path = Path(path)
+    if not path.is_file():
+        raise LayoutError(f"{path}: trial list not found")
+    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    for n in names:
+        if not n.endswith(".aedat") or "/" in n or "\\" in n:
+            raise LayoutError(f"{path}: {n!r} is not an .aedat file name")
+    return names
+
+
+def labels_path(recording: str | Path) -> Path:
+    recording = Path(recording)
+    return recording.with_name(recording.stem + "_labels.csv")
+
+
+def read_labels(path: str | Path, n_classes: int) -> np.ndarray:
+    """Rows ``(class, start_us, end_us)`` as an int64 array (classes from 1 as in the file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise LayoutError(f"{path}: labels file not found")
+    lines = path.read_text().splitlines()
+    if not lines or lines[0].strip().replace(" ", "") != LABELS_HEADER:
+        raise LayoutError(f"{path}: line 1 must be '{LABELS_HEADER}'")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        try:
+            cls, start, end = (int(v) for v in line.split(","))
+        except ValueError:
+            raise LayoutError(f"{path}: line {number}: expected three integers, got {line!r}") from None
+        if not 1 <= cls <= n_classes:
+            raise LayoutError(f"{path}: line {number}: class {cls} outside 1..{n_classes}")
+        if end <= start:
+            raise LayoutError(f"{path}: line {number}: end {end} <= start {start}")
+        rows.append((cls, start, end))
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
