@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import dataclasses
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -23,7 +24,7 @@ import numpy as np
 from pipeline.datasets import DEMO
 from pipeline.download.demo.archive import record, trials, write_recording
 from pipeline.download.demo.aedat3_write import write_aedat3
-from pipeline.frames.layouts import split_recordings
+from pipeline.frames.families.trials import split_recordings
 from pipeline.core.params import DemoParams
 
 GENERATOR_VERSION = 1   # bump when the way a corpus is generated changes
@@ -43,17 +44,18 @@ class Corpus:
     samples: int               # samples used (split order, train first)
 
     def splits(self) -> dict[str, list]:
-        """``{"train": recordings, "test": recordings}`` as :func:`pipeline.frames.layouts.split_recordings`
-        gives them, cut to ``samples`` samples in all (the last train recordings lose theirs)."""
-        out = {s: split_recordings(self.root, DEMO, s) for s in ("train", "test")}
-        excess = sum(len(rec.samples) for recs in out.values() for rec in recs) - self.samples
+        """``{"train": units, "test": units}`` as the trials family lists them
+        (:func:`pipeline.frames.families.trials.split_recordings`), cut to ``samples`` samples in
+        all (the last train recordings lose theirs)."""
+        out = {s: split_recordings(self.root, len(DEMO.classes), s) for s in ("train", "test")}
+        excess = sum(len(u.items) for units in out.values() for u in units) - self.samples
         train = out["train"]
         while excess > 0 and train:
-            rec = train[-1]
-            keep = max(0, len(rec.samples) - excess)
-            excess -= len(rec.samples) - keep
+            unit = train[-1]
+            keep = max(0, len(unit.items) - excess)
+            excess -= len(unit.items) - keep
             if keep:
-                train[-1] = rec._replace(samples=rec.samples[:keep])
+                train[-1] = dataclasses.replace(unit, items=unit.items[:keep])
             else:
                 train.pop()
         return out

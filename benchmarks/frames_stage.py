@@ -1,4 +1,4 @@
-"""3. The whole frames stage (``pipeline.frames.stage.build_split``, both splits) on the corpus.
+"""3. The whole frames stage (``pipeline.frames.driver.write_split``, both splits) on the corpus.
 
 Each run is a fresh process (``python -m benchmarks.frames_stage --child ...``), as
 ``dvc repro`` would start one, so its memory is its own: the parent samples the memory of
@@ -38,21 +38,23 @@ def _sha256(path: Path) -> str:
 
 
 def child(cfg: dict) -> dict:
-    """In the fresh process: both splits through ``build_split``; timings, sizes, hashes."""
-    from pipeline.frames.stage import FrameJob, build_split
+    """In the fresh process: both splits through ``write_split``; timings, sizes, hashes."""
     from pipeline.core.params import DemoParams
+    from pipeline.datasets import DEMO
+    from pipeline.frames.driver import FrameJob, write_split
+    from pipeline.frames.families.trials import TrialsFamily
 
     from .corpus import Corpus
 
     corpus = Corpus(Path(cfg["root"]), DemoParams(**cfg["params"]), cfg["samples"])
-    spec = FrameJob(T, SPLIT_BY, SENSOR, DOWNSAMPLE)
+    spec = FrameJob(TrialsFamily(DEMO, corpus.root), T, SPLIT_BY, SENSOR, DOWNSAMPLE)
     out_dir = Path(cfg["out"])
     started = time.perf_counter()
     splits = corpus.splits()
     result = {"splits": {}}
     for name, recordings in splits.items():
-        s = build_split(recordings, spec, out_dir / f"{name}.h5", {"dataset": "bench", "split": name},
-                        workers=cfg["workers"], root=corpus.root)
+        s = write_split(recordings, spec, out_dir / f"{name}.h5", {"dataset": "bench", "split": name},
+                        workers=cfg["workers"])
         result["splits"][name] = {"samples": s.samples, "events": s.events, "seconds": s.seconds}
     result["wall_s"] = time.perf_counter() - started
     result["samples"] = sum(s["samples"] for s in result["splits"].values())
@@ -195,7 +197,7 @@ def run(args, peers, corpus) -> Section:
         note += f"; CPU {cpu:.1f} s"
         if others:
             note += f"; other processes used {max(others):.1f} CPU-s during a run"
-        sec.rows.append(row(f"ours build_split, {w} worker{'s' if w > 1 else ''}", timing,
+        sec.rows.append(row(f"ours write_split, {w} worker{'s' if w > 1 else ''}", timing,
                             items=first["events"], note=note, workers=w, memory=mem, cpu_s_median=cpu,
                             other_processes_cpu_s=others, samples_per_s=first["samples"] / timing.median))
     hashes = {json.dumps(r["sha256"], sort_keys=True) for rs in runs.values() for r in rs}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.frames.stage import integrate
+from pipeline.frames import integrate
 
 from .common import Section, Target, measure, row, skipped
 

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from pipeline.train.data import H5Frames
-from pipeline.frames.stage import integrate
+from pipeline.frames import integrate
 from pipeline.frames.samples import cut
 from pipeline.io.aedat3 import read_aedat3
 from pipeline.core.store import COMPRESSION, FrameWriter
@@ -49,11 +49,11 @@ class NpzFrames(Dataset):
 def _samples(corpus, k: int):
     """The first ``k`` samples of the corpus (train split order): (frames, label, recording, row, n)."""
     out = []
-    for path, samples in corpus.splits()["train"]:
-        events = read_aedat3(path)
-        pieces = cut(events, [(s[1], s[2]) for s in samples])
-        for piece, (label, _, _, r) in zip(pieces, samples):
-            out.append((integrate(piece, T, "number", SENSOR), label, path.name, r, piece.size))
+    for unit in corpus.splits()["train"]:
+        events = read_aedat3(unit.ref)
+        pieces = cut(events, [(it.start, it.end) for it in unit.items])
+        for piece, it in zip(pieces, unit.items):
+            out.append((integrate(piece, T, "number", SENSOR), it.label, Path(unit.ref).name, it.row, piece.size))
             if len(out) == k:
                 return out
     return out

@@ -82,10 +82,10 @@ def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
 
 def test_corpus_cut_to_a_sample_count(tmp_path):
     """The full-size corpus is cut to its sample count by trimming the last train recordings;
-    they stay Recordings, as the frames stage needs (a plain tuple broke the full run)."""
+    they stay units, as the frames driver needs (a plain tuple broke the full run)."""
     from benchmarks.corpus import Corpus
     from pipeline.core.params import DemoParams
-    from pipeline.frames.samples import Recording
+    from pipeline.frames.families.base import Unit
 
     root = tmp_path / "DvsGesture"
     root.mkdir()
@@ -96,11 +96,11 @@ def test_corpus_cut_to_a_sample_count(tmp_path):
             rows = "".join(f"{c},{c * 100},{c * 100 + 50}\n" for c in range(1, 5))
             (root / f"{n}_labels.csv").write_text("class,startTime_usec,endTime_usec\n" + rows)
     splits = Corpus(root, DemoParams(), 4 + 4 + 1).splits()     # 12 samples in all: drop 3
-    assert [len(r.samples) for r in splits["train"]] == [4, 1] and [len(r.samples) for r in splits["test"]] == [4]
-    assert all(isinstance(r, Recording) for r in splits["train"])
-    assert [s.row for s in splits["train"][1].samples] == [0]
+    assert [len(r.items) for r in splits["train"]] == [4, 1] and [len(r.items) for r in splits["test"]] == [4]
+    assert all(isinstance(r, Unit) for r in splits["train"])
+    assert [s.row for s in splits["train"][1].items] == [0]
     splits = Corpus(root, DemoParams(), 4 + 4).splits()         # the second train recording goes
-    assert [len(r.samples) for r in splits["train"]] == [4]
+    assert [len(r.items) for r in splits["train"]] == [4]
 
 
 def test_step_time_of_a_params_files_network(tmp_path):

@@ -7,6 +7,7 @@ import tonic.datasets as td
 from pipeline.cli.main import main
 from pipeline.cli.catalog import rows
 from pipeline.datasets import DATASETS
+from pipeline.datasets.spec import TonicFetch
 
 
 def tonic_dataset_classes():
@@ -30,8 +31,8 @@ def test_status_follows_the_registry():
     assert by_name["mnist"]["download"] == "11 MiB"
     assert by_name["tonic.DSEC"]["status"].startswith("not supported: ") and "labels" in by_name["tonic.DSEC"]["status"]
     for spec in DATASETS.values():
-        if spec.source == "tonic":
-            assert by_name[spec.name]["source"] == f"Tonic {spec.tonic_class}"
+        if isinstance(spec.source, TonicFetch):
+            assert by_name[spec.name]["source"] == f"Tonic {spec.layout.tonic_class}"
             assert by_name[spec.name]["status"].startswith("supported: download, frames, train, evaluate")
     assert by_name["tonic.NCALTECH101"]["train / test"] == "8709 split by params"
     assert by_name["tonic.SHD"]["status"].endswith("(model.blocks: 0, a fully-connected network)")

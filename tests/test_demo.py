@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.download.demo.archive import build_archive, record
 from pipeline.download.demo.gestures import CLASSES, gesture
-from pipeline.frames.dvsgesture import read_labels, read_trials
+from pipeline.frames.families.trials import read_labels, read_trials
 from pipeline.io import read_aedat3
 from pipeline.core.params import DemoParams
 

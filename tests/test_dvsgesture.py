@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.frames.dvsgesture import read_labels, read_trials
+from pipeline.frames.families.trials import read_labels, read_trials
 from pipeline.core.errors import LayoutError
 from pipeline.core.events import make_events
 from pipeline.frames.samples import cut

@@ -9,14 +9,32 @@ import tonic.functional as tf
 import yaml
 
 from pipeline.core.events import make_events
-from pipeline.frames.stage import FrameJob, build_split
 from pipeline.cli.info import describe
 from pipeline.frames.integration import integrate
 from pipeline.io import read_events
 from pipeline.core.params import validate_params
-from pipeline.frames.samples import Recording, Sample
+from pipeline.datasets import DatasetSpec
+from pipeline.datasets.spec import Trials
+from pipeline.frames.driver import FrameJob as _FrameJob
+from pipeline.frames.driver import write_split as build_split
+from pipeline.frames.families.base import Item, Unit
+from pipeline.frames.families.trials import TrialsFamily
 from pipeline.core.store import read_attrs, read_sample
 from conftest import ROOT
+
+def FrameJob(T, split_by, sensor_size, downsample, reader, filters=()):
+    """The driver's job for files that ``reader`` reads, each a unit of the samples given."""
+    spec = DatasetSpec(name="t", classes=("a", "b", "c", "d"), sensor_size=sensor_size, layout=Trials(reader=reader))
+    return _FrameJob(TrialsFamily(spec, "."), T, split_by, sensor_size, downsample, tuple(filters))
+
+
+def Recording(path, items):
+    return Unit(str(path), tuple(items), path)
+
+
+def Sample(label, start=None, end=None, row=-1):
+    return Item(label, "rec", row, start, end)
+
 
 TONIC = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
 

@@ -4,22 +4,26 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline.frames.stage import FrameJob, build_split
-from pipeline.datasets import DatasetSpec
 from pipeline.core.errors import LayoutError
-from pipeline.frames.layouts import split_recordings as layout_split
 from pipeline.core.store import read_meta
+from pipeline.datasets import DatasetSpec
+from pipeline.datasets.spec import Trials
+from pipeline.frames.driver import FrameJob
+from pipeline.frames.driver import write_split as build_split
+from pipeline.frames.families.base import Item, Unit
+from pipeline.frames.families.trials import TrialsFamily
+from pipeline.frames.families.trials import split_recordings as trials_split
 from pipeline.core.events import make_events
 from pipeline.io import AedatFormatError
 from pipeline.download.demo.aedat3_write import write_aedat3
 
-SPEC = FrameJob(T=2, split_by="number", sensor_size=(2, 4), downsample=1)
-HAND = DatasetSpec(name="hand", files=(), reader="aedat3", sensor_size=(2, 4), classes=("a", "b", "c"),
-                   expected=None)
+HAND = DatasetSpec(name="hand", sensor_size=(2, 4), classes=("a", "b", "c"), layout=Trials(reader="aedat3"))
+FAMILY = TrialsFamily(HAND, ".")
+SPEC = FrameJob(FAMILY, T=2, split_by="number", sensor_size=(2, 4), downsample=1)
 
 
 def split_recordings(root, split):
-    return layout_split(root, HAND, split)
+    return trials_split(root, len(HAND.classes), split)
 
 
 def make_layout(root):
@@ -93,21 +97,21 @@ def test_errors_name_the_file_and_sample(tmp_path):
     """An event outside the sensor in a whole-file sample, and unsorted timestamps inside a
     labelled window (split_by: time), each name the file and which sample."""
     from pipeline.core.errors import EventFormatError
-    from pipeline.frames.samples import Recording, Sample
 
     rec = tmp_path / "one.aedat"
     write_aedat3(rec, make_events(np.arange(5), [0, 1, 2, 9, 0], np.zeros(5), np.ones(5)))
     with pytest.raises(EventFormatError, match=r"one\.aedat: event 3 \(t = 3 us, in the whole file\): "
                                                r"x = 9 is outside the sensor width 4"):
-        build_split([Recording(rec, [Sample(0)])], SPEC, tmp_path / "a.h5", {}, workers=1)
+        build_split([Unit(str(rec), (Item(0, rec.name),), rec)], SPEC, tmp_path / "a.h5", {}, workers=1)
     # timestamps 0 1 2 3 1 (unsorted: the writer refuses them, so patch the file's last event)
     unsorted = tmp_path / "two.aedat"
     write_aedat3(unsorted, make_events(np.arange(5), np.zeros(5), np.zeros(5), np.ones(5)))
     raw = bytearray(unsorted.read_bytes())
     raw[-4:] = (1).to_bytes(4, "little")
     unsorted.write_bytes(bytes(raw))
-    job = FrameJob(T=2, split_by="time", sensor_size=(2, 4), downsample=1)
+    job = FrameJob(FAMILY, T=2, split_by="time", sensor_size=(2, 4), downsample=1)
     with pytest.raises(EventFormatError, match=r"two\.aedat: the sample of labels row 7: integrate: event 4: "
                                                r"timestamps not sorted"):
-        build_split([Recording(unsorted, [Sample(0, 0, 10, 7)])], job, tmp_path / "b.h5", {}, workers=1)
+        build_split([Unit(str(unsorted), (Item(0, unsorted.name, 7, 0, 10),), unsorted)], job, tmp_path / "b.h5", {},
+                    workers=1)
     assert list(tmp_path.glob("*.h5*")) == []

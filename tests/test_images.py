@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from httpserver import send
-from pipeline.frames import images as images_module
+from pipeline.frames.families import images as images_module
 from pipeline.train.data import H5Frames
 from pipeline.datasets import CIFAR10, FASHION_MNIST, MNIST, Remote
 from pipeline.download.stage import download
@@ -220,7 +220,7 @@ def test_idx_counts_must_match(tmp_path, server):
 
 
 def test_idx_workers_give_byte_identical_files(tmp_path, server, monkeypatch):
-    monkeypatch.setattr(images_module, "_BLOCK", 3)         # several blocks for the workers
+    monkeypatch.setattr(images_module, "BLOCK", 3)         # several blocks for the workers
     files, _ = idx_dataset(n_train=20, n_test=7)
     spec = serve_idx(server, MNIST, files, {"train": 20, "test": 7})
     download(params(tmp_path, "mnist"), tmp_path / "raw", spec=spec)

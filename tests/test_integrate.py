@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.core.events import make_events
-from pipeline.frames.stage import integrate
+from pipeline.frames import integrate
 
 
 def ev(rows):

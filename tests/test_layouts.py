@@ -5,8 +5,16 @@ import pytest
 from pipeline.datasets import CIFAR10_DVS, DATASETS, NMNIST
 from pipeline.core.errors import LayoutError
 from pipeline.core.events import make_events
-from pipeline.frames.layouts import split_recordings
+from pipeline.frames.families.eventfiles import split_files
 from pipeline.frames.transforms import cifar10_dvs_orientation
+
+
+def split_recordings(root, spec, split):
+    """The split's units as (path, [(label, start, end, row), ...]), the shape these tests compare."""
+    from pathlib import Path
+
+    return [(Path(u.path), [(it.label, it.start, it.end, it.row) for it in u.items])
+            for u in split_files(root, spec, split)]
 
 
 def touch(path):

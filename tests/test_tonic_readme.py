@@ -7,6 +7,7 @@ import yaml
 
 from pipeline.datasets import DATASETS
 from pipeline.core.params import validate_params
+from pipeline.datasets.spec import TonicFetch
 from test_ablations import ROOT, apply, overrides
 
 
@@ -24,7 +25,7 @@ def test_each_family_command_is_valid_on_the_demo_params():
         raw["dataset"] = patch["dataset"]
         p = validate_params(raw)
         spec = DATASETS[p.dataset]
-        assert spec.source == "tonic"
-        splits.add(spec.layout["split"])
+        assert isinstance(spec.source, TonicFetch)
+        splits.add(spec.layout.split)
         one_d.add(min(spec.sensor_size) == 1)
     assert splits == {"official", "stratified"} and one_d == {True, False}

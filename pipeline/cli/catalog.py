@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 
 from ..datasets import DATASETS, DatasetSpec
+from ..datasets.spec import Generated, TonicClass, TonicFetch
 
 #: Tonic classes the pipeline does not build, and why (a dataset, not a code, reason each).
 NOT_SUPPORTED = {
@@ -30,9 +31,9 @@ STAGES_ALL = "download, frames, train, evaluate"
 
 def _size(spec: DatasetSpec) -> str:
     sizes = [f.size for f in spec.files]
-    if spec.generated:
+    if isinstance(spec.source, Generated):
         return "generated"
-    if spec.source == "tonic":
+    if isinstance(spec.source, TonicFetch):
         return "via Tonic"
     if not sizes or any(s is None for s in sizes):
         return "?"
@@ -50,10 +51,10 @@ def _stages(spec: DatasetSpec) -> str:
 def _counts(spec: DatasetSpec) -> str:
     if spec.expected:
         return f"{spec.expected['train']} / {spec.expected['test']}"
-    if spec.generated:
+    if isinstance(spec.source, Generated):
         return "from params"
-    total = spec.layout.get("total")
-    if spec.layout.get("split") == "stratified":
+    if isinstance(spec.layout, TonicClass) and spec.layout.stratified:
+        total = spec.layout.total
         return f"{total} split by params" if total else "split by params"
     return "?"
 
@@ -63,11 +64,12 @@ def rows() -> list[dict]:
     out = []
     for spec in DATASETS.values():
         counts = _counts(spec)
-        sensor = "x".join(map(str, spec.sensor_size)) + (f" x{spec.channels}" if spec.kind == "images" else "")
-        out.append({"name": spec.name, "source": f"Tonic {spec.tonic_class}" if spec.source == "tonic" else "ours",
+        sensor = "x".join(map(str, spec.sensor_size)) + (f" x{spec.channels}" if spec.images else "")
+        tonic = isinstance(spec.layout, TonicClass)
+        out.append({"name": spec.name, "source": f"Tonic {spec.layout.tonic_class}" if tonic else "ours",
                     "sensor": sensor, "classes": str(len(spec.classes)), "train / test": counts,
                     "download": _size(spec), "status": f"supported: {_stages(spec)}"})
-    wrapped = {s.tonic_class for s in DATASETS.values() if s.source == "tonic"}
+    wrapped = {s.layout.tonic_class for s in DATASETS.values() if isinstance(s.layout, TonicClass)}
     for name in tonic_classes():
         if name in wrapped:
             continue

@@ -30,7 +30,7 @@ def describe(path: str | Path) -> str:
         f"dataset:     {a.get('dataset')} ({a.get('split', '?')} split), made by dvs-pipeline {a.get('version')}",
         f"params:      {json.dumps(params, sort_keys=True)}",
     ]
-    if a.get("kind") == "images":
+    if a.get("image"):
         lines.append(f"images:      {shape[0]} x {shape[1:]} {dtype} (channel, height, width), pixels 0..255; "
                      f"the network sees each T = {a.get('T')} times")
     else:

@@ -18,8 +18,8 @@ from ..core.params import Params
 
 def image_norm(params: Params) -> dict | None:
     """The normalisation of an image dataset's network input (None for event datasets)."""
-    spec = get(params.dataset)
-    return {"mean": list(spec.mean), "std": list(spec.std)} if spec.kind == "images" else None
+    layout = get(params.dataset).layout
+    return {"mean": list(layout.mean), "std": list(layout.std)} if layout.images else None
 
 
 def _describe(m: nn.Module) -> str:

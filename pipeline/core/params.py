@@ -191,21 +191,16 @@ class Params(_Section):
         """``(T, C, H', W')`` the network sees: event datasets have 2 polarity channels and the
         sensor divided by downsample; an image dataset's image (C channels) is repeated T times."""
         spec = DATASETS[self.dataset]
-        H, W = spec.sensor_size
-        f = self.frames.downsample
-        return self.frames.T, spec.channels, -(-H // f), -(-W // f)
+        return spec.layout.frame_shape(spec.sensor_size, self.frames.T, self.frames.downsample)
 
 
 def _check_together(p: Params) -> list[tuple[str, str]]:
     """``(param, problem)`` for each combination of values that cannot work."""
-    problems = []
     T, C, H, W = p.frame_shape()
     spec = DATASETS[p.dataset]
     sensor = "x".join(map(str, spec.sensor_size))
-    if spec.kind == "images" and p.frames.downsample != 1:
-        problems.append(("frames.downsample", f"must be 1 for {p.dataset}, an image dataset (its images are "
-                                              f"stored as they are), got {p.frames.downsample}"))
-    if spec.kind == "events" and 4 * T * C * H * W > MAX_SAMPLE_BYTES:
+    problems = spec.layout.param_problems(p)    # the family's own (an image dataset: downsample 1, blocks >= 1)
+    if not spec.images and 4 * T * C * H * W > MAX_SAMPLE_BYTES:
         problems.append(("frames.T", f"{T} frames of {C}x{H}x{W} counts take {4 * T * C * H * W / 2**20:.0f} MiB "
                                      f"per sample, over the limit of {MAX_SAMPLE_BYTES >> 20} MiB "
                                      "(lower frames.T or raise frames.downsample)"))
@@ -221,9 +216,6 @@ def _check_together(p: Params) -> list[tuple[str, str]]:
         problems.append(("frames.downsample", f"{p.frames.downsample} turns the {sensor} sensor into {H}x{W} "
                                               f"frames, too small for model.blocks = {blocks} poolings by 2 "
                                               f"(needs at least {1 << blocks}x{1 << blocks}{fc})"))
-    elif blocks == 0 and spec.kind == "images":
-        problems.append(("model.blocks", "must be at least 1 for an image dataset (its first convolution is "
-                                         "the encoder)"))
     elif (p.model.channels if blocks else C) * (H >> blocks) * (W >> blocks) * p.model.hidden > MAX_LINEAR_WEIGHTS:
         n = (p.model.channels if blocks else C) * (H >> blocks) * (W >> blocks)
         problems.append(("model.hidden", f"a Linear layer of {n} x {p.model.hidden} weights is over the limit "

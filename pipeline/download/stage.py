@@ -14,13 +14,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .. import datasets
 from ..core.atomic import atomic_path
-from ..datasets import DatasetSpec, Remote
-from .demo.archive import ARCHIVE, build_archive, expected_samples
-from .fetch import fetch
 from ..core.params import Params
 from ..core.source import Archive, Source, write_source
+from ..datasets import DatasetSpec, Remote, get, help_text
+from ..datasets.spec import Fetch, Generated, TonicFetch
+from .demo.archive import ARCHIVE, build_archive, expected_samples
+from .fetch import fetch
+from .tonic import download_tonic
 from .unpack import extract
 
 _SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".gz")
@@ -41,7 +42,7 @@ def mirror_urls(mirrors: list[str], name: str) -> list[str]:
             for m in mirrors]
 
 
-def _generate(params: Params, folder: Path) -> tuple[list[Remote], dict[str, int]]:
+def _demo(params: Params, folder: Path) -> tuple[list[Remote], dict[str, int]]:
     """Record the demo archive into ``folder``; its file as a Remote, and its sample counts."""
     archive = folder / ARCHIVE
     md5 = build_archive(archive, params.demo)
@@ -49,42 +50,67 @@ def _generate(params: Params, folder: Path) -> tuple[list[Remote], dict[str, int
             expected_samples(params.demo))
 
 
+#: generators of Generated sources, by name: ``(params, folder) -> (files, samples per split)``
+GENERATORS = {"demo": _demo}
+
+
+def _fetch_unpack(params: Params, raw_dir: Path, spec: DatasetSpec, files, expected, mirrors,
+                  archive_dir: Path) -> Source:
+    """Fetch (md5-checked) every file of ``files`` into ``archive_dir``, unpack them all into ``raw_dir``."""
+    dl = params.download
+    help = help_text(spec.name, archive_dir=archive_dir.resolve())
+    archives = [
+        fetch([*mirror_urls(mirrors, remote.name), *remote.urls], archive_dir / remote.name, remote.md5,
+              size=remote.size, retries=dl.retries, timeout=dl.timeout, deadline=dl.deadline,
+              max_bytes=dl.max_bytes, min_rate=dl.min_rate, help=help)
+        for remote in files
+    ]
+    source = Source(spec.name, tuple(Archive(r.name, r.md5) for r in files), expected)
+    with atomic_path(raw_dir) as tmp:
+        tmp.mkdir()
+        for path in archives:
+            extract(path, tmp / stem(path.name))
+        write_source(tmp, source)
+    return source
+
+
+def _archive_dir(params: Params, spec: DatasetSpec) -> Path:
+    archive_dir = Path(params.download.archive_dir) / spec.archive_subdir
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    return archive_dir
+
+
+def fetch_dataset(params: Params, raw_dir: Path, spec: DatasetSpec) -> Source:
+    """A :class:`~pipeline.datasets.spec.Fetch` source: the spec's files, from the mirrors in
+    params, their URLs, or copies placed in ``download.archive_dir``."""
+    return _fetch_unpack(params, raw_dir, spec, list(spec.files), spec.expected, list(params.download.mirrors),
+                         _archive_dir(params, spec))
+
+
+def generate_dataset(params: Params, raw_dir: Path, spec: DatasetSpec) -> Source:
+    """A :class:`~pipeline.datasets.spec.Generated` source: recorded into a scratch folder, then
+    obtained from there through the same path as a mirror; nothing is kept."""
+    archive_dir = _archive_dir(params, spec)
+    scratch = archive_dir / f"{spec.name}-generated"
+    files = []
+    try:
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        files, expected = GENERATORS[spec.source.generator](params, scratch)
+        for remote in files:                   # a copy left by an earlier, killed run
+            (archive_dir / remote.name).unlink(missing_ok=True)
+        return _fetch_unpack(params, raw_dir, spec, files, expected, [], archive_dir)
+    finally:                                   # regenerated from params at will: keep nothing
+        shutil.rmtree(scratch, ignore_errors=True)
+        for remote in files:
+            (archive_dir / remote.name).unlink(missing_ok=True)
+
+
+#: how each kind of source is obtained
+SOURCES = {Fetch: fetch_dataset, Generated: generate_dataset, TonicFetch: download_tonic}
+
+
 def download(params: Params, raw_dir: str | Path = "data/raw", spec: DatasetSpec | None = None) -> Source:
     """Fetch, verify and unpack ``params.dataset`` into ``raw_dir``; returns the source record."""
-    spec = spec or datasets.get(params.dataset)
-    if spec.source == "tonic":                 # Tonic's class fetches and unpacks it
-        from .tonic import download_tonic
-        return download_tonic(params, raw_dir, spec)
-    dl = params.download
-    archive_dir = Path(dl.archive_dir) / spec.archive_subdir
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    scratch = archive_dir / f"{spec.name}-generated"
-    files, expected, mirrors = list(spec.files), spec.expected, list(dl.mirrors)
-    help_text = spec.help.format(archive_dir=archive_dir.resolve())
-    try:
-        if spec.generated:
-            shutil.rmtree(scratch, ignore_errors=True)
-            scratch.mkdir()
-            files, expected = _generate(params, scratch)
-            mirrors = []
-            for remote in files:               # a copy left by an earlier, killed run
-                (archive_dir / remote.name).unlink(missing_ok=True)
-        archives = [
-            fetch([*mirror_urls(mirrors, remote.name), *remote.urls], archive_dir / remote.name, remote.md5,
-                  size=remote.size, retries=dl.retries, timeout=dl.timeout, deadline=dl.deadline,
-                  max_bytes=dl.max_bytes, min_rate=dl.min_rate,
-                  help=help_text)
-            for remote in files
-        ]
-        source = Source(spec.name, tuple(Archive(r.name, r.md5) for r in files), expected)
-        with atomic_path(raw_dir) as tmp:
-            tmp.mkdir()
-            for path in archives:
-                extract(path, tmp / stem(path.name))
-            write_source(tmp, source)
-    finally:
-        if spec.generated:                     # regenerated from params at will: keep nothing
-            shutil.rmtree(scratch, ignore_errors=True)
-            for remote in files:
-                (archive_dir / remote.name).unlink(missing_ok=True)
-    return source
+    spec = spec or get(params.dataset)
+    return SOURCES[type(spec.source)](params, Path(raw_dir), spec)

@@ -41,7 +41,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..core.atomic import atomic_path, remove, write_json
-from ..datasets import DatasetSpec
+from ..datasets import DatasetSpec, help_text
 from ..core.errors import DownloadError, one_line
 from .fetch import md5sum
 from ..core.params import Params
@@ -75,9 +75,9 @@ def calls(spec: DatasetSpec) -> list[tuple[str, dict]]:
     """``(split, constructor kwargs)`` for each instantiation of the class: one per split it
     has, or one (``"all"``) for a class without a split."""
     layout = spec.layout
-    if layout.get("split") == "official":
-        return [(split, dict(layout["splits"][split])) for split in ("train", "test")]
-    return [("all", dict(layout.get("kwargs", {})))]
+    if layout.stratified:
+        return [("all", dict(layout.kwargs))]
+    return [(split, layout.split_kwargs(split)) for split in ("train", "test")]
 
 
 def wanted(cls, kwargs: dict) -> tuple[str, str | None, str | None]:
@@ -104,7 +104,7 @@ def wanted(cls, kwargs: dict) -> tuple[str, str | None, str | None]:
 
 def _check_md5(path: Path, md5: str | None, spec: DatasetSpec) -> None:
     if md5 and (actual := md5sum(path)) != md5:
-        raise DownloadError(f"{spec.name}: {path} has md5 {actual}, Tonic's {spec.tonic_class} expects {md5}: "
+        raise DownloadError(f"{spec.name}: {path} has md5 {actual}, Tonic's {spec.layout.tonic_class} expects {md5}: "
                             "the file is damaged or not the official one; replace it (see `python -m "
                             "pipeline datasets` or the registry's help) and run again")
 
@@ -167,28 +167,28 @@ def _folder_of(cls, kwargs: dict) -> str:
 def _unpack_placed(spec: DatasetSpec, cls, location: Path, kwargs: dict) -> None:
     """POKERDVS, DVSLip: md5-check a placed archive whose files are not unpacked yet; unpack
     POKERDVS's ourselves (DVSLip's Tonic unpacks, and deletes)."""
-    if spec.tonic_class not in _CHECK_PLACED_ARCHIVE:
+    if spec.layout.tonic_class not in _CHECK_PLACED_ARCHIVE:
         return
     name, md5, _ = wanted(cls, kwargs)
     archive = location / name
     folder = location / _folder_of(cls, kwargs)
-    unpacked = folder.is_dir() and len(list(folder.rglob("*.npy"))) >= _CHECK_PLACED_ARCHIVE[spec.tonic_class]
+    unpacked = folder.is_dir() and len(list(folder.rglob("*.npy"))) >= _CHECK_PLACED_ARCHIVE[spec.layout.tonic_class]
     if not archive.is_file() or unpacked:
         return
     _check_md5(archive, md5, spec)
-    if spec.tonic_class == "POKERDVS":
+    if spec.layout.tonic_class == "POKERDVS":
         unpack_into(archive, location)
 
 
 def _after(spec: DatasetSpec, cls, location: Path, kwargs: dict) -> None:
     """What Tonic leaves undone once its class has run (see the module's docstring)."""
-    if spec.tonic_class == "NCALTECH101":
+    if spec.layout.tonic_class == "NCALTECH101":
         folder = location / getattr(cls, "folder_name", "Caltech101")
         if not (folder.is_dir() and any(folder.rglob("*.bin"))):
             inner = sorted(location.rglob(getattr(cls, "data_filename", "Caltech101.zip")))
             if inner:
                 unpack_into(inner[0], location)
-    if spec.tonic_class in _CHECK_FILE_AFTER:
+    if spec.layout.tonic_class in _CHECK_FILE_AFTER:
         name, md5, _ = wanted(cls, kwargs)
         if (location / name).is_file():
             _check_md5(location / name, md5, spec)
@@ -214,14 +214,14 @@ def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> So
     """Have Tonic's class fetch ``spec``'s dataset into the cache, then link it into ``raw_dir``."""
     td = tonic_module()
     version = tonic_version()
-    cls = getattr(td, spec.tonic_class, None)
+    cls = getattr(td, spec.layout.tonic_class, None)
     if not isinstance(cls, type):
         raise DownloadError(f"{spec.name}: the installed Tonic {version} has no dataset class "
-                            f"{spec.tonic_class!r}; install a Tonic that has it: pip install 'tonic>=1.6,<2'")
+                            f"{spec.layout.tonic_class!r}; install a Tonic that has it: pip install 'tonic>=1.6,<2'")
     cache = Path(params.download.archive_dir) / spec.archive_subdir
-    location = cache / spec.tonic_class
+    location = cache / spec.layout.tonic_class
     cache.mkdir(parents=True, exist_ok=True)
-    help_text = one_line(spec.help.format(archive_dir=cache.resolve()))
+    help = one_line(help_text(spec.name, archive_dir=cache.resolve()))
     files = []
     for split, kwargs in calls(spec):
         name, md5, url = wanted(cls, kwargs)
@@ -236,15 +236,15 @@ def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> So
             if isinstance(e, DownloadError):
                 why = one_line(e)
             raise DownloadError(
-                f"{spec.name}: Tonic {version}'s {spec.tonic_class} could not get its {split} files ({why}); "
+                f"{spec.name}: Tonic {version}'s {spec.layout.tonic_class} could not get its {split} files ({why}); "
                 f"Tonic wanted {name}" + (f" (md5 {md5})" if md5 else "")
                 + (f" from {url}" if url else " (it has no URL for it)")
-                + f"; place the files in {location.resolve()} in Tonic's layout and run again: {help_text}"
+                + f"; place the files in {location.resolve()} in Tonic's layout and run again: {help}"
             ) from None
-    rel = data_files(location, list(spec.layout.get("data", ["**/*"])))
+    rel = data_files(location, list(spec.layout.data or ["**/*"]))
     if not rel:
-        raise DownloadError(f"{spec.name}: Tonic's {spec.tonic_class} ran but {location.resolve()} holds "
-                            f"no files matching {spec.layout.get('data')}; {help_text}")
+        raise DownloadError(f"{spec.name}: Tonic's {spec.layout.tonic_class} ran but {location.resolve()} holds "
+                            f"no files matching {list(spec.layout.data)}; {help}")
     archives, seen = [], set()
     for name, md5, _ in files:
         if name not in seen:
@@ -252,12 +252,12 @@ def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> So
             archives.append(Archive(name, md5))
     source = Source(spec.name, tuple(archives), spec.expected)
     record = dict(asdict(source), tonic={
-        "class": spec.tonic_class, "version": version, "folder": spec.tonic_class,
+        "class": spec.layout.tonic_class, "version": version, "folder": spec.layout.tonic_class,
         "urls": sorted({url for _, _, url in files if url}),
-        "split": spec.layout.get("split"), "total": spec.layout.get("total"), "files": len(rel)})
+        "split": spec.layout.split, "total": spec.layout.total, "files": len(rel)})
     with atomic_path(raw_dir) as tmp:
         tmp.mkdir()
         for path in rel:
-            _link(location / path, tmp / spec.tonic_class / path)
+            _link(location / path, tmp / spec.layout.tonic_class / path)
         write_json(tmp / SOURCE_FILE, record)
     return source

@@ -1,35 +1,8 @@
-"""Samples: where each one is in its recording, and cutting a recording's events into them.
-
-Every dataset's layout (:mod:`pipeline.frames.layouts`) lists a split as :class:`Recording` s, each
-with its :class:`Sample` s; the frames stage reads a recording once and cuts it here.
-"""
+"""Cutting a unit's events (a recording) into its samples' time windows."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NamedTuple
-
 import numpy as np
-
-
-class Sample(NamedTuple):
-    label: int                 # class index from 0
-    start: int | None = None   # window start (µs, inclusive); None: the whole file is the sample
-    end: int | None = None     # window end (µs, exclusive)
-    row: int = -1              # row of the recording's labels file (from 0); -1: the whole file
-
-    @property
-    def whole_file(self) -> bool:
-        return self.start is None
-
-    def describe(self) -> str:
-        """Which sample of its recording this is, for messages."""
-        return "the whole file" if self.whole_file else f"the sample of labels row {self.row}"
-
-
-class Recording(NamedTuple):
-    path: Path
-    samples: list[Sample]
 
 
 def cut(events: np.ndarray, windows) -> list[np.ndarray]:
@@ -45,8 +18,8 @@ def cut(events: np.ndarray, windows) -> list[np.ndarray]:
     return [events[(t >= start) & (t < end)] for start, end in windows]
 
 
-def sample_events(events: np.ndarray, samples: list[Sample]) -> list[np.ndarray]:
-    """The events of each of a recording's ``samples``."""
-    if all(s.whole_file for s in samples):
-        return [events] * len(samples)
-    return cut(events, [(s.start, s.end) for s in samples])
+def sample_events(events: np.ndarray, items) -> list[np.ndarray]:
+    """The events of each of a unit's ``items`` (:class:`~pipeline.frames.families.base.Item`)."""
+    if all(it.whole_file for it in items):
+        return [events] * len(items)
+    return cut(events, [(it.start, it.end) for it in items])

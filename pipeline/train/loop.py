@@ -48,7 +48,6 @@ from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
-from .. import datasets
 from . import distributed
 from .augment import build_augmentation
 from ..core.atomic import write_json, write_text
@@ -84,11 +83,12 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 
 def network_input(data: H5Frames) -> tuple[tuple[int, ...], dict | None]:
     """``(input_shape, image)`` of the network for a frames file: ``(T, C, H, W)``, and for a
-    file of static images (stored once, repeated for its attribute ``T`` steps) the dataset's
-    normalisation ``{"mean", "std"}`` (else None)."""
-    if data.attrs.get("kind") == "images":
-        spec = datasets.get(data.attrs["dataset"])
-        return (int(data.attrs["T"]), *map(int, data.frame_shape)), {"mean": list(spec.mean), "std": list(spec.std)}
+    file of static images (stored once, with the metadata ``image``: the steps T the network
+    repeats each, its normalisation) that normalisation ``{"mean", "std"}`` (else None)."""
+    image = data.attrs.get("image")
+    if image:
+        return (int(image["steps"]), *map(int, data.frame_shape)), {"mean": list(image["mean"]),
+                                                                      "std": list(image["std"])}
     return tuple(map(int, data.frame_shape)), None
 
 
@@ -237,7 +237,7 @@ def start_run(ctx: Context, train_h5: Path, test_h5: Path, classes: list[str], m
     dtype = amp_dtype(tp, ctx.device)
     augment = None
     if image is not None:
-        augment = build_augmentation(datasets.get(data.attrs["dataset"]).augment)
+        augment = build_augmentation(data.attrs["image"].get("augment"))
         augment = augment.to(ctx.device) if augment is not None else None
     loader, sampler, loader_gen = train_loader(data, train_idx, tp, ctx)
     on_device, scoring = place_data(data, test, train_idx, val_idx, tp, ctx)

@@ -75,7 +75,7 @@ def frames_sample(path: Path, index: int, T: int | None) -> Shown:
         if not -n <= index < n:
             raise PreviewError(f"{path}: sample index {index} out of range (the file holds {n} samples)")
         index %= n
-        if read_meta(f).get("kind") == "images":
+        if read_meta(f).get("image"):
             raise PreviewError(f"{path}: a file of static images (dataset {read_meta(f).get('dataset')}), not event "
                                "frames; preview draws event frames only")
         frames = read_frames(f, index)

@@ -1,4 +1,8 @@
-"""The DvsGesture folder layout: trial lists and labels CSVs."""
+"""The trials family (DVS128 Gesture, the demo): recordings listed in ``trials_to_<split>.txt``,
+each cut into samples by its ``<name>_labels.csv`` (class from 1, start and end in µs).
+
+A unit is a recording: it is read once and the driver cuts it into its samples' windows.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import LayoutError
+from ...core.errors import LayoutError
+from ...io import READERS
+from .base import Family, Item, Unit
 
 LABELS_HEADER = "class,startTime_usec,endTime_usec"
 
@@ -51,3 +57,30 @@ def read_labels(path: str | Path, n_classes: int) -> np.ndarray:
         rows.append((cls, start, end))
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
+
+
+def split_recordings(root: str | Path, classes: int, split: str) -> list[Unit]:
+    """The recordings ``trials_to_<split>.txt`` under ``root`` lists, each with its samples."""
+    root = Path(root)
+    lists = sorted(root.rglob(f"trials_to_{split}.txt"))
+    if len(lists) != 1:
+        raise LayoutError(f"{root}: expected one trials_to_{split}.txt, found {len(lists)}")
+    folder = lists[0].parent
+    out = []
+    for name in read_trials(lists[0]):
+        path = folder / name
+        if not path.is_file():
+            raise LayoutError(f"{lists[0]} lists {name}, which is not in {folder}")
+        rows = read_labels(labels_path(path), classes)
+        recording = path.relative_to(root).as_posix()
+        items = tuple(Item(int(c) - 1, recording, r, int(a), int(b)) for r, (c, a, b) in enumerate(rows))
+        out.append(Unit(str(path), items, path))
+    return out
+
+
+class TrialsFamily(Family):
+    def splits(self) -> dict[str, list[Unit]]:
+        return {split: split_recordings(self.raw_dir, len(self.spec.classes), split) for split in ("train", "test")}
+
+    def read(self, unit: Unit) -> np.ndarray:
+        return READERS[self.spec.layout.reader](unit.ref)

@@ -1,4 +1,4 @@
-"""The frames stage for Tonic's datasets (``dataset: tonic.<Class>``): Tonic parses, we integrate.
+"""The Tonic family (``dataset: tonic.<Class>``): Tonic's class lists and parses, we integrate.
 
 Tonic's class is instantiated on ``data/raw`` (what the download stage linked there, in Tonic's
 layout) for each split it has, with its download switched off: a file missing there is an
@@ -7,12 +7,10 @@ the parent (label from Tonic's targets, the file Tonic reads as ``recording``), 
 order: sorted by that file's path (Tonic lists some folders in the file system's order), or
 Tonic's index order where all samples are in one file (SHD, SSC, N-TIDIGITS18, recorded as
 ``<split>/<index>`` or ``<split>/<sample id>``). Worker processes then take chunks of sample
-indices (:func:`pipeline.core.parallel.ordered_map`), ask Tonic for each sample's events
-(``dataset[i]``), turn them into :data:`~pipeline.core.events.EVENT_DTYPE` (:func:`to_events`) and
-go the way of our own datasets: :func:`~pipeline.frames.stage.check_events` against the sensor,
-the event filters of ``frames.filters`` (:func:`pipeline.frames.filters.apply`),
-:func:`~pipeline.frames.integration.integrate`, compression; the parent stores the samples in order, so
-the file is byte-identical whatever ``frames.workers``.
+indices, ask Tonic for each sample's events (``dataset[i]``, one unit each), turn them into
+:data:`~pipeline.core.events.EVENT_DTYPE` (:func:`to_events`) and give them to the frames driver
+(:mod:`pipeline.frames.driver`), which goes the way of every dataset: sensor checks, filters,
+integration, compression, the file in a fixed order whatever ``frames.workers``.
 
 Splits: Tonic's own train/test sets where the class has them (its ``train=`` argument);
 otherwise (CIFAR10DVS, ASLDVS, NCALTECH101) a stratified split (:func:`stratified_split`): in
@@ -35,59 +33,19 @@ N-Caltech101's frame placement).
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
-from tqdm import tqdm
 
-from ..datasets import DatasetSpec
-from ..core.errors import EventFormatError, FilterError, LayoutError, one_line
-from ..core.events import EVENT_DTYPE, empty_events
-from .filters import apply as apply_filters
-from .filters import validate as validate_filters
-from .stage import SplitSummary, check_events
-from .integration import frame_shape, integrate
-from ..core.parallel import ordered_map
-from ..core.params import Params
-from .samples import Recording, Sample
-from ..core.source import Source
-from ..core.store import FrameWriter, encoder
+from ...core.errors import EventFormatError, LayoutError, one_line
+from ...core.events import EVENT_DTYPE
+from .base import Family, Item, Unit
 
 _INT64 = (-(2**63), 2**63 - 1)
 _COORD = (0, 2**16 - 1)                # EVENT_DTYPE's x and y are uint16
 _HSD = {"SHD", "SSC"}                  # one HDF5 file of samples, labels in it
-
-
-class Item(NamedTuple):
-    """One sample: Tonic's index of it, our label, where it is, its row in the fixed order."""
-
-    index: int
-    label: int
-    recording: str
-    row: int = -1
-
-
-@dataclass(frozen=True)
-class TonicJob:
-    """What a worker needs to turn Tonic's samples into stored frames."""
-
-    name: str                          # our dataset name, for messages
-    tonic_class: str
-    raw_dir: str
-    kwargs: tuple                      # the constructor's keyword arguments, as sorted items
-    classes: tuple[str, ...]
-    T: int
-    split_by: str
-    sensor_size: tuple[int, int]
-    downsample: int
-    filters: tuple = ()
-    one_d: bool = False
 
 
 # ------------------------------------------------------------------------- events
@@ -281,160 +239,103 @@ def _recordings(ds, tonic_class: str, raw_dir: Path, split: str) -> tuple[list[s
     return [Path(os.path.relpath(p, raw_dir)).as_posix() for p in paths], True
 
 
-def catalog(ds, spec: DatasetSpec, raw_dir: str | Path, split: str) -> list[Item]:
-    """Every sample of Tonic's dataset ``ds`` in our fixed order, with label and recording."""
+def catalog(ds, spec, raw_dir: str | Path, split: str) -> list[tuple[int, Item]]:
+    """Every sample of Tonic's dataset ``ds`` in our fixed order: ``(Tonic's index, item)``."""
     raw_dir = Path(raw_dir)
-    recordings, are_paths = _recordings(ds, spec.tonic_class, raw_dir, split)
-    targets = _targets(ds, spec.tonic_class)
+    tonic_class = spec.layout.tonic_class
+    recordings, are_paths = _recordings(ds, tonic_class, raw_dir, split)
+    targets = _targets(ds, tonic_class)
     if len(targets) != len(recordings):
-        raise LayoutError(f"{raw_dir}: Tonic's {spec.tonic_class} lists {len(recordings)} samples but "
+        raise LayoutError(f"{raw_dir}: Tonic's {tonic_class} lists {len(recordings)} samples but "
                           f"{len(targets)} targets")
     labels = [label_of(t, spec.classes, f"{spec.name}: {r}") for t, r in zip(targets, recordings)]
     order = sorted(range(len(recordings)), key=recordings.__getitem__) if are_paths else range(len(recordings))
-    return [Item(i, labels[i], recordings[i], row) for row, i in enumerate(order)]
+    return [(i, Item(labels[i], recordings[i], row)) for row, i in enumerate(order)]
 
 
-# ------------------------------------------------------------------------- workers
+# ------------------------------------------------------------------------- the family
 
-def sample_frames(events_in, item: Item, job: TonicJob) -> tuple[np.ndarray, int]:
-    """One sample's events from Tonic -> its frames and event count (checked, filtered)."""
-    where = f"{job.name}: sample {item.recording}"
-    events = to_events(events_in, where, job.one_d)
-    try:
-        check_events(events, job.sensor_size, Recording(Path(item.recording), [Sample(item.label)]))
-    except EventFormatError as e:
-        raise EventFormatError(f"{job.name}: {e}") from None
-    if job.filters:
-        try:
-            events = apply_filters(events, list(job.filters), job.sensor_size)
-        except FilterError as e:
-            raise FilterError(f"{where}: {e}") from None
-    try:
-        frames = integrate(events, job.T, job.split_by, job.sensor_size, job.downsample)
-    except ValueError as e:            # checked above: only unsorted timestamps (split_by: time) remain
-        raise EventFormatError(f"{where}: {e}") from None
-    return frames, int(events.size)
-
-
-def _chunk(args) -> list[tuple[tuple[int, bytes], int]]:
-    """Worker: each sample of a chunk of :class:`Item` s as ``(compressed frames, n_events)``."""
-    items, job = args
-    ds = open_dataset(job.tonic_class, job.raw_dir, dict(job.kwargs), job.name)
-    encode = encoder(frame_shape(job.T, job.sensor_size, job.downsample)).encode
-    out = []
-    for item in items:
-        try:
-            events, target = ds[item.index]
-        except (LayoutError, EventFormatError):
-            raise
-        except Exception as e:
-            raise EventFormatError(f"{job.name}: sample {item.recording}: Tonic's {job.tonic_class} cannot "
-                                   f"read it ({type(e).__name__}: {one_line(e)}); the file is damaged: rerun "
-                                   "the download stage") from None
-        if label_of(target, job.classes, f"{job.name}: {item.recording}") != item.label:
-            raise LayoutError(f"{job.name}: sample {item.recording}: Tonic's target {target!r} differs from "
-                              "the one it listed; the files changed: run the frames stage again")
-        frames, n = sample_frames(events, item, job)
-        out.append((encode(frames), n))
-    return out
-
-
-def write_split(items: list[Item], job: TonicJob, out: str | Path, attrs: dict, workers: int = 0,
-                desc: str = "frames") -> SplitSummary:
-    """Store the samples ``items`` (in order) in the HDF5 file ``out``."""
-    n = len(items)
-    workers = workers or os.cpu_count() or 1
-    per_chunk = max(1, min(64, n // (8 * workers)))
-    chunks = [items[i:i + per_chunk] for i in range(0, n, per_chunk)]
-    workers = min(workers, max(len(chunks), 1))
-    if workers > 1:
-        # Numba's start-up once here, inherited by the forked workers; no open Tonic dataset
-        # (an HDF5 handle) goes with them: each worker opens its own
-        integrate(empty_events(0), job.T, job.split_by, job.sensor_size, job.downsample)
-        _OPEN.clear()
-    started, events = time.perf_counter(), 0
-    shape = frame_shape(job.T, job.sensor_size, job.downsample)
-    with FrameWriter(out, n, shape, attrs) as writer, tqdm(total=n, desc=desc, unit="sample") as bar, \
-            ordered_map(_chunk, [(c, job) for c in chunks], workers) as results:
-        for chunk, stored in zip(chunks, results):
-            for item, (encoded, n_events) in zip(chunk, stored):
-                writer.write_encoded(encoded, item.label, item.recording, item.row, n_events)
-                events += n_events
-                bar.update()
-    return SplitSummary(n, events, time.perf_counter() - started)
-
-
-# ------------------------------------------------------------------------- the stage
 
 def _count_error(what: str, n: int, expected: int) -> LayoutError:
     return LayoutError(f"{what}: found {n} samples, expected {expected}; the download is incomplete or "
                        "not the official one (rerun the download stage: dvc repro --force download)")
 
 
-def make_tonic_frames(params: Params, raw_dir: str | Path, out_dir: str | Path, spec: DatasetSpec,
-                      source: Source) -> dict[str, SplitSummary]:
-    """Both splits of the Tonic dataset in ``raw_dir`` -> ``out_dir/{train,test}.h5``."""
-    _OPEN.clear()                              # never a listing of an earlier call's files
-    try:
-        return _make(params, raw_dir, out_dir, spec, source)
-    finally:
+class TonicFamily(Family):
+    """A unit is one sample: ``ref`` is ``(split's constructor kwargs as sorted items, Tonic's index)``."""
+
+    def splits(self) -> dict[str, list[Unit]]:
+        _OPEN.clear()                              # never a listing of an earlier call's files
+        spec, layout, fp = self.spec, self.spec.layout, self.params.frames
+        if layout.stratified:
+            kwargs = dict(layout.kwargs)
+            listed = catalog(open_dataset(layout.tonic_class, self.raw_dir, kwargs, spec.name), spec,
+                             self.raw_dir, "all")
+            if layout.total is not None and len(listed) != layout.total:
+                raise _count_error(f"frames: {spec.name}", len(listed), layout.total)
+            train, test = stratified_split([it.label for _, it in listed], len(spec.classes), fp.test_fraction,
+                                           fp.split_seed)
+            # label_row: the position in the whole dataset's fixed order
+            chosen = {"train": [listed[i] for i in train], "test": [listed[i] for i in test]}
+            per_split = {split: (kwargs, chosen[split]) for split in ("train", "test")}
+        else:
+            per_split = {}
+            for split in ("train", "test"):
+                kwargs = layout.split_kwargs(split)
+                per_split[split] = (kwargs, catalog(open_dataset(layout.tonic_class, self.raw_dir, kwargs, spec.name),
+                                                    spec, self.raw_dir, split))
+        self._train_kwargs = per_split["train"][0]
+        return {split: [Unit(f"{spec.name}: {item.recording}", (item,), (tuple(sorted(kwargs.items())), index))
+                        for index, item in listed]
+                for split, (kwargs, listed) in per_split.items()}
+
+    def where(self, unit: Unit, item: Item) -> str:
+        return f"{self.spec.name}: sample {item.recording}"
+
+    def read(self, unit: Unit) -> np.ndarray:
+        spec, layout = self.spec, self.spec.layout
+        kwargs, index = unit.ref
+        item = unit.items[0]
+        ds = open_dataset(layout.tonic_class, self.raw_dir, dict(kwargs), spec.name)
+        try:
+            events, target = ds[index]
+        except (LayoutError, EventFormatError):
+            raise
+        except Exception as e:  # noqa: BLE001 - Tonic's readers raise anything on a damaged file
+            raise EventFormatError(f"{spec.name}: sample {item.recording}: Tonic's {layout.tonic_class} cannot "
+                                   f"read it ({type(e).__name__}: {one_line(e)}); the file is damaged: rerun "
+                                   "the download stage") from None
+        if label_of(target, spec.classes, f"{spec.name}: {item.recording}") != item.label:
+            raise LayoutError(f"{spec.name}: sample {item.recording}: Tonic's target {target!r} differs from "
+                              "the one it listed; the files changed: run the frames stage again")
+        return to_events(events, self.where(unit, item), layout.one_d)
+
+    def meta(self) -> dict:
+        import tonic
+
+        spec, layout, fp = self.spec, self.spec.layout, self.params.frames
+        meta = {"source": "tonic", "tonic_class": layout.tonic_class,
+                "tonic_version": str(getattr(tonic, "__version__", "unknown")),
+                "split_rule": "stratified" if layout.stratified else "official"}
+        if layout.stratified:
+            meta.update(test_fraction=fp.test_fraction, split_seed=fp.split_seed)
+        if layout.note:
+            meta["tonic_note"] = layout.note
+        if layout.tonic_class in _HSD:                # the class names the file itself carries
+            ds = open_dataset(layout.tonic_class, self.raw_dir, self._train_kwargs, spec.name)
+            keys = [k.decode() if isinstance(k, bytes) else str(k) for k in np.asarray(ds.classes).ravel()]
+            meta["tonic_keys"] = keys
+            if keys != list(spec.classes):
+                print(f"frames: note: {spec.name}'s file names its classes {keys}, the registry "
+                      f"{list(spec.classes)}; labels are the file's indices")
+        return meta
+
+    def param_meta(self) -> dict:
+        fp = self.params.frames
+        return {"test_fraction": fp.test_fraction, "split_seed": fp.split_seed} if self.spec.layout.stratified else {}
+
+    def before_workers(self) -> None:
+        _OPEN.clear()       # no open Tonic dataset (an HDF5 handle) crosses a fork: each worker opens its own
+
+    def close(self) -> None:
         _OPEN.clear()
-
-
-def _make(params: Params, raw_dir: str | Path, out_dir: str | Path, spec: DatasetSpec,
-          source: Source) -> dict[str, SplitSummary]:
-    import tonic
-    fp = params.frames
-    layout = spec.layout
-    steps = validate_filters(fp.filters, spec.sensor_size, "frames.filters")    # before any work
-    filters = [{name: args} for name, args in steps]
-    raw_dir = Path(raw_dir)
-    stratified = layout.get("split") == "stratified"
-    splits: dict[str, tuple[dict, list[Item]]] = {}
-    if stratified:
-        kwargs = dict(layout.get("kwargs", {}))
-        items = catalog(open_dataset(spec.tonic_class, raw_dir, kwargs, spec.name), spec, raw_dir, "all")
-        total = layout.get("total")
-        if total is not None and len(items) != total:
-            raise _count_error(f"frames: {spec.name}", len(items), total)
-        train, test = stratified_split([it.label for it in items], len(spec.classes), fp.test_fraction,
-                                       fp.split_seed)
-        splits = {"train": (kwargs, [items[i] for i in train]), "test": (kwargs, [items[i] for i in test])}
-    else:
-        for split in ("train", "test"):
-            kwargs = dict(layout["splits"][split])
-            items = catalog(open_dataset(spec.tonic_class, raw_dir, kwargs, spec.name), spec, raw_dir, split)
-            expected = (source.expected or {}).get(split)
-            if expected is not None and len(items) != expected:
-                raise _count_error(f"frames[{split}]", len(items), expected)
-            splits[split] = (kwargs, items)
-    frames_params = {"T": fp.T, "split_by": fp.split_by, "downsample": fp.downsample, "filters": filters}
-    attrs = dict(dataset=spec.name, split_by=fp.split_by, downsample=fp.downsample, filters=json.dumps(filters),
-                 sensor_height=spec.sensor_size[0], sensor_width=spec.sensor_size[1],
-                 classes=list(spec.classes), source_archives=[a.name for a in source.archives],
-                 source_md5=[a.md5 for a in source.archives], source="tonic", tonic_class=spec.tonic_class,
-                 tonic_version=str(getattr(tonic, "__version__", "unknown")),
-                 split_rule="stratified" if stratified else "official")
-    if stratified:
-        attrs.update(test_fraction=fp.test_fraction, split_seed=fp.split_seed)
-        frames_params.update(test_fraction=fp.test_fraction, split_seed=fp.split_seed)
-    if layout.get("note"):
-        attrs["tonic_note"] = layout["note"]
-    if spec.tonic_class in _HSD:                # the class names the file itself carries
-        ds = open_dataset(spec.tonic_class, raw_dir, splits["train"][0], spec.name)
-        keys = [k.decode() if isinstance(k, bytes) else str(k) for k in np.asarray(ds.classes).ravel()]
-        attrs["tonic_keys"] = keys
-        if keys != list(spec.classes):
-            print(f"frames: note: {spec.name}'s file names its classes {keys}, the registry {list(spec.classes)}; "
-                  "labels are the file's indices")
-    # every param the frames depend on (frames.workers cannot change them)
-    attrs["params"] = json.dumps({"dataset": spec.name, "frames": frames_params}, sort_keys=True)
-    out = {}
-    for split, (kwargs, items) in splits.items():
-        job = TonicJob(spec.name, spec.tonic_class, str(raw_dir), tuple(sorted(kwargs.items())), tuple(spec.classes),
-                       fp.T, fp.split_by, tuple(spec.sensor_size), fp.downsample, tuple(filters),
-                       bool(layout.get("one_d")))
-        s = out[split] = write_split(items, job, Path(out_dir) / f"{split}.h5", dict(attrs, split=split),
-                                     fp.workers, desc=f"frames[{split}]")
-        print(s.line(split))
-    return out

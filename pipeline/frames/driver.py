@@ -1,0 +1,172 @@
+"""The frames driver: one split's units (from a family) -> one HDF5 file, for every family.
+
+Units are read, checked and turned into stored samples in worker processes, in chunks
+(:func:`~pipeline.core.parallel.ordered_map`); the parent stores them in the split's fixed
+order, so the file is byte-identical whatever the worker count. For event datasets each
+unit's events are checked against the sensor (naming the file, the event and the sample it
+falls in), cut into its samples, filtered (``frames.filters``, on each sample's own clock),
+integrated into T frames (:func:`~pipeline.frames.integration.integrate`) and compressed; an
+image dataset's images are compressed as they are. The sample count is checked against the
+download's record before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..core.errors import EventFormatError, FilterError, LayoutError
+from ..core.events import empty_events
+from ..core.parallel import ordered_map
+from ..core.store import FrameWriter, encoder
+from .families.base import Family, Item, Unit  # noqa: F401 - Item: the record written
+from .filters import apply as apply_filters
+from .integration import frame_shape, integrate
+from .samples import sample_events
+
+IMAGE_DTYPE = np.uint8
+
+
+@dataclass(frozen=True)
+class FrameJob:
+    """What a worker needs to turn a family's units into stored samples."""
+
+    family: Family
+    T: int
+    split_by: str = "number"
+    sensor_size: tuple[int, int] = (1, 1)
+    downsample: int = 1
+    filters: tuple = ()              # validated [{name: arguments}], applied to each sample (pipeline.frames.filters)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        if self.family.stores_images:
+            return (self.family.spec.channels, *self.family.spec.sensor_size)
+        return frame_shape(self.T, self.sensor_size, self.downsample)
+
+    @property
+    def dtype(self):
+        return IMAGE_DTYPE if self.family.stores_images else None
+
+
+@dataclass
+class SplitSummary:
+    samples: int
+    events: int
+    seconds: float
+    images: tuple[int, int, int] | None = None    # (C, H, W) of an image dataset
+
+    def line(self, name: str) -> str:
+        if self.images is not None:
+            rate = self.samples / self.seconds if self.seconds > 0 else float("nan")
+            C, H, W = self.images
+            return (f"frames[{name}]: {self.samples} images of {C}x{H}x{W} uint8 in {self.seconds:.1f} s "
+                    f"({rate:,.0f} images/s)")
+        rate = self.events / self.seconds if self.seconds > 0 else float("nan")
+        return (f"frames[{name}]: {self.samples} samples, {self.events:,} events in {self.seconds:.1f} s "
+                f"({rate / 1e6:.1f} M events/s)")
+
+
+def check_events(events: np.ndarray, sensor_size: tuple[int, int], unit: Unit) -> None:
+    """Refuse a unit with an event outside the sensor or a polarity other than 0/1, naming the
+    file, the event's index in it and the sample it falls in."""
+    H, W = sensor_size
+    x, y, p = events["x"], events["y"], events["p"]
+    if not events.size or (x.max() < W and y.max() < H and p.max() <= 1):
+        return
+    k = int(np.argmax((x >= W) | (y >= H) | (p > 1)))
+    e = events[k]
+    what = (f"x = {e['x']} is outside the sensor width {W}" if e["x"] >= W else
+            f"y = {e['y']} is outside the sensor height {H}" if e["y"] >= H else
+            f"polarity p = {e['p']} is not 0 or 1")
+    t = int(e["t"])
+    inside = [it for it in unit.items if it.whole_file or it.start <= t < it.end]
+    sample = f"in {inside[0].describe()}" if inside else "in no sample's window"
+    raise EventFormatError(f"{unit.path}: event {k} (t = {t} us, {sample}): {what}; the file is "
+                           "corrupt or not of this dataset")
+
+
+def filter_sample(piece: np.ndarray, item: Item, job: FrameJob) -> np.ndarray:
+    """A sample's events after ``job.filters``, on the sample's own clock: a sample cut from a
+    recording has its window start subtracted first (so ``crop_time`` bounds count from the
+    sample's start); a whole-file sample keeps the file's timestamps. Frames do not depend on
+    the clock's origin."""
+    if not item.whole_file:
+        piece = piece.copy()
+        piece["t"] -= item.start
+    return apply_filters(piece, list(job.filters), job.sensor_size)
+
+
+def unit_samples(unit: Unit, job: FrameJob, encode) -> list[tuple[tuple[int, bytes], int]]:
+    """One unit's samples as ``(compressed frames, events integrated)``."""
+    family = job.family
+    data = family.read(unit)
+    if family.stores_images:
+        return [(encode(image), 0) for image in data]
+    check_events(data, job.sensor_size, unit)
+    out = []
+    for item, piece in zip(unit.items, sample_events(data, unit.items)):
+        if job.filters:
+            try:
+                piece = filter_sample(piece, item, job)
+            except FilterError as e:
+                raise FilterError(f"{family.where(unit, item)}: {e}") from None
+        try:
+            frames = integrate(piece, job.T, job.split_by, job.sensor_size, job.downsample)
+        except ValueError as e:      # checked above: only unsorted timestamps (split_by: time) remain
+            raise EventFormatError(f"{family.where(unit, item)}: {e}") from None
+        out.append((encode(frames), int(piece.size)))
+    return out
+
+
+def _chunk(args):
+    """Worker: every sample of a chunk of units, as lists per unit."""
+    units, job = args
+    encode = encoder(job.shape, job.dtype or np.uint32).encode
+    return [unit_samples(unit, job, encode) for unit in units]
+
+
+def check_count(units: list[Unit], expected: int | None, what: str, desc: str) -> int:
+    """The number of samples in ``units``; a LayoutError when the download recorded another."""
+    n = sum(len(u.items) for u in units)
+    if expected is not None and n != expected:
+        raise LayoutError(f"{desc}: found {n} {what}, expected {expected}; the download is incomplete "
+                          "or not the official one (rerun the download stage: dvc repro --force download)")
+    return n
+
+
+def write_split(units: list[Unit], job: FrameJob, out: str | Path, meta: dict, workers: int = 0,
+                expected: int | None = None, desc: str = "frames") -> SplitSummary:
+    """Every sample of ``units`` (a family's split, in order) into the HDF5 file ``out``."""
+    n = check_count(units, expected, job.family.what, desc)
+    workers = workers or os.cpu_count() or 1
+    # units of several samples (a DvsGesture recording: ~11, a block of images) go to the
+    # workers one by one; units of one sample each travel in chunks of up to 64, small enough
+    # to keep every worker busy
+    per_chunk = 1 if n > len(units) else max(1, min(64, len(units) // (8 * workers)))
+    chunks = [units[i:i + per_chunk] for i in range(0, len(units), per_chunk)]
+    workers = min(workers, max(len(chunks), 1))
+    if workers > 1:
+        # start Numba here (~0.2 s of CPU: its typing context, the cached kernels) so that the
+        # forked workers inherit it instead of each paying it again
+        if not job.family.stores_images:
+            integrate(empty_events(0), job.T, job.split_by, job.sensor_size, job.downsample)
+        job.family.before_workers()
+    started, events = time.perf_counter(), 0
+    unit_name = "image" if job.family.stores_images else "sample"
+    with FrameWriter(out, n, job.shape, meta, **({"dtype": job.dtype} if job.dtype else {})) as writer, \
+            tqdm(total=n, desc=desc, unit=unit_name) as bar, \
+            ordered_map(_chunk, [(c, job) for c in chunks], workers) as results:
+        for chunk, stored in zip(chunks, results):
+            for unit, samples in zip(chunk, stored):
+                for item, (encoded, n_events) in zip(unit.items, samples):
+                    writer.write_encoded(encoded, item.label, item.recording, item.row, n_events)
+                    events += n_events
+                    bar.update()
+    images = tuple(job.shape) if job.family.stores_images else None
+    return SplitSummary(n, events, time.perf_counter() - started, images)
