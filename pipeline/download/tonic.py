@@ -46,6 +46,7 @@ from ..core.errors import DownloadError, one_line
 from .fetch import md5sum
 from ..core.params import Params
 from ..core.source import SOURCE_FILE, Archive, Source
+from ..core.tonic_private import extractors_replaced
 from .unpack import extract
 
 #: Tonic classes whose code unpacks a placed archive without checking its md5 (or, POKERDVS in
@@ -138,19 +139,13 @@ def unpack_into(archive: str | Path, folder: str | Path, compression: str | None
 @contextmanager
 def safe_unpacking() -> Iterator[None]:
     """While the body runs, Tonic's archive extractors (tar, zip) are :func:`unpack_into`."""
-    from tonic import download_utils
-    extractors = getattr(download_utils, "_ARCHIVE_EXTRACTORS", None)
-    if not isinstance(extractors, dict):       # another Tonic: its own extractors run
-        yield
-        return
-    saved = dict(extractors)
-    for kind in (".tar", ".zip"):
-        extractors[kind] = unpack_into
     try:
-        yield
-    finally:
-        extractors.clear()
-        extractors.update(saved)
+        with extractors_replaced(unpack_into):
+            yield
+    except RuntimeError as e:
+        if "_ARCHIVE_EXTRACTORS" in str(e):
+            raise DownloadError(str(e)) from None
+        raise
 
 
 def _folder_of(cls, kwargs: dict) -> str:

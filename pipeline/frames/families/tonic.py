@@ -41,6 +41,7 @@ import numpy as np
 
 from ...core.errors import EventFormatError, LayoutError, one_line
 from ...core.events import EVENT_DTYPE
+from ...core.tonic_private import offline
 from .base import Family, Item, Unit
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -161,9 +162,7 @@ def offline_class(tonic_class: str) -> type:
             raise LayoutError(f"Tonic's {tonic_class} does not find its files in {self.location_on_system} "
                               "and wants to download them: rerun the download stage (dvc repro --force download)")
 
-        _OFFLINE[tonic_class] = type(tonic_class, (base,), {
-            "__module__": __name__, "__doc__": base.__doc__, "_check_exists": lambda self: True,
-            "download": refuse, "_copy_and_extract_local_data": refuse})
+        _OFFLINE[tonic_class] = offline(base, refuse, __name__)
     return _OFFLINE[tonic_class]
 
 
