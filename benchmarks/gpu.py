@@ -20,7 +20,7 @@ On an H200-class GPU the four sections take under 3 minutes together (``GPU_BUDG
   peak GPU memory; and the step's share of the device's limits: convolution and linear
   FLOPs at the measured TF32 matrix rate, elementwise bytes at the measured copy bandwidth.
   On CPU a reduced network (16 channels) and two variants, unless ``--full``.
-- ``gpu_loader``: ``H5Frames`` through the DataLoader that ``pipeline.train.loop.train_loader``
+- ``gpu_loader``: ``H5Frames`` through the DataLoader that ``pipeline.train.placement.train_loader``
   builds (pinned memory on CUDA), each batch moved to the device and cast to float32 there,
   over a frames file generated here; compared with the step's samples/s (does it keep up?).
 - ``gpu_epoch``: epochs of DVS128 Gesture's size and recipe (1,176 training samples with the
@@ -424,11 +424,11 @@ def step_variants(cfg, dev, full: bool) -> dict:
         if full:
             more["bf16 autocast"] = (mp, tp.model_copy(update={"amp": "bf16"}), False)
         return {**base, **more}
-    from pipeline.train.loop import channels_last
+    from pipeline.train.scoring import channels_last
 
     joint = mp.model_copy(update={"bn": "joint"})
-    cl = channels_last(tp, mp, dev)                    # what auto gives the paper's per-step BN
-    cl_joint = channels_last(tp, joint, dev)
+    cl = channels_last(tp.channels_last, mp, dev)                    # what auto gives the paper's per-step BN
+    cl_joint = channels_last(tp.channels_last, joint, dev)
     more = {
         "bf16 autocast": (mp, tp.model_copy(update={"amp": "bf16"}), False),
         f"fp32, channels_last {'off' if cl else 'on'}": (mp, tp.model_copy(update={"channels_last": not cl}), False),
@@ -456,7 +456,7 @@ def _build(mp, tp, cfg, dev):
 def run_step(args, state) -> Section:
     from pipeline.core.device import configure_torch
     from pipeline.model.backends import resolve_backend
-    from pipeline.train.loop import amp_dtype
+    from pipeline.train.scoring import amp_dtype
 
     dev = device_of(args)
     cfg = step_config(args)
@@ -485,7 +485,7 @@ def run_step(args, state) -> Section:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(dev)
         batch = x.transpose(0, 1).contiguous().transpose(0, 1) if time_major else x
-        t, params, host_s = _time_steps(vmp, vtp, cfg, dev, amp_dtype(vtp, dev), batch, y, args.repeats)
+        t, params, host_s = _time_steps(vmp, vtp, cfg, dev, amp_dtype(vtp.amp, dev), batch, y, args.repeats)
         extra = {"parameters": params, "host_enqueue_s": host_s}
         if dev.type == "cuda":
             peak = torch.cuda.max_memory_allocated(dev)
@@ -514,7 +514,7 @@ def _time_steps(mp, tp, cfg, dev, dtype, x, y, repeats) -> tuple[Timing, int, fl
     """``repeats`` timed training steps (after one untimed) of a fresh model: (timing, parameter
     count, median host seconds to enqueue a step before the GPU finishes it)."""
     from pipeline.model import loss_fn
-    from pipeline.train.loop import autocast
+    from pipeline.train.scoring import autocast
 
     sync = _sync(dev)
     model, net = _build(mp, tp, cfg, dev)
@@ -626,7 +626,7 @@ def run_loader(args, state) -> Section:
     from pipeline.train.data import H5Frames
     from pipeline.train.distributed import Context
     from pipeline.core.params import TrainParams
-    from pipeline.train.loop import train_loader
+    from pipeline.train.placement import train_loader
 
     dev = device_of(args)
     sync = _sync(dev)
@@ -639,7 +639,7 @@ def run_loader(args, state) -> Section:
     except AttributeError:
         usable = os.cpu_count() or 1
     workers = sorted({0, args.loader_workers or min(4, usable)})
-    sec = Section(f"6c. Loader on {dev.type}: H5Frames through pipeline.train.loop.train_loader (batch {B}), "
+    sec = Section(f"6c. Loader on {dev.type}: H5Frames through pipeline.train.placement.train_loader (batch {B}), "
                   f"to the device and float32 there, vs the training step")
     h5 = Path(args.tmp) / "gpu-frames.h5"
     t0 = time.perf_counter()
@@ -730,12 +730,12 @@ def run_epoch(args, state) -> Section:
     t = time.perf_counter()
     run = start_run(Context(device=dev), train_h5, test_h5, classes, mp, tp)
     sync()
-    placed = "on the GPU" if run.on_device is not None else "streamed (DataLoader)"
+    placed = "on the GPU" if run.feed.on_device is not None else "streamed (DataLoader)"
     sec.rows.append(row("ours start_run (model, frames onto the device)", Timing([time.perf_counter() - t]),
                         note=f"training split {placed}"))
-    batches = run.batches if run.batches is not None else math.ceil(len(run.train_idx) / tp.batch_size)
-    scored = len(run.val_idx) + n_test
-    sec.inputs |= {"train_samples": len(run.train_idx), "val_samples": len(run.val_idx), "test_samples": n_test,
+    batches = run.feed.batches if run.feed.batches is not None else math.ceil(len(run.feed.train_idx) / tp.batch_size)
+    scored = len(run.feed.val_idx) + n_test
+    sec.inputs |= {"train_samples": len(run.feed.train_idx), "val_samples": len(run.feed.val_idx), "test_samples": n_test,
                    "batches": batches}
     seconds = []
     for epoch in (1, 2):
@@ -746,7 +746,7 @@ def run_epoch(args, state) -> Section:
         sync()
         seconds.append(time.perf_counter() - t)
         what = "first (Triton compile, cuDNN set-up)" if epoch == 1 else "second"
-        sec.rows.append(row(f"ours epoch {epoch}: train + score", Timing([seconds[-1]]), items=len(run.train_idx),
+        sec.rows.append(row(f"ours epoch {epoch}: train + score", Timing([seconds[-1]]), items=len(run.feed.train_idx),
                             unit="samples", note=f"{what}; training {t_train:.2f} s ({batches} batches), scoring "
                                                  f"{seconds[-1] - t_train:.2f} s ({scored} samples); loss "
                                                  f"{trained['loss']:.4f}, test accuracy {scores['test_accuracy']:.3f}",

@@ -13,7 +13,7 @@ from pipeline.train.data import DeviceFrames, H5Frames, narrow_dtype, validation
 from pipeline.train.distributed import Context
 from pipeline.core.params import DATA_ON_DEVICE_FRACTION
 from pipeline.core.store import FIELDS, FrameWriter, meta_bytes, read_frames
-from pipeline.train.loop import data_on_device, device_batches, train_loader
+from pipeline.train.placement import data_on_device, device_batches, train_loader
 from tinyframes import TRAIN
 from workspace import run_stage
 
@@ -158,7 +158,7 @@ def test_device_batches_are_the_streaming_loaders_bit_for_bit(tiny_frames, world
 
 
 def test_scored_share_batches_are_the_loaders(tiny_frames):
-    from pipeline.train.loop import score_loader, split_batches
+    from pipeline.train.placement import score_loader, split_batches
     test = H5Frames(tiny_frames[1])
     for rank in range(2):
         share = np.arange(len(test))[rank::2]

@@ -78,7 +78,7 @@ def test_train_stage_under_torchrun(train_workspace):
 def test_global_batch_must_split_over_the_ranks(data):
     from pipeline.train.data import H5Frames
     from pipeline.train.distributed import Context
-    from pipeline.train.loop import train_loader
+    from pipeline.train.placement import train_loader
 
     frames = H5Frames(data[0])
     loader, _, _ = train_loader(frames, np.arange(32), TRAIN, Context(rank=1, world_size=2))

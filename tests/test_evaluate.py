@@ -79,6 +79,35 @@ def _saved_model(tmp_path):
     return path
 
 
+@pytest.mark.parametrize("amp, expected", [("off", torch.float32), ("bf16", torch.bfloat16),
+                                           ("auto", torch.float32), (None, torch.float32)])
+def test_evaluate_scores_under_the_autocast_training_chose(tmp_path, monkeypatch, amp, expected):
+    """train.amp travels in model.pt and is resolved for this device as training resolves it
+    (auto: off on CPU); the network's convolutions then run in that dtype, as in training's
+    scoring. A model file without it (None: older ones) is scored in float32."""
+    import pipeline.evaluate.stage as stage
+
+    path = _saved_model(tmp_path)
+    if amp is not None:
+        ckpt = torch.load(path, weights_only=True)
+        ckpt["config"]["scoring"] = {"amp": amp, "channels_last": False, "deterministic": True}
+        torch.save(ckpt, path)
+    test_h5 = write_frames(tmp_path / "test.h5", 4, seed=3)
+    (tmp_path / "train.json").write_text("{}")
+    seen = []
+    real = stage.load_model
+
+    def spying(*args, **kwargs):
+        model, cfg = real(*args, **kwargs)
+        conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+        conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+        return model, cfg
+
+    monkeypatch.setattr(stage, "load_model", spying)
+    stage.evaluate(path, test_h5, tmp_path / "train.json", tmp_path / "m.json", tmp_path / "c.csv")
+    assert seen and set(seen) == {expected}
+
+
 def test_a_damaged_model_file_is_one_line(tmp_path):
     """Every 97th byte flipped in turn, and cut short: a model that loads is the same model
     (its weights are checked by the zip's CRCs), anything else one DamagedFileError naming the

@@ -9,7 +9,8 @@ from torch import nn
 from pipeline.train.data import validation_split
 from pipeline.train.distributed import GlobalBatchNorm2d, convert_batchnorm
 from pipeline.core.params import TrainParams
-from pipeline.train.loop import amp_dtype, better
+from pipeline.train.loop import better
+from pipeline.train.scoring import amp_dtype
 
 
 def test_validation_split_holds_out_a_share_of_each_class():
@@ -46,9 +47,9 @@ def test_epoch_selection_prefers_accuracy_then_loss_then_earlier():
 
 def test_amp_is_off_on_cpu_unless_asked():
     cpu = torch.device("cpu")
-    assert amp_dtype(TrainParams(), cpu) is None
-    assert amp_dtype(TrainParams(amp="bf16"), cpu) == torch.bfloat16
-    assert amp_dtype(TrainParams(amp="fp16"), cpu) == torch.float16
+    assert amp_dtype(TrainParams().amp, cpu) is None
+    assert amp_dtype(TrainParams(amp="bf16").amp, cpu) == torch.bfloat16
+    assert amp_dtype(TrainParams(amp="fp16").amp, cpu) == torch.float16
     assert TrainParams(amp=False).amp == "off"                 # YAML 1.1 reads `amp: off` as false
 
 

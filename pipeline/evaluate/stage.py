@@ -1,5 +1,9 @@
 """The evaluate stage's core: the selected model on the test set; accuracy, per-class accuracy,
-and the confusion matrix as DVC plots it (one ``actual,predicted`` row per sample)."""
+and the confusion matrix as DVC plots it (one ``actual,predicted`` row per sample).
+
+The model is scored as training scored it (``pipeline.train.scoring``): the same cast on the
+device, the autocast and memory format that ``train.amp`` and ``train.channels_last`` chose
+(resolved for the device here), deterministic algorithms when training used them."""
 
 from __future__ import annotations
 
@@ -10,16 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..core.atomic import write_json, write_text
+from ..core.device import configure_torch, pick_device
+from ..core.errors import DamagedFileError, LayoutError, ParamsError
+from ..core.params import ModelParams
+from ..model import build_model, resolve_backend
 from ..train.checkpoint import load_checked
 from ..train.data import H5Frames
-from ..core.device import pick_device
-from ..core.errors import DamagedFileError, LayoutError, ParamsError
-from ..model import build_model, resolve_backend
-from ..core.params import ModelParams
+from ..train.placement import score_loader
+from ..train.scoring import amp_dtype, channels_last
+from ..train.scoring import predict as predict_batches
+
+#: test samples per batch (eval mode: a sample's prediction does not depend on its batch)
+BATCH_SIZE = 32
 
 
 def load_model(path: str | Path, device=None):
@@ -40,24 +49,27 @@ def load_model(path: str | Path, device=None):
             mp = mp.model_copy(update={"backend": "auto"})
         model = build_model(mp, cfg["frame_shape"], len(cfg["classes"]), cfg.get("image"))
         model.load_state_dict(ckpt["model"])
-        cfg = {**cfg, "epoch": ckpt.get("epoch")}
+        scoring = cfg.get("scoring", {})
+        cfg = {**cfg, "epoch": ckpt.get("epoch"), "amp": amp_dtype(scoring.get("amp", "off"), device),
+               "deterministic": bool(scoring.get("deterministic", True))}
+        model = model.to(device)
+        if channels_last(scoring.get("channels_last", False), mp, device):
+            model = model.to(memory_format=torch.channels_last)
     except Exception as e:  # noqa: BLE001 - the file is input: whatever fails to decode it, it is damaged
         raise DamagedFileError(f"{path}: not a model the train stage wrote, or a damaged one "
                                f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}); "
                                "rerun the train stage: dvc repro --force --single-item train") from None
-    return model.to(device).eval(), cfg
+    return model.eval(), cfg
 
 
-@torch.no_grad()
-def predict(model, h5: str | Path, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, predictions) for every sample of ``h5``."""
+def predict(model, h5: str | Path, dtype: torch.dtype | None = None,
+            batch_size: int = BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, predictions) for every sample of ``h5``, under ``dtype``'s autocast."""
     device = next(model.parameters()).device
     data = H5Frames(h5)
-    labels, preds = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for x, y in tqdm(DataLoader(data, batch_size=batch_size), desc="evaluate", unit="batch"):
-        preds.append(model(x.to(device, non_blocking=True).float()).argmax(1).cpu().numpy())
-        labels.append(y.numpy())
-    return np.concatenate(labels), np.concatenate(preds)
+    batches = tqdm(score_loader(data, range(len(data)), batch_size, 0, device), desc="evaluate", unit="batch")
+    labels, preds = predict_batches(model, batches, device, dtype)
+    return labels.numpy(), preds.numpy()
 
 
 def confusion(labels: np.ndarray, preds: np.ndarray, n: int) -> np.ndarray:
@@ -102,9 +114,11 @@ def _train_metrics(path: Path) -> dict:
 def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_path) -> dict:
     """Evaluate ``model_path`` (the epoch that train's protocol selected) on ``test_h5``; merge
     with the training metrics into ``metrics_json``."""
-    model, cfg = load_model(model_path)
+    device = pick_device()
+    model, cfg = load_model(model_path, device)
+    configure_torch(0, cfg["deterministic"], device)
     classes = cfg["classes"]
-    labels, preds = predict(model, test_h5)
+    labels, preds = predict(model, test_h5, cfg["amp"])
     metrics = {**_train_metrics(Path(train_metrics)), "model_epoch": cfg["epoch"],
                **summarise(labels, preds, classes)}
     write_text(confusion_path, confusion_csv(labels, preds, classes))
