@@ -231,13 +231,14 @@ def _triton_sweep(caller) -> dict:
     """``{name: call}`` running the Triton backend with other (BLOCK, warps), each set for its call."""
     from pipeline.model import triton_plif
     from pipeline.model.backends import plif_forward
+    from pipeline.model.firing import PAPER
 
     fns = {}
     for block, warps in SWEEP:
         if (block, warps) == (triton_plif.BLOCK, triton_plif.NUM_WARPS):
             continue
         w = torch.nn.Parameter(torch.tensor(0.0, device="cuda"))
-        call = caller(lambda x, w=w: plif_forward(x, w, 1.0, 2.0, True, backend="triton"), [w])
+        call = caller(lambda x, w=w: plif_forward(x, w, PAPER, backend="triton"), [w])
 
         def run(call=call, block=block, warps=warps):
             saved = triton_plif.BLOCK, triton_plif.NUM_WARPS
@@ -252,6 +253,7 @@ def _triton_sweep(caller) -> dict:
 
 def run_plif(args, peers, state) -> Section:
     from pipeline.model.backends import plif_forward
+    from pipeline.model.firing import PAPER
 
     dev = device_of(args)
     sync = _sync(dev)
@@ -273,7 +275,7 @@ def run_plif(args, peers, state) -> Section:
     fns, first_calls = {}, {}
     for name, b in backends.items():
         w = torch.nn.Parameter(torch.tensor(0.0, device=dev))
-        fn = caller(lambda x, w=w, b=b: plif_forward(x, w, 1.0, 2.0, True, backend=b), [w])
+        fn = caller(lambda x, w=w, b=b: plif_forward(x, w, PAPER, backend=b), [w])
         if b in ("compile", "triton"):
             if b == "compile":
                 with contextlib.suppress(Exception):

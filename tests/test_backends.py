@@ -11,6 +11,7 @@ import torch
 
 from pipeline.model import (
     BACKENDS,
+    Firing,
     PLIF,
     SpikingConvNet,
     build_model,
@@ -54,7 +55,7 @@ def check(backend, x, w, learnable=True, **kw):
 def test_random_inputs(backend, dtype, detach_reset):
     torch.manual_seed(1)
     x = (torch.randn(5, 3, 4, 6) * 1.5 + 0.6).to(dtype)
-    s = check(backend, x, torch.tensor(0.4, dtype=dtype), detach_reset=detach_reset, v_th=0.8, alpha=3.0)
+    s = check(backend, x, torch.tensor(0.4, dtype=dtype), firing=Firing(v_th=0.8, alpha=3.0, detach_reset=detach_reset))
     assert 0 < s.mean() < 1
 
 
@@ -76,7 +77,7 @@ def test_one_step_and_fixed_w(backend):
     x = torch.randn(1, 2, 40) * 2 + 0.8                     # T = 1
     check(backend, x, torch.tensor(-0.2))
     x = torch.randn(3, 2, 40) * 2 + 0.8                     # LIF: w a buffer, no gradient
-    check(backend, x, torch.tensor(-0.2), learnable=False, detach_reset=False)
+    check(backend, x, torch.tensor(-0.2), learnable=False, firing=Firing(detach_reset=False))
 
 
 def test_resolve_backend():

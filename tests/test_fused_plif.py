@@ -6,7 +6,7 @@ import numba
 import pytest
 import torch
 
-from pipeline.model import PLIF, plif_multistep, plif_multistep_fused
+from pipeline.model import PLIF, Firing, plif_multistep, plif_multistep_fused
 from pipeline.model import fused
 
 
@@ -17,7 +17,7 @@ def both(x, w, detach_reset, backend, v_th=1.0, alpha=2.0):
     for fn in (plif_multistep, lambda *a, **k: plif_multistep_fused(*a, **k, backend=backend)):
         xi = x.clone().requires_grad_()
         wi = w.clone().requires_grad_()
-        s = fn(xi, wi, v_th=v_th, alpha=alpha, detach_reset=detach_reset)
+        s = fn(xi, wi, Firing(v_th=v_th, alpha=alpha, detach_reset=detach_reset))
         gx, gw = torch.autograd.grad((s * g).sum(), (xi, wi))
         out.append((s, gx, gw))
     return out

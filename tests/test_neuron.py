@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from pipeline.model import PLIF, atan_spike, plif_multistep
+from pipeline.model import PLIF, Firing, atan_spike, plif_multistep
 
 
 def sig(w):
@@ -46,7 +46,7 @@ def test_surrogate_gradient_formula():
 def grads(x1, x2, w, detach_reset):
     x = torch.tensor([[x1], [x2]], dtype=torch.float64, requires_grad=True)
     wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
-    plif_multistep(x, wt, detach_reset=detach_reset).sum().backward()
+    plif_multistep(x, wt, Firing(detach_reset=detach_reset)).sum().backward()
     return x.grad.flatten().tolist(), wt.grad.item()
 
 
@@ -87,3 +87,26 @@ def test_init_and_lif():
     assert list(lif.parameters()) == [] and lif.tau == pytest.approx(2.0)
     with pytest.raises(ValueError, match="tau0"):
         PLIF(1.0)
+
+
+def test_firing_is_one_checked_immutable_record():
+    """v_th, alpha and detach_reset travel as one Firing; the paper's is the default everywhere."""
+    import dataclasses
+
+    from pipeline.model import PAPER
+
+    assert (PAPER.v_th, PAPER.alpha, PAPER.detach_reset) == (1.0, 2.0, True)
+    assert PLIF(2.0).firing == PAPER and Firing(1, 2) == PAPER and isinstance(Firing(1, 2).v_th, float)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PAPER.v_th = 0.5
+    for bad in ({"v_th": float("nan")}, {"alpha": 0.0}, {"alpha": float("inf")}, {"v_th": True},
+                {"v_th": "1"}, {"detach_reset": 1}):
+        with pytest.raises(ValueError, match="Firing: "):
+            Firing(**bad)
+    with pytest.raises(TypeError, match="firing must be a Firing"):
+        PLIF(2.0, firing=(1.0, 2.0, True))
+    # a threshold of 0.5 fires where the paper's does not: x = 0.6, k = 0.5 -> h = 0.3, then 0.45 + ...
+    x = torch.full((3, 1), 0.6)
+    assert plif_multistep(x, torch.tensor(0.0)).flatten().tolist() == [0.0, 0.0, 0.0]
+    assert plif_multistep(x, torch.tensor(0.0), Firing(v_th=0.5)).flatten().tolist() == [0.0, 0.0, 1.0]
+    assert "v_th=0.5, alpha=2.0, detach_reset=True" in repr(PLIF(2.0, firing=Firing(v_th=0.5)))

@@ -14,7 +14,7 @@ import math
 import pytest
 import torch
 
-from pipeline.model import backends, compiled, plif_multistep
+from pipeline.model import Firing, backends, compiled, plif_multistep
 from pipeline.model.triton_plif import BLOCK, plif_multistep_triton
 
 triton_plif = pytest.importorskip("pipeline.model.triton_plif")
@@ -42,8 +42,8 @@ def test_blocks_cut_short_and_several_programs(n):
     add nothing and each program's partial sum of d loss / d w is counted once."""
     x, g = inputs((4, n), seed=n)
     w = torch.tensor(0.3, device=DEVICE)
-    s0, gx0, gw0 = grads(plif_multistep, x, w, g, v_th=0.9, alpha=2.5)
-    s1, gx1, gw1 = grads(plif_multistep_triton, x, w, g, v_th=0.9, alpha=2.5)
+    s0, gx0, gw0 = grads(plif_multistep, x, w, g, firing=Firing(v_th=0.9, alpha=2.5))
+    s1, gx1, gw1 = grads(plif_multistep_triton, x, w, g, firing=Firing(v_th=0.9, alpha=2.5))
     assert torch.equal(s1, s0) and 0 < s0.mean() < 1
     torch.testing.assert_close(gx1, gx0, rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(gw1, gw0, rtol=1e-4, atol=1e-4)
@@ -152,7 +152,7 @@ def test_compiled_once_per_dtype_not_per_shape():
 
     def step(shape, dtype=torch.float32, detach_reset=True):
         x = (torch.randn(shape, device="cuda") + 0.7).to(dtype).requires_grad_()
-        plif_multistep_triton(x, w, detach_reset=detach_reset).float().sum().backward()
+        plif_multistep_triton(x, w, Firing(detach_reset=detach_reset)).float().sum().backward()
 
     step((4, 3, 7))
     first = triton_plif.compiled_variants()

@@ -25,6 +25,7 @@ import torch
 
 from ..core.errors import ParamsError
 from .compiled import plif_multistep_compiled
+from .firing import PAPER, Firing
 from .fused import plif_multistep_fused
 from .reference import plif_multistep
 
@@ -34,17 +35,17 @@ except ImportError:               # no Triton (a CPU-only torch without `pip ins
     triton_plif = None
 
 
-def _eager(x_seq, w, v_th, alpha, detach_reset):
+def _eager(x_seq, w, firing):
     if x_seq.shape[0] == 0 or x_seq[0].numel() == 0:
         return torch.zeros_like(x_seq)
-    return plif_multistep(x_seq, w, v_th, alpha, detach_reset)
+    return plif_multistep(x_seq, w, firing)
 
 
-def _triton(x_seq, w, v_th, alpha, detach_reset):
-    return triton_plif.plif_multistep_triton(x_seq, w, v_th, alpha, detach_reset)
+def _triton(x_seq, w, firing):
+    return triton_plif.plif_multistep_triton(x_seq, w, firing)
 
 
-#: name -> implementation ``(x_seq, w, v_th, alpha, detach_reset) -> spikes``
+#: name -> implementation ``(x_seq, w, firing) -> spikes``
 IMPLEMENTATIONS = {
     "eager": _eager,
     "numba": plif_multistep_fused,      # Numba kernels on CPU float32/float64, torch-ops loops for CPU half
@@ -91,9 +92,9 @@ def check_backend_name(name: str) -> None:
         raise ParamsError(f"model.backend must be 'auto' or one of {', '.join(BACKENDS)}, got {name!r}")
 
 
-def plif_forward(x_seq: torch.Tensor, w: torch.Tensor, v_th: float = 1.0, alpha: float = 2.0,
-                 detach_reset: bool = True, backend: str = "eager") -> torch.Tensor:
+def plif_forward(x_seq: torch.Tensor, w: torch.Tensor, firing: Firing = PAPER,
+                 backend: str = "eager") -> torch.Tensor:
     """Spikes ``(T, ...)`` of a PLIF layer, as :func:`plif_multistep`, by ``backend`` (one of
     :data:`BACKENDS`, or ``"auto"`` for :func:`resolve_backend`'s choice on ``x_seq``'s device)."""
     run = IMPLEMENTATIONS[resolve_backend(backend, x_seq.device)]
-    return run(x_seq, w, v_th, alpha, detach_reset)
+    return run(x_seq, w, firing)

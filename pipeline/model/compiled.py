@@ -24,6 +24,7 @@ import time
 
 import torch
 
+from .firing import PAPER, Firing
 from .reference import plif_loop
 
 RECOMPILE_LIMIT = 256           # graphs of the compiled loop per process, at most
@@ -64,13 +65,12 @@ def _time_first_backward(s: torch.Tensor, key: tuple) -> None:
                        _report(key, "backward", time.perf_counter() - start[0]) if start else None)
 
 
-def plif_multistep_compiled(x_seq: torch.Tensor, w: torch.Tensor, v_th: float = 1.0, alpha: float = 2.0,
-                            detach_reset: bool = True) -> torch.Tensor:
+def plif_multistep_compiled(x_seq: torch.Tensor, w: torch.Tensor, firing: Firing = PAPER) -> torch.Tensor:
     """Spikes ``(T, ...)`` of a PLIF layer, as :func:`~pipeline.model.reference.plif_multistep`,
     through ``torch.compile``."""
     if x_seq.shape[0] == 0 or x_seq[0].numel() == 0:
         return torch.zeros_like(x_seq)
-    v_th, alpha, detach_reset = float(v_th), float(alpha), bool(detach_reset)
+    v_th, alpha, detach_reset = firing.v_th, firing.alpha, firing.detach_reset
     k = torch.sigmoid(w)
     fn = compiled_loop()
     key = _key(x_seq, k, v_th, alpha, detach_reset)

@@ -27,6 +27,8 @@ import numba
 import numpy as np
 import torch
 
+from .firing import PAPER, Firing
+
 _BLOCK = 4096  # neurons per block: a block's state stays in L1/L2 while the time loop runs
 
 
@@ -240,8 +242,8 @@ class _FusedPLIF(torch.autograd.Function):
             None, None, None, None
 
 
-def plif_multistep_fused(x_seq: torch.Tensor, w: torch.Tensor, v_th: float = 1.0, alpha: float = 2.0,
-                         detach_reset: bool = True, backend: str | None = None) -> torch.Tensor:
+def plif_multistep_fused(x_seq: torch.Tensor, w: torch.Tensor, firing: Firing = PAPER,
+                         backend: str | None = None) -> torch.Tensor:
     """Spikes ``(T, ...)`` of a PLIF layer, as :func:`plif_multistep`, with a hand-written backward.
 
     ``backend``: ``"numba"`` (CPU, float32/float64), ``"torch"`` (any device), or None to
@@ -256,4 +258,4 @@ def plif_multistep_fused(x_seq: torch.Tensor, w: torch.Tensor, v_th: float = 1.0
         raise ValueError(f"plif_multistep_fused: backend must be 'numba', 'torch' or None, got {backend!r}")
     if x_seq.shape[0] == 0 or x_seq[0].numel() == 0:
         return torch.zeros_like(x_seq)
-    return _FusedPLIF.apply(x_seq, w, float(v_th), float(alpha), bool(detach_reset), backend)
+    return _FusedPLIF.apply(x_seq, w, firing.v_th, firing.alpha, firing.detach_reset, backend)

@@ -14,20 +14,22 @@ import torch
 from torch import nn
 
 from .backends import BACKENDS, check_backend_name, plif_forward, resolve_backend
+from .firing import PAPER, Firing
 from .reference import plif_loop, plif_multistep
 
-__all__ = ["BACKENDS", "PLIF", "plif_forward", "plif_loop", "plif_multistep", "resolve_backend"]
+__all__ = ["BACKENDS", "PLIF", "Firing", "plif_forward", "plif_loop", "plif_multistep", "resolve_backend"]
 
 
 class PLIF(nn.Module):
     """A layer of PLIF neurons (``learnable=False``: plain LIF with the fixed ``tau0``).
 
-    ``backend``: ``"auto"`` or one of :data:`BACKENDS`, resolved at each call on the input's
-    device (:func:`resolve_backend`), so a model moved between devices follows.
+    ``firing``: threshold, surrogate and reset (:class:`~pipeline.model.firing.Firing`; the
+    paper's by default). ``backend``: ``"auto"`` or one of :data:`BACKENDS`, resolved at each
+    call on the input's device (:func:`resolve_backend`), so a model moved between devices follows.
     """
 
-    def __init__(self, tau0: float = 2.0, learnable: bool = True, v_th: float = 1.0, alpha: float = 2.0,
-                 detach_reset: bool = True, backend: str = "auto"):
+    def __init__(self, tau0: float = 2.0, learnable: bool = True, firing: Firing = PAPER,
+                 backend: str = "auto"):
         super().__init__()
         if not tau0 > 1.0:
             raise ValueError(f"PLIF: tau0 must be > 1, got {tau0}")
@@ -38,7 +40,9 @@ class PLIF(nn.Module):
             self.w = nn.Parameter(w)
         else:
             self.register_buffer("w", w)
-        self.v_th, self.alpha, self.detach_reset = v_th, alpha, detach_reset
+        if not isinstance(firing, Firing):
+            raise TypeError(f"PLIF: firing must be a Firing, got {type(firing).__name__}")
+        self.firing = firing
 
     @property
     def tau(self) -> float:
@@ -46,8 +50,9 @@ class PLIF(nn.Module):
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         # every backend: the spikes of plif_multistep (the reference), its gradients to float rounding
-        return plif_forward(x_seq, self.w, self.v_th, self.alpha, self.detach_reset, self.backend)
+        return plif_forward(x_seq, self.w, self.firing, self.backend)
 
     def extra_repr(self) -> str:
-        return (f"tau={self.tau:.4f}, learnable={isinstance(self.w, nn.Parameter)}, v_th={self.v_th}, "
-                f"backend={self.backend}")
+        f = self.firing
+        return (f"tau={self.tau:.4f}, learnable={isinstance(self.w, nn.Parameter)}, v_th={f.v_th}, "
+                f"alpha={f.alpha}, detach_reset={f.detach_reset}, backend={self.backend}")

@@ -42,6 +42,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .firing import PAPER, Firing
+
 #: neurons per program, and warps per program (4 warps: 8 neurons per thread, 128-bit accesses)
 BLOCK = 1024
 NUM_WARPS = 4
@@ -233,15 +235,14 @@ class _TritonPLIF(torch.autograd.Function):
             None, None, None
 
 
-def plif_multistep_triton(x_seq: torch.Tensor, w: torch.Tensor, v_th: float = 1.0, alpha: float = 2.0,
-                          detach_reset: bool = True) -> torch.Tensor:
+def plif_multistep_triton(x_seq: torch.Tensor, w: torch.Tensor, firing: Firing = PAPER) -> torch.Tensor:
     """Spikes ``(T, ...)`` of a PLIF layer, as :func:`~pipeline.model.reference.plif_multistep`, by
     the Triton kernels (a CUDA tensor; a CPU tensor under ``TRITON_INTERPRET=1``)."""
     if x_seq.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
         raise ValueError(f"plif_multistep_triton: floating-point input needed, got {x_seq.dtype}")
     if x_seq.shape[0] == 0 or x_seq[0].numel() == 0:
         return torch.zeros_like(x_seq)
-    v_th, alpha, detach_reset = float(v_th), float(alpha), bool(detach_reset)
+    v_th, alpha, detach_reset = firing.v_th, firing.alpha, firing.detach_reset
     if torch.is_grad_enabled() and (x_seq.requires_grad or w.requires_grad):
         return _TritonPLIF.apply(x_seq, w, v_th, alpha, detach_reset)
     k = torch.sigmoid(w.detach()).to(device=x_seq.device, dtype=state_dtype(x_seq.dtype)).reshape(1)
