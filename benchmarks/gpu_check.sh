@@ -3,7 +3,7 @@
 #   bash benchmarks/gpu_check.sh                 (OUT=/some/dir to choose where results go)
 #   WHEELS=dir bash benchmarks/gpu_check.sh      (first install dir/*.whl offline: pip --no-index)
 #
-# 1. the CUDA tests: the Triton PLIF kernels on the GPU (tests/test_triton_plif.py: bit-equal
+# 1. the CUDA tests: the Triton PLIF kernels on the GPU (tests/model/test_triton_plif.py: bit-equal
 #    spikes, compiled once per dtype whatever the shape) and the device group's smoke test
 #    ($OUT/tests.txt);
 # 2. `python -m benchmarks --device cuda --only gpu --repeats 3` ($OUT/gpu.json, $OUT/gpu.txt;
@@ -32,7 +32,7 @@ export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null | tee "$OUT/nvidia-smi.txt"
 
 start=$(date +%s)
-timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/test_triton_plif.py tests/test_benchmarks.py -k "triton or cuda" 2>&1 | tee "$OUT/tests.txt"
+timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/model/test_triton_plif.py tests/benchmarks/test_benchmarks.py -k "triton or cuda" 2>&1 | tee "$OUT/tests.txt"
 tests=${PIPESTATUS[0]}
 echo "gpu_check: tests $(( $(date +%s) - start )) s"
 

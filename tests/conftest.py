@@ -1,4 +1,6 @@
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,17 @@ def server():
     yield state
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Any URL Tonic opens fails at once (as with no network), and says which it was."""
+    opened = []
+
+    def refuse(request, *args, **kwargs):
+        url = getattr(request, "full_url", request)
+        opened.append(url)
+        raise urllib.error.URLError(f"no network in this test ({url})")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    return opened

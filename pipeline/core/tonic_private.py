@@ -8,7 +8,7 @@
   trusting the download stage's checks, and refusing any attempt to fetch. Tonic's public
   ``download=False`` argument is not offered by every class.
 
-``tests/test_tonic_private_api.py`` checks these names on the installed Tonic and fails,
+``tests/core/test_tonic_private_api.py`` checks these names on the installed Tonic and fails,
 saying which, when a Tonic release changes them.
 """
 

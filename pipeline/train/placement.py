@@ -3,7 +3,7 @@ training loader (one rank's share of each global batch), the scored splits' load
 splits are loaded onto the device once (:class:`~pipeline.train.data.DeviceFrames`).
 
 Frames on the device give the very positions, order and batch boundaries the DataLoader would
-give, so where the frames live never changes a result (tests/test_data_path.py)."""
+give, so where the frames live never changes a result (tests/train/test_data_path.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,204 @@
+"""Previews: colours, grid geometry, the GIF, files in, and the ``python -m pipeline`` CLI."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.core.events import make_events
+from pipeline.download.demo.aedat3_write import write_aedat3
+from pipeline.cli.preview import (
+    OFF_COLOUR,
+    ON_COLOUR,
+    SEPARATOR,
+    grid,
+    infer_sensor_size,
+    preview_file,
+    render_frames,
+    save_preview,
+)
+from pipeline.core.store import FrameWriter
+
+ROOT = Path(__file__).resolve().parents[2]
+CLASSES = ["rotate_clockwise", "swipe_left", "clap"]
+
+
+def sample_frames(T=3, H=6, W=5):
+    """Frames whose non-zero counts are mostly 5 (so the robust maximum is 5)."""
+    f = np.zeros((T, 2, H, W), np.uint32)
+    f[:, 1, 0, 0] = 5   # ON only, at the maximum
+    f[:, 0, 0, 1] = 5   # OFF only, at the maximum
+    f[:, 1, 0, 2] = 1   # dim ON
+    f[:, 1, 0, 3] = 5   # both, equally
+    f[:, 0, 0, 3] = 5
+    f[:, 1, 1, :] = 5
+    return f
+
+
+def px(im, x, y):
+    return im.getpixel((x, y))
+
+
+def test_colours():
+    f = sample_frames()
+    ims = render_frames(f, scale=1)
+    assert len(ims) == 3 and ims[0].mode == "RGB" and ims[0].size == (5, 6)
+    im = ims[0]
+    assert px(im, 0, 0) == ON_COLOUR
+    assert px(im, 1, 0) == OFF_COLOUR
+    assert px(im, 4, 0) == (0, 0, 0)
+    assert px(im, 0, 5) == (0, 0, 0)
+    dim = px(im, 2, 0)
+    assert sum(dim) > 0 and sum(dim) < sum(ON_COLOUR)
+    assert all(d <= o for d, o in zip(dim, ON_COLOUR))
+    both = px(im, 3, 0)
+    assert both not in (ON_COLOUR, OFF_COLOUR)
+    for c in range(3):  # a blend lies between the two colours
+        assert min(ON_COLOUR[c], OFF_COLOUR[c]) <= both[c] <= max(ON_COLOUR[c], OFF_COLOUR[c])
+
+
+def test_one_hot_pixel_does_not_blank_the_rest():
+    f = np.zeros((1, 2, 20, 20), np.uint32)
+    f[0, 1, 5:15, 5:15] = 3            # 100 ordinary pixels
+    f[0, 1, 0, 0] = 10_000             # one hot pixel
+    im = render_frames(f)[0]
+    assert px(im, 0, 0) == ON_COLOUR
+    assert sum(px(im, 7, 7)) > 0.9 * sum(ON_COLOUR)
+
+
+def test_scale_is_nearest_neighbour():
+    f = sample_frames()
+    im1, im3 = render_frames(f, 1)[1], render_frames(f, 3)[1]
+    assert im3.size == (15, 18)
+    big = np.asarray(im3)
+    assert np.array_equal(big, np.asarray(im1).repeat(3, 0).repeat(3, 1))
+    with pytest.raises(ValueError):
+        render_frames(f, 0)
+    with pytest.raises(ValueError):
+        render_frames(np.zeros((2, 3, 4, 4)))
+
+
+@pytest.mark.parametrize("n, cols", [(8, 4), (7, 3), (5, 5), (3, 1)])
+def test_grid_size(n, cols):
+    H, W, scale = 6, 5, 4
+    ims = render_frames(np.ones((n, 2, H, W), np.uint32), scale)
+    g = grid(ims, cols)
+    rows = -(-n // cols)
+    sep = SEPARATOR
+    assert g.size == (cols * W * scale + (cols - 1) * sep, rows * H * scale + (rows - 1) * sep)
+
+
+def test_grid_writes_the_index():
+    ims = render_frames(np.zeros((2, 2, 16, 16), np.uint32), 4)
+    g = grid(ims, 2)
+    # the label in cell 1's top-left corner is drawn in a non-black colour
+    corner = np.asarray(g)[:16, 64 + SEPARATOR:64 + SEPARATOR + 20]
+    assert corner.max() > 0
+    assert np.asarray(g)[40:64, 20:64].max() == 0  # the rest of an empty frame stays black
+
+
+def test_save_preview(tmp_path):
+    T = 5
+    f = np.zeros((T, 2, 8, 8), np.uint32)  # empty frames: still T frames in the GIF
+    f[2, 1, 3, 3] = 2
+    png, gif = save_preview(f, tmp_path / "a.png", tmp_path / "sub" / "a.gif", scale=4, cols=3, fps=5)
+    with Image.open(png) as im:
+        im.load()
+        assert im.format == "PNG" and im.size == (3 * 32 + 2 * SEPARATOR, 2 * 32 + SEPARATOR)
+    with Image.open(gif) as im:
+        assert im.format == "GIF" and im.n_frames == T
+        assert im.info.get("loop") == 0
+        assert im.info.get("duration") == 200
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.gif", "a.png", "sub"]  # no temp files left
+
+
+def gesture_events(n=4000, H=128, W=128):
+    t = np.arange(n, dtype=np.int64) * 50 + 1_000
+    ang = np.linspace(0, 2 * np.pi, n)
+    x = (W / 2 + 40 * np.cos(ang)).astype(np.uint16)
+    y = (H / 2 + 40 * np.sin(ang)).astype(np.uint16)
+    p = (np.arange(n) % 3 == 0).astype(np.uint8)
+    return make_events(t, x, y, p)
+
+
+def test_infer_sensor_size():
+    ev = gesture_events()
+    assert infer_sensor_size(ev) == (128, 128)
+    ev = make_events([0, 1], [33, 0], [10, 20], [0, 1])
+    assert infer_sensor_size(ev) == (34, 34)
+    ev = make_events([0], [330], [250], [1])
+    assert infer_sensor_size(ev) == (260, 346)
+    ev = make_events([0], [5000], [3], [1])
+    assert infer_sensor_size(ev) == (4, 5001)
+
+
+def test_preview_aedat3(tmp_path):
+    path = tmp_path / "user01_led.aedat"
+    write_aedat3(path, gesture_events())
+    png, gif = preview_file(path, tmp_path / "out", T=4)
+    assert png.parent == tmp_path / "out" and png.suffix == ".png" and gif.suffix == ".gif"
+    assert "user01_led" in png.name
+    with Image.open(gif) as im:
+        assert im.n_frames == 4 and im.height >= 256
+    with Image.open(png) as im:
+        im.load()
+        assert im.width >= 4 * 256
+    png2, _ = preview_file(path, tmp_path / "out2", T=2, split_by="number", sensor_size=(130, 140), scale=1)
+    with Image.open(png2) as im:
+        assert im.width == 2 * 140 + SEPARATOR
+    with pytest.raises(ValueError, match="outside the sensor"):
+        preview_file(path, tmp_path / "out3", sensor_size=(64, 64))
+
+
+def write_h5(path, n=3, T=4, H=8, W=8):
+    frames = np.zeros((n, T, 2, H, W), np.uint32)
+    for i in range(n):
+        frames[i, :, 1, i, :] = i + 1
+    with FrameWriter(path, n, (T, 2, H, W), dict(dataset="toy", split_by="time", classes=CLASSES)) as w:
+        for i in range(n):
+            w.write(frames[i], label=[2, 0, 1][i], recording="r.aedat", label_row=i, n_events=10)
+
+
+def test_preview_h5(tmp_path):
+    path = tmp_path / "train.h5"
+    write_h5(path)
+    png, gif = preview_file(path, tmp_path / "out", index=1)
+    assert "rotate_clockwise" in png.name and "0001" in png.name
+    with Image.open(gif) as im:
+        assert im.n_frames == 4 and im.height == 256  # 8 px rows scaled to 256
+    png, gif = preview_file(path, tmp_path / "out", index=0, T=2, name="x")
+    assert png.name == "x.png"
+    with Image.open(gif) as im:
+        assert im.n_frames == 2
+    with pytest.raises(ValueError, match="out of range"):
+        preview_file(path, tmp_path / "out", index=3)
+    with pytest.raises(ValueError, match="does not divide"):
+        preview_file(path, tmp_path / "out", T=3)
+
+
+def run_cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli(tmp_path):
+    path = tmp_path / "g.aedat"
+    write_aedat3(path, gesture_events())
+    r = run_cli("preview", path, "--out", tmp_path / "o", "--T", 3, "--sensor", 128, 128, "--scale", 1)
+    assert r.returncode == 0, r.stderr
+    printed = r.stdout.split()
+    assert len(printed) == 2 and printed[0].endswith(".png") and printed[1].endswith(".gif")
+    assert all(Path(p).is_file() for p in printed)
+
+    missing = tmp_path / "missing.aedat"
+    r = run_cli("preview", missing, "--out", tmp_path / "o")
+    assert r.returncode != 0
+    assert str(missing) in r.stderr and "Traceback" not in r.stderr
+
+    r = run_cli()
+    assert r.returncode == 2 and "preview" in (r.stdout + r.stderr)

@@ -1,0 +1,416 @@
+"""`python -m pipeline report`: our finished runs beside the paper's logs.
+
+Every expected number is written here by hand (from the values these tests put in the files,
+or, for ../shared/paper, from SOURCES.md and an awk pass over the CSV), never taken from the
+report module itself.
+"""
+
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from dvcrepo import run as run_cmd
+
+from pipeline.core.errors import PipelineError
+from pipeline.cli.report import make_report
+from pipeline.cli.report.paper import load_paper
+
+ROOT = Path(__file__).resolve().parents[2]
+PAPER = ROOT.parent / "shared" / "paper"
+NO_RUN = "no finished run: run `dvc repro` first"
+
+
+def real_paper() -> Path:
+    """../shared/paper; skip when absent (a user's clone), fail when PIPELINE_REQUIRE_REAL_DATA=1."""
+    if not (PAPER / "test_accuracy.csv").is_file():
+        msg = f"the paper's logs {PAPER} not found (../shared/paper is only beside the project's own checkouts)"
+        if os.environ.get("PIPELINE_REQUIRE_REAL_DATA") == "1":
+            pytest.fail(msg + "; PIPELINE_REQUIRE_REAL_DATA=1 makes this an error")
+        pytest.skip(msg)
+    return PAPER
+
+
+# --- fakes ------------------------------------------------------------------------------------
+
+LOG_HEAD = "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,seconds"
+
+
+def write_run(folder: Path, *, dataset="demo", neuron="plif", tau0=2.0, pooling="max", T=16, protocol="B",
+              test_acc=(), val_acc=None, taus=None, train=None, metrics=None) -> Path:
+    """A workspace: params.yaml and results/ as the train (and evaluate) stage write them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    params = {"dataset": dataset, "frames": {"T": T}, "model": {"neuron": neuron, "pooling": pooling, "tau0": tau0},
+              "train": {"epochs": len(test_acc), "protocol": protocol}}
+    (folder / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    (folder / "results").mkdir(exist_ok=True)
+    n_tau = len(taus[0]) if taus else 0
+    lines = [LOG_HEAD + "".join(f",tau_{i}" for i in range(n_tau))]
+    for e, acc in enumerate(test_acc):
+        val = "" if val_acc is None else val_acc[e]
+        tau = "".join(f",{t}" for t in taus[e]) if taus else ""
+        lines.append(f"{e + 1},0.5,0.6,{'' if val == '' else 0.2},{val},0.3,{acc},0.001,1.5{tau}")
+    (folder / "results" / "train_log.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "results" / "train.json").write_text(json.dumps({"protocol": protocol, "epochs": len(test_acc),
+                                                               **(train or {})}))
+    if metrics is not None:
+        (folder / "results" / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    return folder
+
+
+ACC_HEAD = "dataset,neuron,init_tau,pooling,T,epoch,test_accuracy,wall_time"
+TAU_HEAD = "dataset,neuron,init_tau,pooling,T,layer,step,w,tau"
+
+
+def write_paper(folder: Path) -> Path:
+    """A small paper folder in the real column format, with hand-picked maxima."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [ACC_HEAD]
+    # DVS128Gesture PLIF tau0=2 max: best 0.9757 at epoch 7; first 3 epochs (0, 1, 2): best 0.62;
+    # epoch 5 is not logged (as TensorBoard's export drops some)
+    for e, a in enumerate([0.50, 0.62, 0.58, 0.70, 0.81, None, 0.93, 0.9757, 0.95, 0.96]):
+        if a is not None:
+            rows.append(f"DVS128Gesture,plif,2.0,max,20,{e},{a},{1600000000 + 40 * e}")
+    # DVS128Gesture LIF tau=2 max: first 2 epochs best 0.45, overall 0.9688
+    for e, a in enumerate([0.40, 0.45, 0.9688, 0.90]):
+        rows.append(f"DVS128Gesture,lif,2.0,max,20,{e},{a},{1600000000 + 40 * e}")
+    # DVS128Gesture PLIF tau0=16 max: best 0.92
+    for e, a in enumerate([0.30, 0.92, 0.91]):
+        rows.append(f"DVS128Gesture,plif,16.0,max,20,{e},{a},{1600000000 + 40 * e}")
+    # CIFAR10DVS PLIF tau0=2 max: epoch 0 missing, so "first 1 epoch" has nothing; best 0.748
+    for e, a in [(1, 0.52), (2, 0.748), (3, 0.70)]:
+        rows.append(f"CIFAR10DVS,plif,2.0,max,20,{e},{a},{1600000000 + 300 * e}")
+    (folder / "test_accuracy.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    taus = [TAU_HEAD]
+    for layer in range(2):
+        for k, tau in enumerate([1.9, 1.8, 1.7]):
+            taus.append(f"CIFAR10DVS,plif,2.0,max,20,{layer},{562 * (k + 1)},0.0,{tau + layer}")
+    (folder / "tau.csv").write_text("\n".join(taus) + "\n", encoding="utf-8")
+    return folder
+
+
+def table_rows(md: str) -> dict:
+    """report.md's table: run label -> list of cells."""
+    rows = {}
+    for line in md.splitlines():
+        if line.startswith("| ") and not line.startswith("| run |"):
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            rows[cells[0]] = cells
+    return rows
+
+
+COLS = {"dataset": 1, "config": 2, "T": 3, "epochs": 4, "A": 5, "B": 6, "paper_A": 7, "paper_N": 8, "notes": 9}
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is not a PNG"
+    assert data[-12:-8] == b"\x00\x00\x00\x00" and data[-8:-4] == b"IEND", f"{path} is truncated"
+    return struct.unpack(">II", data[16:24])
+
+
+def assert_figure(path: Path, min_w=800, min_h=400) -> tuple[int, int]:
+    w, h = png_size(path)
+    assert min_w <= w <= 2400 and min_h <= h <= 1400, (path, w, h)
+    assert path.stat().st_size > 15_000, path
+    return w, h
+
+
+# --- a fake workspace and a fake paper --------------------------------------------------------
+
+def test_table_values_against_hand_computed(tmp_path, capsys):
+    ws = write_run(tmp_path / "ws", test_acc=[0.5, 0.75, 0.6667], val_acc=[0.4, 0.6, 0.9],
+                   taus=[[1.95, 2.0, 2.02], [1.9, 2.0, 2.05], [1.85, 2.01, 2.1]],
+                   train={"accuracy_A_test_best_epoch": 0.75, "best_epoch_A": 2,
+                          "accuracy_B_test_at_best_val_epoch": 0.6667, "best_epoch_B": 3, "selected_epoch": 3,
+                          "val_accuracy_best": 0.9, "tau": [1.85, 2.01, 2.1], "train_seconds": 4.5},
+                   metrics={"test_accuracy": 0.6667, "test_samples": 64})
+    paper = write_paper(tmp_path / "paper")
+    rep = make_report(ws, tmp_path / "out", paper)
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    row = table_rows(md)["workspace"]
+    assert row[COLS["dataset"]] == "demo" and row[COLS["config"]] == "PLIF τ0=2, max"
+    assert (row[COLS["T"]], row[COLS["epochs"]]) == ("16", "3")
+    assert row[COLS["A"]] == "75.00" and row[COLS["B"]] == "66.67"
+    assert row[COLS["paper_A"]] == "97.57"                    # max over all the paper's epochs
+    assert row[COLS["paper_N"]] == "62.00 (N=3)"              # max over its epochs 0, 1, 2
+    notes = row[COLS["notes"]]
+    assert "3 of the paper's 1,024 epochs" in notes and "simulated" in notes and "T=16, the paper's T=20" in notes
+    assert "simulated DVS128-Gesture-like dataset" in md       # the note under the table
+    assert "evaluate stage: 66.67 % on 64 test samples" in md
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["accuracy_demo.png", "report.md", "tau_workspace.png"]
+    for name in ("accuracy_demo.png", "tau_workspace.png"):
+        assert_figure(tmp_path / "out" / name)
+        assert f"]({name})" in md
+    assert sorted(p.name for p in rep.figures) == ["accuracy_demo.png", "tau_workspace.png"]
+    assert rep.out == tmp_path / "out" and "1 run (demo)" in rep.summary
+    assert not list(tmp_path.glob("out.tmp-*"))               # the temporary folder was renamed
+
+
+def test_protocol_A_short_run_and_paper_gaps(tmp_path):
+    # protocol A: no B; a 1-epoch CIFAR10-DVS run whose paper log lacks epoch 0
+    ws = write_run(tmp_path / "ws", dataset="cifar10_dvs", T=20, protocol="A", test_acc=[0.41],
+                   taus=[[1.95, 2.05]], train={"accuracy_A_test_best_epoch": 0.41, "best_epoch_A": 1})
+    make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    row = table_rows(md)["workspace"]
+    assert row[COLS["A"]] == "41.00" and row[COLS["B"]] == "—"
+    assert row[COLS["paper_A"]] == "74.80" and row[COLS["paper_N"]] == "—"
+    assert "none of its first 1 epochs" in row[COLS["notes"]] and "T=" not in row[COLS["notes"]]
+    # the paper logged tau for CIFAR10DVS PLIF: the tau figure has its second (log-x) panel
+    w_tau, _ = assert_figure(tmp_path / "out" / "tau_workspace.png")
+    w_acc, _ = assert_figure(tmp_path / "out" / "accuracy_cifar10_dvs.png")
+    assert w_tau > 1400 and w_acc > 1400
+
+
+def test_paper_tau_steps_to_epochs(tmp_path):
+    logs = load_paper(write_paper(tmp_path / "paper"))
+    x, tau = logs.taus("cifar10_dvs", ("plif", 2.0, "max"))[1]
+    assert x.tolist() == pytest.approx([562 / 562.5, 1124 / 562.5, 1686 / 562.5])
+    assert tau.tolist() == [2.9, 2.8, 2.7]
+    assert logs.taus("demo", ("plif", 2.0, "max")) is None             # DVS128Gesture: no tau log
+    curve = logs.curve("demo", ("plif", 2.0, "max"))
+    assert curve.epochs.tolist() == [1, 2, 3, 4, 5, 7, 8, 9, 10]        # epoch 5 (0-based) missing
+    assert (curve.best_within(5), curve.best_within(6), curve.best_within(7)) == (0.81, 0.81, 0.93)
+
+
+def test_no_paper_folder(tmp_path):
+    ws = write_run(tmp_path / "ws", neuron="lif", test_acc=[0.3, 0.45], val_acc=[0.2, 0.5],
+                   taus=[[2.0], [2.0]], train={"accuracy_A_test_best_epoch": 0.45,
+                                               "accuracy_B_test_at_best_val_epoch": 0.45})
+    rep = make_report(ws)                                     # default out: ws/reports
+    md = (ws / "reports" / "report.md").read_text(encoding="utf-8")
+    looked = tmp_path / "shared" / "paper"                    # <repo>/../shared/paper
+    assert "The paper's logs were not found" in md and str(looked) in md
+    row = table_rows(md)["workspace"]
+    assert row[COLS["config"]] == "LIF τ=2, max" and row[COLS["A"]] == "45.00" and row[COLS["B"]] == "45.00"
+    assert row[COLS["paper_A"]] == "—" and row[COLS["paper_N"]] == "—"
+    assert rep.paper is None and "not found" in rep.summary
+    assert_figure(ws / "reports" / "accuracy_demo.png", min_w=600)
+    assert_figure(ws / "reports" / "tau_workspace.png", min_w=600)
+
+
+def test_explicit_missing_paper_is_an_error(tmp_path):
+    ws = write_run(tmp_path / "ws", test_acc=[0.5], train={"accuracy_A_test_best_epoch": 0.5})
+    with pytest.raises(PipelineError, match="test_accuracy.csv not found"):
+        make_report(ws, tmp_path / "out", tmp_path / "nowhere")
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_folder_with_other_files_is_not_replaced(tmp_path):
+    ws = write_run(tmp_path / "ws", test_acc=[0.5], train={"accuracy_A_test_best_epoch": 0.5})
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "data.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(PipelineError, match="not replaced"):
+        make_report(ws, tmp_path / "keep")
+    with pytest.raises(PipelineError, match="project folder"):
+        make_report(ws, ws)
+    assert (tmp_path / "keep" / "data.txt").read_text(encoding="utf-8") == "mine"
+    make_report(ws, tmp_path / "rep")                         # a report folder is replaced whole
+    (tmp_path / "rep" / "stale.png").write_bytes(b"old")
+    make_report(ws, tmp_path / "rep")
+    assert not (tmp_path / "rep" / "stale.png").exists()
+
+
+def test_unfinished_run_is_no_run(tmp_path):
+    ws = write_run(tmp_path / "ws", test_acc=[0.5])
+    (ws / "results" / "train.json").unlink()                  # the log of a run still going
+    notes = []
+    with pytest.raises(PipelineError) as e:
+        make_report(ws, note=notes.append)
+    assert str(e.value) == NO_RUN
+    assert any("unfinished" in n for n in notes)
+
+
+def cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "pipeline", "report", *map(str, args)], cwd=cwd, env=env, check=False,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_no_runs(tmp_path):
+    r = cli("--root", tmp_path, "--out", tmp_path / "rep")
+    assert r.returncode == 1 and r.stdout == ""
+    errors = [line for line in r.stderr.splitlines() if not line.startswith("note:")]
+    assert errors == [f"python -m pipeline report: error: {NO_RUN}"]
+    assert not (tmp_path / "rep").exists()
+
+
+def test_cli_prints_folder_and_summary(tmp_path):
+    ws = write_run(tmp_path / "ws", test_acc=[0.5, 0.6], val_acc=[0.5, 0.4],
+                   train={"accuracy_A_test_best_epoch": 0.6, "accuracy_B_test_at_best_val_epoch": 0.5})
+    r = cli("--root", ws, "--out", tmp_path / "rep", "--paper", write_paper(tmp_path / "paper"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [str(tmp_path / "rep"),
+                                     "report: 1 run (demo), 1 figure; 1 compared with the paper's logs"]
+    assert "not a git + DVC repository" in r.stderr
+
+
+# --- the real paper logs ----------------------------------------------------------------------
+
+def test_real_paper_table2():
+    logs = load_paper(real_paper())
+    table2 = {"dvsgesture": 97.57, "cifar10_dvs": 74.80, "nmnist": 99.61, "mnist": 99.72,
+              "fashion_mnist": 94.38, "cifar10": 93.50}            # SOURCES.md: PLIF tau0=2, max
+    for dataset, value in table2.items():
+        assert round(logs.curve(dataset, ("plif", 2.0, "max")).best() * 100, 2) == value, dataset
+    assert round(logs.curve("dvsgesture", ("lif", 2.0, "max")).best() * 100, 2) == 96.88
+    assert len(logs.accuracy) == 30                                # 6 datasets x 5 configurations
+    # tau.csv: CIFAR10's first row is logged at step 3125 = the end of epoch 1
+    x, tau = logs.taus("cifar10", ("plif", 16.0, "max"))[0]
+    assert x[0] == 1.0 and tau[0] == pytest.approx(8.24794)
+    x, tau = logs.taus("cifar10_dvs", ("plif", 2.0, "max"))[0]
+    assert x[0] == pytest.approx(562 / 562.5) and tau[0] == pytest.approx(1.860334)
+
+
+def test_real_paper_in_the_report(tmp_path):
+    paper = real_paper()
+    ws = write_run(tmp_path / "ws", dataset="dvsgesture", T=20, test_acc=[0.3] * 29 + [0.9], val_acc=[0.5] * 30,
+                   taus=[[2.0, 2.0]] * 30, train={"accuracy_A_test_best_epoch": 0.9,
+                                                  "accuracy_B_test_at_best_val_epoch": 0.3})
+    make_report(ws, tmp_path / "out", paper)
+    row = table_rows((tmp_path / "out" / "report.md").read_text(encoding="utf-8"))["workspace"]
+    # awk over test_accuracy.csv: DVS128Gesture plif 2.0 max, epochs 0-29 -> 0.920139; all -> 0.975694
+    assert row[COLS["paper_A"]] == "97.57" and row[COLS["paper_N"]] == "92.01 (N=30)"
+    assert row[COLS["A"]] == "90.00" and row[COLS["B"]] == "30.00"
+    assert "simulated" not in row[COLS["notes"]] and "30 of the paper's 1,024 epochs" in row[COLS["notes"]]
+
+
+# --- DVC experiments --------------------------------------------------------------------------
+
+FAKE_TRAIN = '''
+import json, os, yaml
+p = yaml.safe_load(open("params.yaml"))
+m, n = p["model"], p["train"]["epochs"]
+base = {"plif": 0.5, "lif": 0.4}[m["neuron"]] + (0.1 if m["tau0"] == 16 else 0.0)
+acc = [round(base + 0.02 * e, 4) for e in range(1, n + 1)]       # best test epoch: the last
+val = [0.1] * n
+val[n - 2] = 0.9                                                 # best validation epoch: n - 1
+os.makedirs("results", exist_ok=True)
+rows = ["epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,seconds,tau_0,tau_1"]
+rows += [f"{e},1.0,0.5,1.0,{val[e - 1]},1.0,{acc[e - 1]},0.001,1.0,{m['tau0']},{m['tau0'] + e}"
+         for e in range(1, n + 1)]
+open("results/train_log.csv", "w").write("\\n".join(rows) + "\\n")
+json.dump({"protocol": "B", "accuracy_A_test_best_epoch": acc[-1], "best_epoch_A": n,
+           "accuracy_B_test_at_best_val_epoch": acc[n - 2], "best_epoch_B": n - 1, "epochs": n},
+          open("results/train.json", "w"))
+'''
+
+DVC_YAML = """stages:
+  train:
+    cmd: python fake_train.py
+    params: [dataset, frames.T, model.neuron, model.tau0, model.pooling, train.epochs]
+    deps: [fake_train.py]
+    metrics: [results/train.json]
+    plots: [results/train_log.csv]
+"""
+
+
+@pytest.mark.slow
+def test_dvc_experiments(tmp_path, monkeypatch):
+    for k in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{k}_NAME", "t")
+        monkeypatch.setenv(f"GIT_{k}_EMAIL", "t@localhost")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "params.yaml").write_text(yaml.safe_dump(
+        {"dataset": "demo", "frames": {"T": 16}, "model": {"neuron": "plif", "tau0": 2.0, "pooling": "max"},
+         "train": {"epochs": 2}}))
+    (repo / "fake_train.py").write_text(FAKE_TRAIN, encoding="utf-8")
+    (repo / "dvc.yaml").write_text(DVC_YAML, encoding="utf-8")
+    (repo / ".gitignore").write_text("/results/\n", encoding="utf-8")
+    run_cmd(["git", "init", "-q", "-b", "main"], repo)
+    run_cmd(["dvc", "init", "-q"], repo)
+    run_cmd(["git", "add", "-A"], repo)
+    run_cmd(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "init"], repo)
+
+    run_cmd(["dvc", "exp", "run", "-q", "-n", "gone", "-S", "train.epochs=5"], repo)
+    # this experiment's log leaves the cache: the report must skip it with a note
+    md5 = hashlib.md5((repo / "results/train_log.csv").read_bytes()).hexdigest()
+    (repo / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).unlink()
+    run_cmd(["dvc", "exp", "run", "-q", "-n", "lif2", "-S", "model.neuron=lif", "-S", "train.epochs=3"], repo)
+    run_cmd(["dvc", "exp", "run", "-q", "-n", "plif16", "-S", "model.neuron=plif", "-S", "model.tau0=16",
+             "-S", "train.epochs=4"], repo)
+
+    notes = []
+    rep = make_report(repo, tmp_path / "out", write_paper(tmp_path / "paper"), note=notes.append)
+    rows = table_rows((tmp_path / "out" / "report.md").read_text(encoding="utf-8"))
+    # the workspace holds the last experiment's results: one row under both names
+    assert set(rows) == {"workspace = plif16", "lif2"}, rows
+    lif, plif = rows["lif2"], rows["workspace = plif16"]
+    # lif2: 0.4 + 0.02 e, e = 1..3; best validation epoch 2
+    assert lif[COLS["config"]] == "LIF τ=2, max" and lif[COLS["epochs"]] == "3"
+    assert (lif[COLS["A"]], lif[COLS["B"]]) == ("46.00", "44.00")
+    assert (lif[COLS["paper_A"]], lif[COLS["paper_N"]]) == ("96.88", "96.88 (N=3)")   # paper LIF: 0.40 0.45 0.9688
+    # plif16: 0.6 + 0.02 e, e = 1..4; best validation epoch 3
+    assert plif[COLS["config"]] == "PLIF τ0=16, max" and plif[COLS["epochs"]] == "4"
+    assert (plif[COLS["A"]], plif[COLS["B"]]) == ("68.00", "66.00")
+    assert (plif[COLS["paper_A"]], plif[COLS["paper_N"]]) == ("92.00", "92.00 (N=4)")
+    assert any(n.startswith("experiment gone") and "train_log.csv" in n for n in notes), notes
+    assert [r.source for r in rep.runs] == ["workspace", "experiment"]
+    assert sorted(p.name for p in rep.figures) == ["accuracy_demo.png", "tau_lif2.png", "tau_workspace.png"]
+    for p in rep.figures:
+        assert_figure(p)
+
+
+def test_workspace_config_from_dvc_lock(tmp_path):
+    """params.yaml edited after the run: dvc.lock, which records this train.json, says how it ran."""
+    ws = write_run(tmp_path / "ws", test_acc=[0.5], taus=[[2.0]], train={"accuracy_A_test_best_epoch": 0.5})
+    md5 = hashlib.md5((ws / "results" / "train.json").read_bytes()).hexdigest()
+    lock = {"schema": "2.0", "stages": {
+        "frames": {"cmd": "python stages/frames.py", "params": {"params.yaml": {"dataset": "demo", "frames.T": 8}}},
+        "train": {"cmd": "python stages/train.py",
+                  "params": {"params.yaml": {"model.neuron": "lif", "model.tau0": 16.0, "model.pooling": "max"}},
+                  "outs": [{"path": "results/train.json", "hash": "md5", "md5": md5, "size": 10}]}}}
+    (ws / "dvc.lock").write_text(yaml.safe_dump(lock), encoding="utf-8")
+    make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
+    row = table_rows((tmp_path / "out" / "report.md").read_text(encoding="utf-8"))["workspace"]
+    assert (row[COLS["config"]], row[COLS["T"]]) == ("LIF τ=16, max", "8")
+    # a lock that records another train.json does not describe these results: params.yaml does
+    lock["stages"]["train"]["outs"][0]["md5"] = "0" * 32
+    (ws / "dvc.lock").write_text(yaml.safe_dump(lock), encoding="utf-8")
+    make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
+    row = table_rows((tmp_path / "out" / "report.md").read_text(encoding="utf-8"))["workspace"]
+    assert (row[COLS["config"]], row[COLS["T"]]) == ("PLIF τ0=2, max", "16")
+
+
+def _corruptions():
+    """(file, bytes) pairs: damaged results files, as a disk error or a hand edit leaves them."""
+    good_train = {"protocol": "B", "epochs": 3, "accuracy_A_test_best_epoch": 0.5, "best_epoch_A": 2,
+                  "accuracy_B_test_at_best_val_epoch": 0.4, "best_epoch_B": 3, "val_accuracy_best": 0.6,
+                  "selected_epoch": 3, "train_seconds": 10.0, "tau": [1.9, 1.8]}
+    out = []
+    for key, bad in [("accuracy_A_test_best_epoch", "abc"), ("epochs", [1]), ("epochs", 1e300), ("protocol", {}),
+                     ("tau", ["x"]), ("tau", 5), ("best_epoch_A", -1), ("train_seconds", "NaN"),
+                     ("selected_epoch", 2.5), ("val_accuracy_best", [0.1]), ("best_epoch_B", 10**40)]:
+        out.append(("train.json", json.dumps({**good_train, key: bad}).encode()))
+    for text in [b"", b"[1, 2]", b"{", b"\xff\xfe\x00", b"[" * 100_000, b"null", b'"str"', b"{}" * 3]:
+        out.append(("train.json", text))
+    head = LOG_HEAD.encode()
+    for text in [b"", head, head + b"\nx,1,2,3,4,5,6,7,8", head + b"\nnan,1,2,3,4,5,6,7,8", head + b"\n1,2",
+                 b"\xff\xfe", head + b"\n-5,1,2,3,4,5,6,7,8", head + b"\n1e300,1,2,3,4,5,6,7,8",
+                 b'"unterminated\n' + head]:
+        out.append(("train_log.csv", text))
+    for text in [b"[]", b'{"test_accuracy": "x"}', b'{"test_samples": [1]}', b"{" * 50_000]:
+        out.append(("metrics.json", text))
+    return out
+
+
+@pytest.mark.parametrize("name, data", _corruptions())
+def test_damaged_results_are_one_line(tmp_path, name, data):
+    """Every damaged results file: a report without that run, or one PipelineError naming the
+    file; never a traceback (9 of 31 such files gave one before)."""
+    root = write_run(tmp_path / "ws", test_acc=[0.3, 0.5, 0.4], val_acc=[0.5, 0.6, 0.6],
+                     metrics={"test_accuracy": 0.4, "test_samples": 10})
+    (root / "results" / name).write_bytes(data)
+    try:
+        make_report(root, tmp_path / "out", tmp_path / "no-paper", experiments=False)
+    except PipelineError as e:
+        assert "\n" not in str(e) and (name in str(e) or "no finished run" in str(e)), str(e)

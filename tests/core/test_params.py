@@ -1,0 +1,219 @@
+"""Params files: every shipped config is valid (never the user-editable params.yaml); bad values,
+unknown keys and combinations that cannot work fail before any stage works, naming the param."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.core.errors import ParamsError
+from pipeline.core.params import MAX_SAMPLE_BYTES, leaf_names, load_params
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+DEMO = ROOT / "configs" / "demo.yaml"
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_config_is_valid_and_complete(config):
+    """Valid, and spells out every param (a user copies it over params.yaml and edits it)."""
+    load_params(config)
+    raw = yaml.safe_load(config.read_text())
+    given = {f"{name}.{key}" if isinstance(section, dict) else name
+             for name, section in raw.items() for key in (section if isinstance(section, dict) else [None])}
+    assert set(leaf_names()) == given
+
+
+def test_demo_config_is_the_demo():
+    p = load_params(DEMO)
+    assert p.dataset == "demo" and p.frame_shape() == (16, 2, 32, 32)
+
+
+def test_paper_config_for_dvsgesture():
+    p = load_params(ROOT / "configs" / "dvsgesture-paper.yaml")
+    assert p.dataset == "dvsgesture"
+    assert (p.frames.T, p.frames.downsample) == (20, 1)
+    assert (p.model.channels, p.model.blocks, p.model.hidden, p.model.votes) == (128, 5, 512, 10)
+    assert (p.model.neuron, p.model.pooling, p.model.tau0, p.model.dropout) == ("plif", "max", 2.0, 0.5)
+    assert (p.train.batch_size, p.train.lr, p.train.T_max) == (16, 1e-3, 64)
+    assert (p.train.protocol, p.train.val_fraction, p.train.sync_bn, p.train.deterministic) == ("B", 0.15, True, True)
+
+
+@pytest.mark.parametrize("name,T,blocks,hidden,linear_in", [("nmnist", 10, 2, 2048, 8192),
+                                                             ("cifar10_dvs", 20, 4, 2048, 8192)])
+def test_paper_configs_other_datasets(name, T, blocks, hidden, linear_in):
+    from pipeline.datasets import get
+
+    p = load_params(ROOT / "configs" / f"{name}-paper.yaml")
+    spec = get(name)
+    assert p.dataset == name and spec.config == f"configs/{name}-paper.yaml"
+    assert (p.frames.T, p.frames.downsample, p.model.blocks, p.model.hidden, p.model.channels) == (T, 1, blocks, hidden, 128)
+    H, W = spec.sensor_size
+    assert p.model.channels * (H >> blocks) * (W >> blocks) == linear_in
+    assert (p.train.batch_size, p.train.lr, p.train.T_max, p.model.votes) == (16, 1e-3, 64, 10)
+
+
+def write(tmp_path, patch, top=None) -> Path:
+    raw = yaml.safe_load(DEMO.read_text())
+    for k, v in patch.items():
+        raw[k] = {**raw[k], **v} if isinstance(v, dict) else v
+    raw.update(top or {})
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.mark.parametrize("patch,msg", [
+    ({"frames": {"T": 0}}, "frames.T"),
+    ({"frames": {"T": True}}, "frames.T"),                    # YAML `T: true` is not 1
+    ({"frames": {"T": 2.0}}, "frames.T"),                     # nor is a float
+    ({"frames": {"T": "16"}}, "frames.T"),
+    ({"frames": {"downsample": True}}, "frames.downsample"),
+    ({"frames": {"split_by": "frames"}}, "frames.split_by"),
+    ({"frames": {"Tt": 3}}, "frames.Tt"),
+    ({"frames": {"bogus": 3}}, "frames.bogus"),
+    ({"dataset": "mnist"}, "dataset"),
+    ({"model": {"tau0": 1.0}}, "model.tau0"),
+    ({"model": {"blocks": -1}}, "model.blocks"),
+    ({"train": {"protocol": "C"}}, "train.protocol"),
+    ({"train": {"val_fraction": 1.0}}, "train.val_fraction"),
+    ({"train": {"amp": "fp8"}}, "train.amp"),
+    ({"train": {"device": "tpu"}}, "train.device"),
+    ({"train": {"batch_size": 15, "nproc": 2}}, "train"),     # the global batch splits evenly
+    ({"train": {"workers": -1}}, "train.workers"),
+    ({"demo": {"train_users": 90, "test_users": 20}}, "demo"),
+    ({"demo": {"lightings": ["led", "led"]}}, "demo.lightings"),
+    ({"download": {"timeout": 0}}, "download.timeout"),
+])
+def test_bad_params_name_the_field(tmp_path, patch, msg):
+    path = write(tmp_path, patch)
+    with pytest.raises(ParamsError) as e:
+        load_params(path)
+    assert str(path) in str(e.value) and msg in str(e.value)
+
+
+def test_unknown_top_level_key(tmp_path):
+    with pytest.raises(ParamsError, match="foo"):
+        load_params(write(tmp_path, {}, top={"foo": 1}))
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "frames: [\n", "frames: 3\n"])
+def test_a_file_that_is_not_params(tmp_path, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(ParamsError, match=str(path)):
+        load_params(path)
+
+
+def test_values_that_only_fail_together(tmp_path):
+    # 10 million frames of 2 x 32 x 32 counts: 80 GB per sample (died inside h5py before)
+    with pytest.raises(ParamsError, match=r"frames\.T: 10000000 frames of 2x32x32 counts take 78125 MiB"):
+        load_params(write(tmp_path, {"frames": {"T": 10_000_000}}))
+    # the largest T that fits the bound passes
+    limit = MAX_SAMPLE_BYTES // (4 * 2 * 32 * 32)
+    assert load_params(write(tmp_path, {"frames": {"T": limit}})).frames.T == limit
+    with pytest.raises(ParamsError, match=r"frames\.T: "):
+        load_params(write(tmp_path, {"frames": {"T": limit + 1}}))
+    # downsample 1000 makes 1x1 frames, which 3 poolings by 2 cannot take (failed in train before)
+    with pytest.raises(ParamsError, match=r"frames\.downsample: 1000 turns the 128x128 sensor into 1x1 frames, "
+                                          r"too small for model\.blocks = 3"):
+        load_params(write(tmp_path, {"frames": {"downsample": 1000}}))
+    # 128 / 16 = 8 pixels: 3 poolings fit (8 -> 1), 4 do not
+    assert load_params(write(tmp_path, {"frames": {"downsample": 16}})).frame_shape() == (16, 2, 8, 8)
+    with pytest.raises(ParamsError, match="model.blocks = 4"):
+        load_params(write(tmp_path, {"frames": {"downsample": 16}, "model": {"blocks": 4}}))
+    # 512 channels x 16 x 16 after 3 poolings of 128 x 128, times 65536: 2**33 weights
+    with pytest.raises(ParamsError, match=r"model\.hidden: a Linear layer of 131072 x 65536 weights"):
+        load_params(write(tmp_path, {"frames": {"downsample": 1}, "model": {"channels": 512, "hidden": 65536}}))
+
+
+def test_check_command_and_stage_errors_are_one_line(tmp_path):
+    """`python -m pipeline check` and a stage report a bad params file in one line, no traceback."""
+    bad = write(tmp_path, {"frames": {"T": 0, "bogus": 1}})
+    r = subprocess.run([sys.executable, "-m", "pipeline", "check", str(bad)], capture_output=True, text=True,
+                       cwd=ROOT)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "frames.T" in lines[0] and "frames.bogus" in lines[0]
+    r = subprocess.run([sys.executable, str(ROOT / "stages" / "frames.py")], capture_output=True, text=True,
+                       cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [lines[0].replace("python -m pipeline check", "frames")
+                                             .replace(str(bad), "params.yaml")]
+    ok = subprocess.run([sys.executable, "-m", "pipeline", "check", str(DEMO)], capture_output=True, text=True,
+                        cwd=ROOT)
+    assert ok.returncode == 0 and "valid" in ok.stdout
+
+
+def test_a_one_dimensional_sensor_needs_the_fully_connected_network():
+    import yaml
+
+    from pipeline.core.errors import ParamsError
+    from pipeline.core.params import validate_params
+
+    raw = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
+    raw["dataset"] = "tonic.SHD"
+    raw["frames"]["downsample"] = 1
+    with pytest.raises(ParamsError, match=r"model.blocks: 0 \(a fully-connected PLIF network\)"):
+        validate_params(raw)
+    raw["model"]["blocks"] = 0
+    assert validate_params(raw).frame_shape() == (raw["frames"]["T"], 2, 1, 700)
+
+
+def check_child(path: Path, timeout=60) -> subprocess.CompletedProcess:
+    code = ("import sys\nfrom pipeline.cli.main import main\n"
+            "try:\n    code = main(['check', sys.argv[1]])\nexcept SystemExit as e:\n    code = e.code\n"
+            "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+            "print('PEAK', hwm * 1024)\nsys.exit(code)\n")
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout)
+
+
+def alias_bomb() -> str:
+    """About 600 bytes of anchors: 9**9 leaves once expanded (it ran past 120 s and 1.4 GB)."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "frames:\n  filters: []\nbomb:\n" + "\n".join("  " + line for line in lines) + "\n"
+
+
+@pytest.mark.parametrize("text, what", [
+    (alias_bomb(), "an alias \\(\\*name\\): YAML anchors and aliases are not allowed here"),
+    ("frames:\n  T: " + "[" * 100_000 + "]" * 100_000 + "\n", "collections nested more than 64 deep"),
+    ("frames:\n  T: &t 16\n  downsample: *t\n", "an alias"),
+], ids=["alias-bomb", "deep-list", "one-alias"])
+def test_yaml_bombs_are_refused_in_one_line(tmp_path, text, what):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    assert len(text.encode()) < 250_000
+    r = check_child(path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"python -m pipeline check: error: {path}: not valid YAML here")
+    assert __import__("re").search(what, lines[0]), lines[0]
+    peak = int(r.stdout.split("PEAK")[1])
+    assert peak < (256 << 20) + 4 * len(text.encode())
+
+
+def test_error_messages_show_values_briefly(tmp_path):
+    """A long value is cut (the message formatted whole inputs before: a 9**9-leaf list would
+    have been printed in full)."""
+    path = write(tmp_path, {"frames": {"split_by": "x" * 100_000}, "model": {"channels": list(range(10_000))}})
+    with pytest.raises(ParamsError) as e:
+        load_params(path)
+    text = str(e.value)
+    assert len(text) < 1500 and "frames.split_by" in text and "model.channels" in text
+    assert "a list of 10000 item(s)" in text
+
+
+def test_filter_pixels_are_checked_against_the_datasets_sensor(tmp_path):
+    """`check` knows the sensor from the registry (it used to pass, and frames refused it only
+    after the download)."""
+    path = write(tmp_path, {"frames": {"filters": [{"drop_pixel": {"coordinates": [[500, 0]]}}]}})
+    with pytest.raises(ParamsError, match=r"frames.filters\[0\] drop_pixel: argument 'coordinates'\[0\] = "
+                                          r"\[500, 0\] is outside the sensor \(width 128, height 128\)"):
+        load_params(path)
+    ok = write(tmp_path, {"frames": {"filters": [{"drop_pixel": {"coordinates": [[127, 0]]}}]}})
+    assert load_params(ok).frames.filters == [{"drop_pixel": {"coordinates": [[127, 0]]}}]

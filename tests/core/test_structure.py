@@ -1,0 +1,78 @@
+"""The house's shape, read from the source: no import cycle, no stage importing a later stage or
+the command line, the shared core importing no stage, and no branching on a dataset's family
+outside the family modules."""
+
+import re
+import subprocess
+
+from imports import ROOT, graph
+
+#: the stage packages in pipeline order; a stage may import an earlier one, never a later one
+STAGES = ["download", "frames", "train", "evaluate"]
+#: below every stage: what any stage may import
+SHARED = {"core", "datasets", "io", "model"}
+
+
+def test_the_import_graph_has_no_cycle():
+    g = graph()
+    state, cycle = {}, []
+
+    def visit(m, stack):
+        state[m] = 1
+        for d in sorted(g[m]):
+            if state.get(d) == 1:
+                cycle.append(stack[stack.index(d):] + [d] if d in stack else [m, d])
+                return True
+            if state.get(d) is None and visit(d, stack + [d]):
+                return True
+        state[m] = 2
+        return False
+
+    for m in sorted(g):
+        if state.get(m) is None and visit(m, [m]):
+            break
+    assert not cycle, f"import cycle: {' -> '.join(cycle[0])}"
+
+
+def area(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_no_module_imports_a_layer_above_it():
+    """core, datasets, io and model import no stage and not the command line; a stage imports
+    earlier stages only; nothing imports the command line but itself and ``python -m pipeline``."""
+    bad = []
+    for m, deps in graph().items():
+        here = area(m)
+        for d in deps:
+            there = area(d)
+            if there == here:
+                continue
+            if there == "cli" and here != "__main__":
+                bad.append((m, d))
+            elif here in SHARED and there in STAGES + ["cli"]:
+                bad.append((m, d))
+            elif here in STAGES and there in STAGES and STAGES.index(there) > STAGES.index(here):
+                bad.append((m, d))
+    assert not bad, "imports against the layers: " + "; ".join(f"{a} -> {b}" for a, b in sorted(bad))
+
+
+def test_no_family_branches_outside_the_family_modules():
+    """No ``layout["kind"]`` and no comparison of a dataset's kind or source (``spec.kind ==``,
+    ``kind == "images"``, ``source == "tonic"``, ...) outside pipeline/frames/families/: a new
+    family adds a layout type and a family class, no branch elsewhere. (A numpy dtype's
+    ``.kind`` or a device's kind is not a family.)"""
+    files = subprocess.run(["git", "ls-files", "pipeline", "stages"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    pattern = re.compile(r'layout\[["\']kind["\']\]|\b(spec|layout|ds|dataset)\.(kind|source)\s*[!=]=|'
+                         r'\bkind\s*[!=]=\s*["\'](images|events)["\']|\bsource\s*[!=]=\s*["\'](tonic|ours)["\']|'
+                         r'\.get\(["\']kind["\']\)\s*[!=]=')
+    hits = []
+    for f in files:
+        if not f.endswith(".py") or f.startswith("pipeline/frames/families/"):
+            continue
+        for n, line in enumerate((ROOT / f).read_text().splitlines(), 1):
+            if pattern.search(line):
+                hits.append(f"{f}:{n}: {line.strip()}")
+    assert not hits, "\n".join(hits)

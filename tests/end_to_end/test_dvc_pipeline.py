@@ -1,0 +1,214 @@
+"""`dvc repro` of a tiny demo configuration in a temporary copy of the repository.
+
+Checks the whole chain (download -> frames -> train -> evaluate), that changing frames.T
+skips `download` and reruns the rest, and that putting T back restores every stage from
+DVC's run-cache with byte-identical frames.
+"""
+
+import json
+import os
+
+import h5py
+import pytest
+
+from dvcrepo import TINY, copy_repo, run, set_params
+from pipeline.core.store import read_meta
+
+pytestmark = pytest.mark.slow
+# two samples per class, so protocol B (the default) can hold one of each out for validation
+PARAMS = {**TINY, "demo": {**TINY["demo"], "repeats": 2}, "train": {**TINY["train"], "protocol": "B"}}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    return copy_repo(tmp_path_factory.mktemp("clone") / "repo", PARAMS)
+
+
+def test_repro_T_change_and_run_cache(repo):
+    set_params(repo, {"frames": {"T": 16}})
+    out = run(["dvc", "repro"], repo)
+    for stage in ("download", "frames", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in out
+    metrics = json.loads((repo / "results/metrics.json").read_text())
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_samples"] == 16
+    assert len(metrics["tau"]) == 2 + 2 and metrics["epochs"] == 2
+    # protocol B: the model kept is that of the best validation epoch, scored again by evaluate
+    assert metrics["protocol"] == "B" and (metrics["train_samples"], metrics["val_samples"]) == (8, 8)
+    assert metrics["model_epoch"] == metrics["selected_epoch"] == metrics["best_epoch_B"]
+    assert metrics["test_accuracy"] == metrics["accuracy_B_test_at_best_val_epoch"]
+    assert 0.0 <= metrics["accuracy_A_test_best_epoch"] <= 1.0 and metrics["best_epoch_A"] in (1, 2)
+    assert not any((repo / "checkpoints").iterdir())    # a completed run leaves nothing to resume
+    with h5py.File(repo / "data/frames/train.h5") as f:
+        assert f["frames"].shape == (16, 16, 2, 32, 32) and read_meta(f)["T"] == 16
+    first = (repo / "data/frames/train.h5").read_bytes()
+    # outputs are hard links to the cache: the cache does not double the disk used
+    for f in ("data/frames/train.h5", "data/raw/SOURCE.json", "models/model.pt", "models/checkpoint.pt"):
+        assert (repo / f).stat().st_nlink >= 2, f
+    # nothing the stages left behind (bytecode, Numba caches) makes DVC think code changed
+    assert "up to date" in run(["dvc", "status"], repo)
+    log = (repo / "results/train_log.csv").read_text().splitlines()
+    assert log[0].startswith("epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy")
+    assert "tau_3" in log[0] and len(log) == 3
+
+    set_params(repo, {"frames": {"T": 20}})
+    out = run(["dvc", "repro"], repo)
+    assert "Stage 'download' didn't change, skipping" in out
+    for stage in ("frames", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in out
+    with h5py.File(repo / "data/frames/train.h5") as f:
+        assert read_meta(f)["T"] == 20
+
+    set_params(repo, {"frames": {"T": 16}})
+    out = run(["dvc", "repro"], repo)
+    assert "Running stage" not in out, out
+    for stage in ("frames", "train", "evaluate"):
+        assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in out
+    assert (repo / "data/frames/train.h5").read_bytes() == first
+
+    # a training-only param leaves the frames alone
+    set_params(repo, {"train": {"epochs": 1}})
+    out = run(["dvc", "repro"], repo)
+    assert "Stage 'frames' didn't change, skipping" in out and "Running stage 'train'" in out
+
+
+def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(repo):
+    set_params(repo, {"train": {"epochs": 2}})
+    run(["dvc", "repro"], repo)
+    first = (repo / "data/frames/train.h5").read_bytes()
+    set_params(repo, {"frames": {"filters": [{"refractory_period": {"refractory_period": 2000}}]}})
+    out = run(["dvc", "repro"], repo)
+    assert "Stage 'download' didn't change, skipping" in out
+    for stage in ("frames", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in out
+    with h5py.File(repo / "data/frames/train.h5") as f:
+        assert json.loads(read_meta(f)["filters"]) == [{"refractory_period": {"refractory_period": 2000}}]
+    set_params(repo, {"frames": {"filters": []}})
+    out = run(["dvc", "repro"], repo)
+    assert "Running stage" not in out, out
+    assert (repo / "data/frames/train.h5").read_bytes() == first
+
+
+def test_run_only_knobs_mark_nothing_but_the_check(repo):
+    """Worker and thread counts, download mirrors and time limits cannot change a result: only
+    `check`, which validates the whole params file, sees them; it reruns alone, in a moment."""
+    run(["dvc", "repro"], repo)
+    assert json.loads(run(["dvc", "status", "--json"], repo)) == {}
+    before = (repo / "params.yaml").read_text()
+    set_params(repo, {"frames": {"workers": 1},
+                      "train": {"workers": 1, "threads": 2},
+                      "download": {"retries": 7, "timeout": 5, "deadline": 100, "archive_dir": "elsewhere",
+                                   "mirrors": ["http://127.0.0.1:9/DvsGesture.tar.gz"]}})
+    assert set(json.loads(run(["dvc", "status", "--json"], repo))) == {"check"}
+    out = run(["dvc", "repro"], repo)
+    assert "Running stage 'check'" in out and "check: params.yaml is valid" in out
+    assert out.count("Running stage") == 1, out
+    (repo / "params.yaml").write_text(before)
+    out = run(["dvc", "repro"], repo)                # a checked set of params: from the run-cache
+    assert "Running stage" not in out and "Stage 'check' is cached" in out, out
+
+
+@pytest.mark.parametrize("pattern, replacement", [
+    (r"\nframes:\n", "\nframes:\n  TT: 20\n"),
+    (r"\n  workers: \d+\n", "\n  workers: -1\n"),
+    (r"\n  timeout: [\d.]+\n", "\n  timeout: 0\n"),
+], ids=["unknown-key", "workers", "timeout"])
+def test_a_typo_fails_repro_when_nothing_else_would_rerun(repo, pattern, replacement):
+    """Before, `dvc repro` passed silently: no stage's params had changed, so nothing read the
+    file, and the user believed T had changed."""
+    import re
+
+    run(["dvc", "repro"], repo)
+    before = (repo / "params.yaml").read_text()
+    edited, n = re.subn(pattern, replacement, before, count=1)
+    assert n == 1, pattern
+    (repo / "params.yaml").write_text(edited)
+    try:
+        out = run(["dvc", "repro"], repo, check=False)
+        assert "failed to reproduce 'check'" in out, out
+        errors = [line for line in out.splitlines() if line.startswith("check: error: ")]
+        assert len(errors) == 1 and "params.yaml: invalid parameters:" in errors[0], out
+        assert "Traceback" not in out and "Running stage 'download'" not in out
+    finally:
+        (repo / "params.yaml").write_text(before)
+
+
+def test_touching_any_module_marks_exactly_the_stages_that_import_it(repo):
+    """Every project module, edited (a comment appended), against the stages DVC says changed;
+    the expected stages are the import closures computed from the source (helpers/imports.py)."""
+    from imports import ROOT, closure
+
+    closures = {s: {p.relative_to(ROOT).as_posix() for p in closure(ROOT / "stages" / f"{s}.py")}
+                for s in ("check", "download", "frames", "train", "evaluate")}
+    modules = sorted(p.relative_to(repo).as_posix() for p in [*(repo / "pipeline").rglob("*.py"),
+                                                               *(repo / "stages").glob("*.py")])
+    run(["dvc", "repro"], repo)
+    checked = 0
+    for module in modules:
+        path = repo / module
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# touched\n")
+        try:
+            changed = set(json.loads(run(["dvc", "status", "--json"], repo)))
+        finally:
+            path.write_bytes(original)
+        expected = {s for s, files in closures.items() if module in files}
+        assert changed == expected, f"touching {module}: dvc status names {sorted(changed)}, imported by {sorted(expected)}"
+        checked += bool(expected)
+    assert checked >= 30                       # most modules belong to some stage
+    assert json.loads(run(["dvc", "status", "--json"], repo)) == {}
+
+
+def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
+    import re
+
+    from damage import damage_sample
+
+    run(["dvc", "repro"], repo)
+    assert "verify: 8 of 8 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+    path = repo / "data/frames/train.h5"
+    good = path.read_bytes()
+    stat = path.stat()
+    damage_sample(path, 1, 0x01)                       # in place, through the hard link
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))   # as a disk error would: same mtime
+    out = run(["python", "-m", "pipeline", "verify"], repo, check=False)
+    assert "DAMAGED  data/frames (frames)" in out and "file data/frames/train.h5 differs" in out
+    assert "its cache copy" in out and "verify: 7 of 8 outputs match dvc.lock; 1 damaged" in out
+    # the HDF5 checksum names the sample when the file is read
+    r = run(["python", "-c", "from pipeline.core.store import read_sample; read_sample('data/frames/train.h5', 1)"],
+            repo, check=False)
+    assert "sample 1 cannot be read" in r and "damaged" in r
+    # follow the advice: drop the damaged cache copy, then recompute (no remote here)
+    rm = re.search(r"rm -f (\S+)", out).group(1)
+    assert "dvc repro --force --single-item frames" in out
+    os.remove(rm)
+    run(["dvc", "repro", "--force", "--single-item", "frames"], repo)
+    assert path.read_bytes() == good
+    assert "verify: 8 of 8 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+
+
+@pytest.mark.parametrize("lock", [
+    "stages: [a, b]\n",
+    "stages:\n  frames: 3\n",
+    "stages:\n  frames:\n    outs: {path: x}\n",
+    "stages:\n  frames:\n    outs:\n    - 5\n",
+    "stages:\n  frames:\n    outs:\n    - path: ../../etc/passwd\n      md5: 0123456789abcdef0123456789abcdef\n",
+    "stages:\n  frames:\n    outs:\n    - path: data/frames\n      md5: [1]\n",
+    "- just\n- a list\n",
+    "stages: &s {a: *s}\n",
+    "\xff\xfe",
+])
+def test_verify_on_a_malformed_lock_is_one_line(tmp_path, lock):
+    """`python -m pipeline verify` on dvc.lock files DVC never writes: one line naming the file
+    (3 of 5 such files gave a traceback before)."""
+    import subprocess
+    import sys
+
+    from dvcrepo import ROOT
+
+    (tmp_path / "dvc.lock").write_bytes(lock.encode("utf-8", "surrogateescape") if lock != "\xff\xfe"
+                                        else b"\xff\xfe")
+    r = subprocess.run([sys.executable, "-m", "pipeline", "verify"], cwd=tmp_path, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "dvc.lock" in lines[0], lines

@@ -1,0 +1,52 @@
+"""The commands the README and docs/ show, checked against the code: each a valid params file
+on the configs it is meant for, together covering what the text says they cover."""
+
+import shlex
+
+import pytest
+import yaml
+
+from docs import ROOT, TONIC_COMMANDS, ablation_blocks, apply, bash_blocks, overrides
+from pipeline.core.params import validate_params
+from pipeline.datasets import DATASETS
+from pipeline.datasets.spec import TonicFetch
+
+# (neuron, tau0, pooling) of the paper's Table 2: PLIF tau0=2 (its model), PLIF 16, LIF 2, LIF 16, PLIF avg
+FIVE = {("plif", 2.0, "max"), ("plif", 16.0, "max"), ("lif", 2.0, "max"), ("lif", 16.0, "max"),
+        ("plif", 2.0, "avg")}
+
+
+def configurations(commands: list[str], base: dict) -> list[tuple]:
+    out = []
+    for cmd in commands:
+        if not cmd.startswith("dvc exp run") or "--run-all" in cmd:
+            continue
+        for patch in overrides(cmd):
+            m = validate_params(apply(base, patch)).model
+            out.append((m.neuron, m.tau0, m.pooling))
+    return out
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*-paper.yaml")))
+def test_each_documented_ablation_is_one_of_the_papers_five(config):
+    base = yaml.safe_load((ROOT / "configs" / config).read_text())
+    one_by_one, queued = ablation_blocks()
+    assert sorted(configurations(one_by_one, base)) == sorted(FIVE)
+    assert sorted(configurations(queued, base)) == sorted(FIVE)
+
+
+def test_each_tonic_family_command_is_valid_on_the_demo_params():
+    (commands,) = bash_blocks(*TONIC_COMMANDS)[:1]
+    base = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
+    splits, one_d = set(), set()
+    for cmd in commands:
+        assert shlex.split(cmd)[:3] == ["dvc", "exp", "run"]
+        (patch,) = overrides(cmd)
+        raw = apply(base, {k: v for k, v in patch.items() if k != "dataset"})
+        raw["dataset"] = patch["dataset"]
+        p = validate_params(raw)
+        spec = DATASETS[p.dataset]
+        assert isinstance(spec.source, TonicFetch)
+        splits.add(spec.layout.split)
+        one_d.add(min(spec.sensor_size) == 1)
+    assert splits == {"official", "stratified"} and one_d == {True, False}
