@@ -17,6 +17,8 @@ import time
 import traceback
 from pathlib import Path
 
+from pipeline.core.atomic import write_text
+
 HERE = Path(__file__).resolve().parent
 FILTER_SECTIONS = ("filters_denoise", "filters_refractory_period", "filters_decimate", "filters_drop_pixel",
                    "filters_crop_time", "filters_time_skew")
@@ -182,10 +184,7 @@ def main(argv=None) -> int:
 
 
 def _write(path: Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(results, indent=1, default=str) + "\n")
 
 
 if __name__ == "__main__":

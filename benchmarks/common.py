@@ -181,11 +181,13 @@ def _mem_total() -> int | None:
     return None
 
 
-def _version(module: str) -> str | None:
+def installed_version(dist: str) -> str | None:
+    """The installed version of distribution ``dist``, None when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        from importlib.metadata import version
-        return version(module)
-    except Exception:
+        return version(dist)
+    except PackageNotFoundError:
         return None
 
 
@@ -210,9 +212,9 @@ def machine() -> dict:
         "numba": numba.__version__,
         "numba_threading_layer_config": numba.config.THREADING_LAYER,
         "numpy": numpy.__version__,
-        "h5py": _version("h5py"),
-        "tonic": _version("tonic"),
-        "spikingjelly": _version("spikingjelly"),
+        "h5py": installed_version("h5py"),
+        "tonic": installed_version("tonic"),
+        "spikingjelly": installed_version("spikingjelly"),
         "load_average_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
 

@@ -14,13 +14,13 @@ import hashlib
 import json
 import dataclasses
 import os
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.core.atomic import atomic_path
 from pipeline.datasets import DEMO
 from pipeline.download.demo.archive import record, trials, write_recording
 from pipeline.download.demo.aedat3_write import write_aedat3
@@ -82,24 +82,19 @@ def ensure_corpus(data_dir: str | Path, quick: bool = False, workers: int = 0, l
     root = base / "DvsGesture"
     done = base / "complete.json"
     if not done.is_file():
-        if base.exists():
-            shutil.rmtree(base)
-        tmp = base.with_name(base.name + ".tmp")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        folder = tmp / "DvsGesture"
-        folder.mkdir(parents=True)
         train, test = trials(params)
         names = train + test
         log(f"corpus: simulating {len(names)} recordings into {base} (once; cached for later runs)")
-        jobs = [(n, params, folder) for n in names]
-        with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
-            counts = list(pool.map(write_recording, jobs))
-        (folder / "trials_to_train.txt").write_text("".join(f"{n}.aedat\n" for n in train))
-        (folder / "trials_to_test.txt").write_text("".join(f"{n}.aedat\n" for n in test))
-        (tmp / "complete.json").write_text(json.dumps({"params": params.model_dump(), "events": sum(counts),
-                                                       "recordings": len(names)}, indent=1))
-        os.replace(tmp, base)
+        with atomic_path(base) as tmp:         # replaces an incomplete corpus; a killed run leaves none
+            folder = tmp / "DvsGesture"
+            folder.mkdir(parents=True)
+            jobs = [(n, params, folder) for n in names]
+            with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
+                counts = list(pool.map(write_recording, jobs))
+            (folder / "trials_to_train.txt").write_text("".join(f"{n}.aedat\n" for n in train))
+            (folder / "trials_to_test.txt").write_text("".join(f"{n}.aedat\n" for n in test))
+            (tmp / "complete.json").write_text(json.dumps({"params": params.model_dump(), "events": sum(counts),
+                                                           "recordings": len(names)}, indent=1))
     return Corpus(root, params, samples)
 
 

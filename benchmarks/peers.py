@@ -22,6 +22,8 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .common import installed_version
+
 
 @dataclass
 class Peer:
@@ -51,20 +53,12 @@ def _short(e: BaseException) -> str:
     return text.splitlines()[0][:200]
 
 
-def _version(dist: str) -> str | None:
-    try:
-        from importlib.metadata import version
-        return version(dist)
-    except Exception:
-        return None
-
-
 def load_tonic() -> Peer:
     try:
         from tonic.transforms import ToFrame
     except Exception as e:  # noqa: BLE001 - any failure to import means "not available"
         return Peer("tonic", False, error=_short(e))
-    return Peer("tonic", True, _version("tonic"), parts={"ToFrame": ToFrame})
+    return Peer("tonic", True, installed_version("tonic"), parts={"ToFrame": ToFrame})
 
 
 def _sj_utils_standalone():
@@ -105,7 +99,7 @@ def load_spikingjelly() -> Peer:
         import spikingjelly  # noqa: F401
     except Exception as e:  # noqa: BLE001
         return Peer("spikingjelly", False, error=_short(e))
-    peer = Peer("spikingjelly", True, _version("spikingjelly"))
+    peer = Peer("spikingjelly", True, installed_version("spikingjelly"))
     try:
         from loguru import logger
         logger.remove()                       # SpikingJelly logs op selection at INFO level

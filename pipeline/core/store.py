@@ -144,7 +144,7 @@ class FrameWriter:
             else:
                 shape_attrs = {}
             self.meta = meta_bytes({**shape_attrs, "version": __version__, **attrs})
-        except BaseException as e:
+        except BaseException as e:     # anything, Ctrl-C included: drop the partial file, re-raise
             self._abort(e)
             raise
         self._chunk_origin = (0,) * len(self.frame_shape)
@@ -206,7 +206,7 @@ class FrameWriter:
                 self.file.close()          # the last flush: where a full disk shows
             except RuntimeError as e:      # which h5py reports as a RuntimeError
                 raise OSError(f"{self.path}: cannot finish writing the file: {e}") from None
-        except BaseException as e:
+        except BaseException as e:     # anything, Ctrl-C included: drop the partial file, re-raise
             self._abort(e)
             raise
         self._commit.close()               # fsync, rename into place

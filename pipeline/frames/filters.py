@@ -389,21 +389,40 @@ _RUNNERS = {"denoise": (_run_denoise, _denoise), "refractory_period": (_run_refr
 FILTERS: dict[str, Filter] = {name: Filter(spec, *_RUNNERS[name]) for name, spec in SPECS.items()}
 
 
-def apply(events: np.ndarray, filters, sensor_size: tuple[int, int]) -> np.ndarray:
+def _inferred(events: np.ndarray, steps) -> tuple[tuple[int, int], list]:
+    """With no sensor given, as Tonic infers one: ``(H, W)`` one past the largest y and x of the
+    events (1 x 1 for none), and the steps with any listed pixel beyond it left out (no event
+    can be there: ``drop_pixel``'s ``coordinates`` then match nothing, as in Tonic)."""
+    H = int(events["y"].max()) + 1 if events.size else 1
+    W = int(events["x"].max()) + 1 if events.size else 1
+    out = []
+    for name, args in steps:
+        if args.get("coordinates"):
+            args = {**args, "coordinates": [(x, y) for x, y in args["coordinates"] if x < W and y < H]}
+        out.append((name, args))
+    return (H, W), out
+
+
+def apply(events: np.ndarray, filters, sensor_size: tuple[int, int] | None = None) -> np.ndarray:
     """``events`` (an :data:`EVENT_DTYPE` array) after the filters of ``filters``, in order;
-    a new array (the input is never modified). ``sensor_size`` is ``(H, W)``.
+    a new array (the input is never modified). ``sensor_size`` is ``(H, W)``; omitted, it is
+    inferred from the events as Tonic does (one past their largest y and x). No filter's
+    result depends on the sensor beyond which pixels exist (``denoise`` clips its
+    neighbourhood to the events' own largest x and y either way), so both give the same events.
 
     The list is checked first (:func:`validate`, :class:`~pipeline.core.errors.ParamsError`),
-    then the events: anything but a 1-D EVENT_DTYPE array, or an event outside the sensor,
-    raises :class:`~pipeline.core.errors.FilterError` before any filter runs.
+    then the events: anything but a 1-D EVENT_DTYPE array, or an event outside a given
+    sensor, raises :class:`~pipeline.core.errors.FilterError` before any filter runs.
     """
-    sensor = check_sensor(sensor_size, FilterError)
+    sensor = None if sensor_size is None else check_sensor(sensor_size, FilterError)
     steps = validate(filters, sensor)
     if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
         got = (f"a {events.ndim}-D array of {events.dtype}" if isinstance(events, np.ndarray)
                else type(events).__name__)
         raise FilterError(f"filters: events must be a 1-D pipeline.core.events.EVENT_DTYPE array "
                           f"(make_events builds one), got {got}")
+    if sensor is None:
+        sensor, steps = _inferred(events, steps)
     H, W = sensor
     if steps:
         err, k = _check_pixels(events["x"], events["y"], W, H)

@@ -171,9 +171,11 @@ def read_aedat4(path: str | Path) -> np.ndarray:
             events = packet.get("events")
             if events is not None and len(events):
                 chunks.append(events)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the Rust decoder's errors arrive as assorted Python
+        # exceptions (OSError, RuntimeError, ValueError, ...); the container was checked above, so
+        # whatever it raises is about this file's packets
         raise AedatFormatError(f"{path}: AEDAT 4 decoder: {exc}") from exc
-    except BaseException as exc:
+    except BaseException as exc:       # a Rust panic is a BaseException (pyo3's PanicException)
         if not _is_rust_panic(exc):
             raise
         raise AedatFormatError(f"{path}: AEDAT 4 decoder failed (malformed file): {exc}") from exc

@@ -24,6 +24,7 @@ def test_public_names():
         assert callable(getattr(pipeline.io, name)), name
     assert pipeline.frames.integrate is integrate
     assert callable(pipeline.frames.filters.apply)
+    assert inspect.signature(pipeline.frames.filters.apply).parameters["sensor_size"].default is None  # inferred
     assert list(inspect.signature(pipeline.download.unpack.extract).parameters) == ["archive", "dest_dir"]
     writer = inspect.signature(pipeline.core.store.FrameWriter).parameters
     assert list(writer)[:4] == ["path", "n", "frame_shape", "attrs"]      # later ones are optional

@@ -78,6 +78,8 @@ def check_same(events, name, args, sensor, dtype=TONIC_INT):
     assert ours.size == ref.size, (name, args, ours.size, ref.size)
     for f in ("t", "x", "y", "p"):
         assert np.array_equal(ours[f], ref[f]), (name, args, f)
+    # no sensor given: inferred from the events, as Tonic does; the same events
+    assert np.array_equal(apply(events, [{name: args}]), ours), (name, args, "sensor inferred")
     return ours
 
 
@@ -152,6 +154,18 @@ def test_real_chain_equals_tonic_composed():
     ours = apply(events, chain, (180, 240))
     assert 0 < ours.size < events.size
     assert np.array_equal(ours, ref)
+
+
+def test_sensor_inferred_as_tonic_does():
+    """No sensor: one past the largest x and y; a listed pixel beyond them matches nothing
+    (given a sensor, it is refused when outside it); a given sensor still refuses events."""
+    events = ev([(0, 0, 0, 1), (5, 2, 1, 0), (9, 2, 1, 1), (12, 3, 2, 0)])
+    assert run("drop_pixel", {"coordinates": [[2, 1], [60, 70]]}, events, None) == [(0, 0, 0, 1), (12, 3, 2, 0)]
+    with pytest.raises(ParamsError, match=r"\[60, 70\] is outside the sensor \(width 8, height 8\)"):
+        run("drop_pixel", {"coordinates": [[2, 1], [60, 70]]}, events)
+    assert run("decimate", {"n": 2}, ev([]), None) == []
+    with pytest.raises(FilterError, match="x = 3 outside the sensor width 3"):
+        run("decimate", {"n": 1}, events, (3, 3))
 
 
 def test_real_header_only_file_is_empty_input():
@@ -242,6 +256,7 @@ def test_random_chains_equal_tonic_composed(seed):
             chain.append({str(name): args})
             ref = tonic_reference(name, ref, args)
         assert np.array_equal(apply(events, chain, (H, W)), ref), chain
+        assert np.array_equal(apply(events, chain), ref), chain                 # sensor inferred
 
 
 # --------------------------------------------------------------------------- denoise by hand

@@ -175,7 +175,8 @@ def open_dataset(tonic_class: str, raw_dir: str | Path, kwargs: dict, name: str 
             _OPEN[key] = cls(save_to=str(raw_dir), **kwargs)
         except LayoutError:
             raise
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - Tonic's constructors list files and open HDF5s: on a
+            # damaged or partial folder they raise anything (KeyError, OSError, ValueError, ...)
             raise LayoutError(f"{name or tonic_class}: Tonic's {tonic_class} cannot list the dataset in "
                               f"{Path(raw_dir) / tonic_class} ({type(e).__name__}: {one_line(e)}); rerun the "
                               "download stage (dvc repro --force download)") from None
