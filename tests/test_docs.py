@@ -1,7 +1,9 @@
 """The commands the README and docs/ show, checked against the code: each a valid params file
 on the configs it is meant for, together covering what the text says they cover."""
 
+import re
 import shlex
+from pathlib import Path
 
 import pytest
 import yaml
@@ -50,3 +52,39 @@ def test_each_tonic_family_command_is_valid_on_the_demo_params():
         splits.add(spec.layout.split)
         one_d.add(min(spec.sensor_size) == 1)
     assert splits == {"official", "stratified"} and one_d == {True, False}
+
+
+def anchors(doc: Path) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings: lower case, punctuation dropped, spaces
+    to hyphens (outside code blocks)."""
+    text = re.sub(r"```.*?```", "", doc.read_text(encoding="utf-8"), flags=re.S)
+    out = set()
+    for heading in re.findall(r"^#{1,6} +(.+?) *$", text, re.M):
+        out.add(re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-"))
+    return out
+
+
+DOCS = ["README.md"] + sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_relative_link_leads_to_a_file_and_heading_that_exist(doc):
+    source = ROOT / doc
+    text = re.sub(r"```.*?```", "", source.read_text(encoding="utf-8"), flags=re.S)
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        where = (source.parent / path).resolve() if path else source
+        if not where.exists():
+            broken.append(f"{target}: no file {where.relative_to(ROOT) if where.is_relative_to(ROOT) else where}")
+        elif anchor and where.suffix == ".md" and anchor not in anchors(where):
+            broken.append(f"{target}: {where.name} has no heading #{anchor}")
+    assert not broken, f"{doc}: " + "; ".join(broken)
+
+
+def test_the_readme_points_to_every_page_of_docs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    unlisted = [d for d in DOCS[1:] if f"]({d})" not in readme]
+    assert not unlisted, f"README.md links to none of {unlisted}"

@@ -100,7 +100,7 @@ def test_every_param_that_changes_an_output_belongs_to_a_stage():
 
 
 def test_each_stage_lists_the_sections_it_reads():
-    """Leaf params per stage, as the README's stage table states them."""
+    """Leaf params per stage, as the stage table of docs/stages.md states them."""
     sections = {s: {p.split(".")[0] for p in leaf_params(DVC[s])} for s in DVC}
     assert sections == {"check": set(), "download": {"dataset", "demo"}, "frames": {"dataset", "frames"},
                         "train": {"model", "train"}, "evaluate": set()}

@@ -13,9 +13,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 #: where the paper's ablation sweep is documented: two bash blocks, one experiment at a time and queued
-ABLATIONS = ("README.md", "### The ablations of Table 2")
+ABLATIONS = ("docs/paper.md", "## The ablations of Table 2")
 #: where the one command per Tonic dataset family is documented
-TONIC_COMMANDS = ("README.md", "## Any Tonic dataset")
+TONIC_COMMANDS = ("docs/tonic.md", "## Any Tonic dataset")
 
 
 def section(doc: str, heading: str) -> str:
