@@ -1,5 +1,7 @@
 """The evaluate stage's core: the selected model on the test set; accuracy, per-class accuracy,
-and the confusion matrix as DVC plots it (one ``actual,predicted`` row per sample).
+the confusion matrix as DVC plots it (one ``actual,predicted`` row per sample), and what the
+network costs to run (``costs``: firing rate per spiking layer, synaptic operations per weight
+layer, energy against the same network as an ANN; :mod:`pipeline.model.costs`).
 
 The model is scored as training scored it (``pipeline.train.scoring``): the same cast on the
 device, the autocast and memory format that ``train.amp`` and ``train.channels_last`` chose
@@ -21,6 +23,7 @@ from ..core.device import configure_torch, pick_device
 from ..core.errors import DamagedFileError, LayoutError, ParamsError
 from ..core.params import ModelParams
 from ..model import build_model, resolve_backend
+from ..model.costs import CostMeter
 from ..train.checkpoint import load_checked
 from ..train.data import H5Frames
 from ..train.placement import score_loader
@@ -64,7 +67,8 @@ def load_model(path: str | Path, device=None):
 
 def predict(model, h5: str | Path, dtype: torch.dtype | None = None,
             batch_size: int = BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, predictions) for every sample of ``h5``, under ``dtype``'s autocast."""
+    """(labels, predictions) for every sample of ``h5``, under ``dtype``'s autocast (the model's
+    costs are counted meanwhile where a :class:`~pipeline.model.costs.CostMeter` is open on it)."""
     device = next(model.parameters()).device
     data = H5Frames(h5)
     batches = tqdm(score_loader(data, range(len(data)), batch_size, 0, device), desc="evaluate", unit="batch")
@@ -98,6 +102,24 @@ def confusion_csv(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> 
     return out.getvalue()
 
 
+def costs_record(summary: dict) -> dict:
+    """:meth:`CostMeter.summary` as metrics.json keeps it: rates to 6 decimals, operations per
+    sample to 0.1 (the ANN's are whole), energies to 6 significant digits."""
+    def sig(x):
+        return None if x is None else float(f"{x:.6g}")
+
+    out = {"firing_rate": {k: round(v, 6) for k, v in summary["firing_rate"].items()}}
+    for key in ("accumulates", "macs"):
+        out[key] = {k: round(float(v), 1) for k, v in summary[key].items()}
+    out["ann_macs"] = {k: int(v) for k, v in summary["ann_macs"].items()}
+    for key in ("synaptic_ops_per_sample", "macs_per_sample"):
+        out[key] = round(float(summary[key]), 1)
+    out["ann_macs_per_sample"] = int(summary["ann_macs_per_sample"])
+    for key in ("energy_uJ", "ann_energy_uJ", "ann_to_snn_energy"):
+        out[key] = sig(summary[key])
+    return out
+
+
 def _train_metrics(path: Path) -> dict:
     """The train stage's metrics (results/train.json), merged into evaluate's."""
     try:
@@ -118,11 +140,15 @@ def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_path) -
     model, cfg = load_model(model_path, device)
     configure_torch(0, cfg["deterministic"], device)
     classes = cfg["classes"]
-    labels, preds = predict(model, test_h5, cfg["amp"])
+    with CostMeter(model) as meter:
+        labels, preds = predict(model, test_h5, cfg["amp"])
+    costs = costs_record(meter.summary()) if meter.samples else None
     metrics = {**_train_metrics(Path(train_metrics)), "model_epoch": cfg["epoch"],
-               **summarise(labels, preds, classes)}
+               **summarise(labels, preds, classes), "costs": costs}
     write_text(confusion_path, confusion_csv(labels, preds, classes))
     write_json(metrics_json, metrics)
     print(f"evaluate: test accuracy {metrics['test_accuracy']} on {metrics['test_samples']} samples "
-          f"(model of epoch {cfg['epoch']})")
+          f"(model of epoch {cfg['epoch']})" + (
+              f"; per sample {costs['synaptic_ops_per_sample']:,.0f} synaptic ops, {costs['energy_uJ']:.4g} uJ "
+              f"(the ANN: {costs['ann_energy_uJ']:.4g} uJ)" if costs else ""))
     return metrics

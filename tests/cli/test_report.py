@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import struct
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -414,3 +415,35 @@ def test_damaged_results_are_one_line(tmp_path, name, data):
         make_report(root, tmp_path / "out", tmp_path / "no-paper", experiments=False)
     except PipelineError as e:
         assert "\n" not in str(e) and (name in str(e) or "no finished run" in str(e)), str(e)
+
+
+COSTS = {"firing_rate": {"spiking_1": 0.12, "spiking_2": 0.05, "spiking_3": 0.2},
+         "accumulates": {"conv_1": 9000.0, "fc_1": 300.0, "fc_2": 40.0}, "macs": {},
+         "ann_macs": {"conv_1": 294912, "fc_1": 8192, "fc_2": 2560},
+         "synaptic_ops_per_sample": 9340.0, "macs_per_sample": 0.0, "ann_macs_per_sample": 305664.0,
+         "energy_uJ": 0.008406, "ann_energy_uJ": 1.40605, "ann_to_snn_energy": 167.267}
+
+
+def test_an_evaluated_run_gets_its_costs_figure(tmp_path):
+    ws = write_run(tmp_path / "ws", test_acc=[0.5, 0.75], taus=[[1.95, 2.0], [1.9, 2.0]],
+                   metrics={"test_accuracy": 0.75, "test_samples": 64, "costs": COSTS})
+    rep = make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert sorted(p.name for p in rep.figures) == ["accuracy_demo.png", "costs_workspace.png", "tau_workspace.png"]
+    assert_figure(tmp_path / "out" / "costs_workspace.png")
+    assert "](costs_workspace.png)" in md and "firing rate and operations per layer" in md
+
+
+@pytest.mark.parametrize("costs, what", [
+    ([1, 2], "costs is a list"),
+    ({**COSTS, "firing_rate": {"spiking_1": "high"}}, "costs.firing_rate.spiking_1 is not a number"),
+    ({**COSTS, "accumulates": None}, "costs.accumulates is not a table"),
+    ({**COSTS, "energy_uJ": float("inf")}, "costs.energy_uJ is not a number"),
+    ({**COSTS, "ann_macs": {"conv_1": -1}}, "costs.ann_macs.conv_1 is not a number >= 0"),
+])
+def test_damaged_costs_are_one_line_naming_the_file(tmp_path, costs, what):
+    ws = write_run(tmp_path / "ws", test_acc=[0.5], metrics={"test_accuracy": 0.5, "costs": costs})
+    with pytest.raises(PipelineError, match=re.escape(what)) as e:
+        make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
+    assert "metrics.json" in str(e.value) and "\n" not in str(e.value)
+    assert not (tmp_path / "out").exists()

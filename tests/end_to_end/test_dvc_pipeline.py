@@ -32,6 +32,11 @@ def test_repro_T_change_and_run_cache(repo):
     metrics = json.loads((repo / "results/metrics.json").read_text())
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_samples"] == 16
     assert len(metrics["tau"]) == 2 + 2 and metrics["epochs"] == 2
+    # the costs of the kept model: one rate per spiking layer, the weight layers' operations
+    costs = metrics["costs"]
+    assert sorted(costs["firing_rate"]) == [f"spiking_{i}" for i in range(1, 5)]
+    assert sorted(costs["accumulates"]) == sorted(costs["ann_macs"]) == ["conv_1", "conv_2", "fc_1", "fc_2"]
+    assert costs["energy_uJ"] > 0 and costs["ann_energy_uJ"] > 0
     # protocol B: the model kept is that of the best validation epoch, scored again by evaluate
     assert metrics["protocol"] == "B" and (metrics["train_samples"], metrics["val_samples"]) == (8, 8)
     assert metrics["model_epoch"] == metrics["selected_epoch"] == metrics["best_epoch_B"]

@@ -141,3 +141,38 @@ def test_damaged_train_metrics_are_one_line(tmp_path, text):
         evaluate(_saved_model(tmp_path), test_h5, tmp_path / "train.json", tmp_path / "metrics.json",
                  tmp_path / "confusion.csv")
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_evaluate_writes_the_costs_of_the_network(tmp_path):
+    """metrics.json's ``costs``: the first layer's accumulates against a count in numpy (each event
+    of the test file once per synapse it drives), the ANN's MACs from the layer sizes, the energy
+    from the two per-operation figures."""
+    import h5py
+    test_h5 = write_frames(tmp_path / "test.h5", 6, seed=5)
+    torch.manual_seed(0)
+    model = build_model(MODEL, (4, 2, 16, 16), len(CLASSES))
+    torch.save({"model": model.state_dict(), "epoch": 1,
+                "config": {"model": MODEL.model_dump(), "classes": CLASSES, "frame_shape": [4, 2, 16, 16]}},
+               tmp_path / "model.pt")
+    (tmp_path / "train.json").write_text(json.dumps({"protocol": "A", "selected_epoch": 1}))
+    costs = evaluate(tmp_path / "model.pt", test_h5, tmp_path / "train.json", tmp_path / "metrics.json",
+                     tmp_path / "confusion.csv")["costs"]
+    with h5py.File(test_h5) as f:
+        frames = f["frames"][:].astype(np.int64)                  # (N, T, 2, 16, 16)
+    # a 3x3 window with padding 1 covers a pixel from as many output positions as it has
+    # neighbours (itself included) inside the 16x16 frame: 4 at a corner, 6 on an edge, 9 inside
+    inside = np.array([2] + [3] * 14 + [2])
+    fan_out = MODEL.channels * np.outer(inside, inside)
+    assert costs["accumulates"]["conv_1"] == round(float((frames * fan_out).sum() / len(frames)), 1)
+    C, H = MODEL.channels, 16
+    convs = [C * (H >> b) ** 2 * (2 if b == 0 else C) * 9 for b in range(MODEL.blocks)]
+    flat = C * (H >> MODEL.blocks) ** 2
+    fcs = [flat * MODEL.hidden, MODEL.hidden * len(CLASSES) * MODEL.votes]
+    assert costs["ann_macs_per_sample"] == sum(convs) + sum(fcs)
+    assert sorted(costs["firing_rate"]) == [f"spiking_{i}" for i in range(1, MODEL.blocks + 3)]
+    assert all(0.0 <= r <= 1.0 for r in costs["firing_rate"].values())
+    assert costs["macs_per_sample"] == 0 and costs["macs"] == {}
+    acs = costs["synaptic_ops_per_sample"]
+    assert acs == pytest.approx(sum(costs["accumulates"].values()), abs=0.5)
+    assert costs["energy_uJ"] == pytest.approx(0.9e-6 * acs, rel=1e-5)
+    assert costs["ann_energy_uJ"] == pytest.approx(4.6e-6 * costs["ann_macs_per_sample"], rel=1e-5)

@@ -59,7 +59,7 @@ def make_report(root: str | Path = ".", out: str | Path | None = None, paper: st
                 experiments: bool = True, note: Callable[[str], None] = print) -> Report:
     """Collect the finished runs of ``root``, read the paper's logs, write ``out`` (default
     ``<root>/reports``): ``report.md``, ``accuracy_<dataset>.png`` per dataset and
-    ``tau_<run>.png`` per run. ``paper``: the folder of the paper's CSVs (default
+    ``tau_<run>.png`` and (where evaluated) ``costs_<run>.png`` per run. ``paper``: the folder of the paper's CSVs (default
     ``<root>/../shared/paper``; given and missing is an error, the default missing a note).
     ``note`` receives one line per run left out. Raises PipelineError when no run is finished."""
     root = Path(root)
@@ -80,7 +80,7 @@ def make_report(root: str | Path = ".", out: str | Path | None = None, paper: st
     for line in logs.notes if logs is not None else []:
         keep(line)
 
-    from .figures import accuracy_figure, tau_figure
+    from .figures import accuracy_figure, costs_figure, tau_figure
     from .table import markdown
 
     with atomic_path(out) as tmp:
@@ -101,9 +101,13 @@ def make_report(root: str | Path = ".", out: str | Path | None = None, paper: st
             name, k = f"tau_{base}.png", 2
             while name in names:
                 name, k = f"tau_{base}-{k}.png", k + 1
+            names.add(name)
             if tau_figure(run, logs, tmp / name) is not None:
-                names.add(name)
                 figures[f"{run.label}: τ per layer"] = name
+                written.append(name)
+            name = "costs_" + name[len("tau_"):]
+            if costs_figure(run, tmp / name) is not None:
+                figures[f"{run.label}: firing rate and operations per layer"] = name
                 written.append(name)
         text = markdown(runs, logs, paper_dir, root.resolve(), figures, notes)
         (tmp / "report.md").write_text(text, encoding="utf-8")

@@ -145,7 +145,40 @@ def checked_record(obj: dict, where: str) -> dict:
     if tau is not None and (type(tau) is not list or len(tau) > 10_000 or
                             not all(type(t) in (int, float) and math.isfinite(t) for t in tau)):
         raise bad("tau", "expected a list of numbers")
+    _check_costs(obj.get("costs"), where)
     return obj
+
+
+_COST_TABLES = ("firing_rate", "accumulates", "macs", "ann_macs")
+_COST_NUMBERS = ("synaptic_ops_per_sample", "macs_per_sample", "ann_macs_per_sample", "energy_uJ", "ann_energy_uJ")
+
+
+def _check_costs(costs, where: str) -> None:
+    """metrics.json's ``costs`` (absent or null: none), as the report's figure reads it."""
+    if costs is None:
+        return
+
+    def number(v) -> bool:
+        return type(v) in (int, float) and math.isfinite(v) and v >= 0
+
+    def fail(what):
+        return PipelineError(f"{where}: costs{what}, not what the evaluate stage writes")
+
+    if not isinstance(costs, dict):
+        raise fail(f" is a {type(costs).__name__}")
+    for key in _COST_TABLES:
+        table = costs.get(key)
+        if not isinstance(table, dict) or len(table) > 10_000:
+            raise fail(f".{key} is not a table of layers")
+        for layer, v in table.items():
+            if not number(v):
+                raise fail(f".{key}.{str(layer)[:40]} is not a number >= 0")
+    for key in _COST_NUMBERS:
+        if not number(costs.get(key)):
+            raise fail(f".{key} is not a number >= 0")
+    ratio = costs.get("ann_to_snn_energy")
+    if ratio is not None and not number(ratio):
+        raise fail(".ann_to_snn_energy is not a number >= 0")
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
