@@ -1,5 +1,5 @@
 """Command line: ``python -m pipeline <command> ...``: ``preview``, ``info``, ``verify``, ``check``,
-``summary``, ``report``, ``datasets``.
+``summary``, ``report``, ``datasets``, ``export``.
 
 Bad input (a missing or damaged file, a bad param) prints one line naming the file and what is
 wrong, and exits with status 1; a usage error exits with 2.
@@ -50,6 +50,23 @@ def cmd_verify(args) -> int:
     text, ok = report(verify(args.root, args.cache))
     print(text)
     return 0 if ok else 1
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (v > 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return v
+
+
+def cmd_export(args) -> int:
+    from .export import export_nir
+
+    print(export_nir(args.model, args.out, args.dt))
+    return 0
 
 
 def cmd_check(args) -> int:
@@ -153,6 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of the paper's test_accuracy.csv and tau.csv (default: ROOT/../shared/paper)")
     p.add_argument("--no-experiments", action="store_true", help="the workspace's run only, not dvc exp show")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="the trained model as a NIR graph file (snnTorch, Norse, Sinabs, Lava, ...)",
+                       description="Write the trained model as a NIR (Neuromorphic Intermediate "
+                                   "Representation) graph: BatchNorm folded into the convolutions, dropout "
+                                   "removed, PLIF as LIF, max pooling over spikes as SumPool2d + Threshold, "
+                                   "the class vote as a fixed Linear layer. Every mapping is exact; a model "
+                                   "that has none is refused.")
+    p.add_argument("--nir", action="store_true", required=True, help="write a NIR graph (the one format)")
+    p.add_argument("--model", default="models/model.pt", help="the train stage's model (default: models/model.pt)")
+    p.add_argument("--out", default="models/model.nir", help="output file (default: models/model.nir)")
+    p.add_argument("--dt", type=_positive_float, default=1.0,
+                   help="the simulator's time step in the graph's time unit: tau = dt/sigmoid(w) "
+                        "(default 1: tau in time steps; snnTorch's importer assumes 1e-4)")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

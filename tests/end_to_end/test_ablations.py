@@ -2,13 +2,20 @@
 machinery on a tiny demo: five finished experiments that `python -m pipeline report` lists.
 (That the documented commands are the paper's five configurations: tests/test_docs.py.)"""
 
+import csv
 import shlex
 import sys
 
+import h5py
+import numpy as np
 import pytest
+import torch
 
 from docs import ablation_blocks
 from dvcrepo import commit, copy_repo, run
+from nirexec import model_spikes, snntorch_run
+
+from pipeline.evaluate.stage import load_model
 
 
 TINY = {
@@ -37,3 +44,16 @@ def test_the_queued_sweep_runs_as_documented(tmp_path):
     labels = {"PLIF τ0=2, max", "PLIF τ0=16, max", "LIF τ=2, max", "LIF τ=16, max", "PLIF τ0=2, avg"}
     assert {label for label in labels if any(label in r for r in rows)} == labels
     assert len(rows) >= 5
+    # the average-pooling experiment's model, exported and read by snnTorch's own importer, on the
+    # demo's test frames: evaluate's predictions and our spikes, layer by layer
+    run(["dvc", "exp", "apply", "plif-avg"], repo)
+    run([sys.executable, "-m", "pipeline", "export", "--nir", "--dt", "1e-4"], repo)
+    with h5py.File(repo / "data/frames/test.h5") as f:
+        x = torch.from_numpy(f["frames"][:].astype(np.float32))
+    model, cfg = load_model(repo / "models" / "model.pt", torch.device("cpu"))
+    assert cfg["model"]["pooling"] == "avg"
+    ours, _ = model_spikes(model, x)
+    theirs, rates = snntorch_run(repo / "models" / "model.nir", x)
+    assert len(ours) == len(theirs) and all(torch.equal(a, b) for a, b in zip(ours, theirs))
+    with open(repo / "results" / "confusion.csv") as f:
+        assert [cfg["classes"][int(i)] for i in rates.argmax(1)] == [r["predicted"] for r in csv.DictReader(f)]

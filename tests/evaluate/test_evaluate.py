@@ -149,13 +149,8 @@ def test_evaluate_writes_the_costs_of_the_network(tmp_path):
     from the two per-operation figures."""
     import h5py
     test_h5 = write_frames(tmp_path / "test.h5", 6, seed=5)
-    torch.manual_seed(0)
-    model = build_model(MODEL, (4, 2, 16, 16), len(CLASSES))
-    torch.save({"model": model.state_dict(), "epoch": 1,
-                "config": {"model": MODEL.model_dump(), "classes": CLASSES, "frame_shape": [4, 2, 16, 16]}},
-               tmp_path / "model.pt")
-    (tmp_path / "train.json").write_text(json.dumps({"protocol": "A", "selected_epoch": 1}))
-    costs = evaluate(tmp_path / "model.pt", test_h5, tmp_path / "train.json", tmp_path / "metrics.json",
+    (tmp_path / "train.json").write_text(json.dumps({"protocol": "A", "selected_epoch": 3}))
+    costs = evaluate(_saved_model(tmp_path), test_h5, tmp_path / "train.json", tmp_path / "metrics.json",
                      tmp_path / "confusion.csv")["costs"]
     with h5py.File(test_h5) as f:
         frames = f["frames"][:].astype(np.int64)                  # (N, T, 2, 16, 16)

@@ -200,6 +200,7 @@ def costs_figure(run: Run, path: Path) -> Path | None:
     fig = Figure(figsize=(13, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2, width_ratios=[1, 1.4])
+    costs = {"firing_rate": {}, "accumulates": {}, "macs": {}, "ann_macs": {}, **costs}   # dvc drops empty tables
     rates = costs["firing_rate"]
     left.bar(range(len(rates)), list(rates.values()), color="tab:blue")
     left.set_xticks(range(len(rates)), [k.replace("spiking_", "") for k in rates])

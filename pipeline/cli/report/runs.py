@@ -167,7 +167,7 @@ def _check_costs(costs, where: str) -> None:
     if not isinstance(costs, dict):
         raise fail(f" is a {type(costs).__name__}")
     for key in _COST_TABLES:
-        table = costs.get(key)
+        table = costs.get(key, {})         # dvc exp show drops an empty table (macs of an event network)
         if not isinstance(table, dict) or len(table) > 10_000:
             raise fail(f".{key} is not a table of layers")
         for layer, v in table.items():
