@@ -4,6 +4,11 @@ torchrun starts one process per rank and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_
 ``MASTER_ADDR``/``MASTER_PORT``); without them the same code runs as a single process and
 no process group is created. Backend: nccl on CUDA, gloo on CPU.
 
+Several machines (``torchrun --nnodes N --rdzv-backend c10d ...`` on each) are the same code:
+sharding, BatchNorm statistics, epoch selection and checkpoints follow the global rank, and
+each machine reads the frames from its own folder. Which machine hosts global rank 0 is the
+rendezvous' choice (c10d sorts the machines by address), so the code never assumes it.
+
 BatchNorm across ranks: ``nn.SyncBatchNorm`` only runs on GPUs (torch 2.13 raises
 "SyncBatchNorm expected input tensor to be on GPU" for CPU tensors), so on CPU we use
 :class:`GlobalBatchNorm2d`, a BatchNorm2d whose training statistics are summed over all ranks
@@ -87,13 +92,18 @@ def gather_objects(obj, ctx: Context) -> list:
     return out
 
 
-def broadcast_object(obj, ctx: Context):
-    """Rank 0's ``obj`` on every rank."""
+def broadcast_object(obj, ctx: Context, src: int = 0):
+    """Rank ``src``'s ``obj`` on every rank."""
     if not ctx.distributed:
         return obj
     box = [obj]
-    dist.broadcast_object_list(box, src=0)
+    dist.broadcast_object_list(box, src=src)
     return box[0]
+
+
+def barrier(ctx: Context) -> None:
+    if ctx.distributed:
+        dist.barrier()
 
 
 def broadcast_buffers(model: nn.Module, ctx: Context) -> None:

@@ -35,6 +35,7 @@ import csv
 import io
 import random
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,11 +174,17 @@ def start_run(ctx: Context, train_h5: Path, test_h5: Path, classes: list[str], m
 
 
 def resume_run(run: Run, checkpoint: Path) -> None:
-    """Continue from ``checkpoint`` when it is of this configuration (rank 0 decides)."""
+    """Continue from ``checkpoint`` when it is of this configuration. Each machine's first
+    process looks at its own file (machines need not share a disk, and global rank 0, which
+    writes it, may have been on another machine before a restart); the newest one is resumed."""
     ctx, learner = run.ctx, run.learner
-    ckpt, why = load_resumable(checkpoint, run.run_config, ctx.world_size) if ctx.main else (None, "")
-    ckpt = distributed.broadcast_object(ckpt, ctx)    # only rank 0 may see the file
-    run.say(f"train: {why}")
+    mine, why = load_resumable(checkpoint, run.run_config, ctx.world_size) if ctx.local_rank == 0 else (None, "")
+    found = distributed.gather_objects((mine["epoch"] if mine is not None else -1, why), ctx)
+    src = max(range(len(found)), key=lambda r: (found[r][0], -r))     # the newest; ties: the lowest rank
+    ckpt = distributed.broadcast_object(mine if ctx.rank == src else None, ctx, src)
+    if ctx.main:
+        where = f" (rank {src}'s machine)" if src != 0 else ""
+        print(f"train: {found[src][1]}{where}" if ckpt is not None else f"train: {found[0][1]}")
     if ckpt is None:
         return
     learner.model.load_state_dict(ckpt["model"])
@@ -290,6 +297,7 @@ def finish_run(run: Run, model_dir: Path, metrics_json: Path, checkpoint: Path) 
                 "tau": [round(t, 4) for t in run.learner.model.taus()], "device": run.ctx.device.type,
                 "processes": run.ctx.world_size,
                 "amp": str(dtype).removeprefix("torch.") if dtype else "off"}
+    host0 = distributed.broadcast_object(socket.gethostname(), run.ctx)
     if run.ctx.main:
         atomic_save({"model": run.progress.selected, "epoch": chosen["epoch"], "config": run.model_config},
                     model_dir / "model.pt")
@@ -299,6 +307,11 @@ def finish_run(run: Run, model_dir: Path, metrics_json: Path, checkpoint: Path) 
                 f"{run.ctx.world_size} process(es) on {run.ctx.device.type} in {metrics['train_seconds']:.0f} s; "
                 f"protocol {tp.protocol} keeps epoch {chosen['epoch']}; final loss {last['loss']:.4f}, "
                 f"train accuracy {last['accuracy']:.3f}, tau {metrics['tau']}")
+    distributed.barrier(run.ctx)
+    if not run.ctx.main and run.ctx.local_rank == 0:
+        # another machine's checkpoint of this run (rank 0 was there before a restart) is stale now
+        Path(checkpoint).unlink(missing_ok=True)
+        print(f"train: done; global rank 0 wrote the outputs on {host0}")
     return metrics
 
 
@@ -318,8 +331,9 @@ def train(train_h5: str | Path, test_h5: str | Path, classes: list[str], mp: Mod
     try:
         run = start_run(ctx, Path(train_h5), Path(test_h5), list(classes), mp, tp)
         resume_run(run, checkpoint)
-        for p in (model_dir, log_csv.parent, metrics_json.parent):
-            p.mkdir(parents=True, exist_ok=True)
+        if ctx.main:                                   # only global rank 0 writes outputs
+            for p in (model_dir, log_csv.parent, metrics_json.parent):
+                p.mkdir(parents=True, exist_ok=True)
         bar = tqdm(range(run.progress.start, tp.epochs + 1), desc="train", unit="epoch", disable=not ctx.main)
         for epoch in bar:
             t0 = time.perf_counter()
