@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "that has none is refused.")
     p.add_argument("--nir", action="store_true", required=True, help="write a NIR graph (the one format)")
     p.add_argument("--model", default="models/model.pt", help="the train stage's model (default: models/model.pt)")
-    p.add_argument("--out", default="models/model.nir", help="output file (default: models/model.nir)")
+    p.add_argument("--out", default="exports/model.nir", help="output file (default: exports/model.nir)")
     p.add_argument("--dt", type=_positive_float, default=1.0,
                    help="the simulator's time step in the graph's time unit: tau = dt/sigmoid(w) "
                         "(default 1: tau in time steps; snnTorch's importer assumes 1e-4)")

@@ -53,7 +53,7 @@ def test_the_queued_sweep_runs_as_documented(tmp_path):
     model, cfg = load_model(repo / "models" / "model.pt", torch.device("cpu"))
     assert cfg["model"]["pooling"] == "avg"
     ours, _ = model_spikes(model, x)
-    theirs, rates = snntorch_run(repo / "models" / "model.nir", x)
+    theirs, rates = snntorch_run(repo / "exports" / "model.nir", x)
     assert len(ours) == len(theirs) and all(torch.equal(a, b) for a, b in zip(ours, theirs))
     with open(repo / "results" / "confusion.csv") as f:
         assert [cfg["classes"][int(i)] for i in rates.argmax(1)] == [r["predicted"] for r in csv.DictReader(f)]

@@ -235,8 +235,9 @@ def test_export_nir_gives_evaluates_predictions_through_an_independent_executor(
 
     run(["dvc", "repro", "-q"], repo)
     out = run([sys.executable, "-m", "pipeline", "export", "--nir"], repo)
-    assert "export: models/model.nir: NIR graph of" in out
-    graph = nir.read(repo / "models" / "model.nir")
+    assert "export: exports/model.nir: NIR graph of" in out
+    assert "changed" not in run(["dvc", "status"], repo)                # it wrote into no DVC output
+    graph = nir.read(repo / "exports" / "model.nir")
     assert "pool_1.sum" in graph.nodes and "pool_1.any" in graph.nodes     # max pooling over spikes
     with h5py.File(repo / "data/frames/test.h5") as f:
         x = torch.from_numpy(f["frames"][:].astype(np.float32))
