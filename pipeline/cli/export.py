@@ -24,7 +24,7 @@ def export_nir(model_path: str | Path, out: str | Path, dt: float = 1.0) -> str:
                       if image else "event frames, one (polarity, height, width) frame of counts per step")}
     if image:
         meta |= {"mean": [float(v) for v in image["mean"]], "std": [float(v) for v in image["std"]]}
-    graph = to_nir(model.float(), (C, H, W), dt=dt, metadata=meta)
+    graph = to_nir(model, (C, H, W), dt=dt, metadata=meta)
     with atomic_path(out) as tmp:
         nir.write(tmp, graph)
     spiking = sum(isinstance(n, nir.LIF) for n in graph.nodes.values())

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .network import walk
+
 __all__ = ["PJ_PER_AC", "PJ_PER_MAC", "CostMeter", "accumulates", "dense_macs"]
 
 #: energy per operation, 32-bit float, 45 nm (Horowitz, ISSCC 2014), in picojoules
@@ -91,40 +93,22 @@ class CostMeter:
     per sample. The model runs as it would: forward hooks only read."""
 
     def __init__(self, model):
-        from .network import ConvBN, SeqDropout, SeqToBatch
-        from .neuron import PLIF
-
         self.model = model
         self.samples = 0
         self.weights: list[_Weights] = []
         self.spiking: list[_Spiking] = []
-        counts = {"conv": 0, "fc": 0}
-
-        def weights(layer, dense=False, scale=1):
-            kind = "conv" if isinstance(layer, nn.Conv2d) else "fc"
-            counts[kind] += 1
-            self.weights.append(_Weights(f"{kind}_{counts[kind]}", layer, dense, scale))
-
-        if model.encoder is not None:
-            weights(model.encoder[0], dense=True)
         scale = 1
-        for i, m in enumerate(model.layers):
-            if isinstance(m, ConvBN):
-                weights(m.conv, scale=scale)
-            elif isinstance(m, PLIF):
-                self.spiking.append(_Spiking(f"spiking_{len(self.spiking) + 1}", m))
+        for layer in walk(model):
+            if layer.role in ("conv", "fc"):
+                self.weights.append(_Weights(layer.name, layer.module, layer.index is None, scale))
+            elif layer.role == "spiking":
+                self.spiking.append(_Spiking(layer.name, layer.module))
                 scale = 1
-            elif isinstance(m, SeqToBatch):
-                for inner in m.body:
-                    if isinstance(inner, (nn.Conv2d, nn.Linear)):
-                        weights(inner, scale=scale)
-                    elif isinstance(inner, nn.AvgPool2d):
-                        k = inner.kernel_size
-                        scale *= k * k if isinstance(k, int) else math.prod(k)
-                    elif not isinstance(inner, (nn.MaxPool2d, nn.Flatten)):
-                        raise ValueError(f"costs: layer {i} ({type(inner).__name__}) is not one we can count")
-            elif not isinstance(m, SeqDropout):
-                raise ValueError(f"costs: layer {i} ({type(m).__name__}) is not one we can count")
+            elif layer.role == "pool" and isinstance(layer.module, nn.AvgPool2d):
+                k = layer.module.kernel_size
+                scale *= k * k if isinstance(k, int) else math.prod(k)
+            elif layer.role == "unknown":
+                raise ValueError(f"costs: layer {layer.index} ({type(layer.module).__name__}) is not one we can count")
         self._hooks: list = []
 
     def __enter__(self) -> CostMeter:

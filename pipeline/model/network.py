@@ -20,6 +20,9 @@ use the running statistics.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -215,6 +218,51 @@ class SpikingConvNet(nn.Module):
 
     def taus(self) -> list[float]:
         return [m.tau for m in self.modules() if isinstance(m, PLIF)]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a :class:`SpikingConvNet` as the code that reads a network sees it (its
+    costs, its NIR form): ``role`` ``conv`` (``module`` the Conv2d, ``bn`` its BatchNorm),
+    ``spiking``, ``pool``, ``flatten``, ``fc``, ``dropout`` or ``unknown``; ``name`` numbers
+    each role in order (``conv_1``, ``spiking_1``, ``pool_1``, ``fc_1``, ...); ``index`` is the
+    position in ``model.layers`` (None: the image encoder)."""
+
+    index: int | None
+    role: str
+    name: str
+    module: nn.Module
+    bn: nn.BatchNorm2d | None = None
+
+
+def walk(model: SpikingConvNet) -> Iterator[Layer]:
+    """The layers of ``model`` in the order a sample passes them, the image encoder first; a
+    stateless layer is the module that :class:`SeqToBatch` wraps."""
+    counts: dict[str, int] = {}
+
+    def layer(index, role, module, bn=None) -> Layer:
+        counts[role] = counts.get(role, 0) + 1
+        return Layer(index, role, f"{role}_{counts[role]}", module, bn)
+
+    if model.encoder is not None:
+        yield layer(None, "conv", model.encoder[0], model.encoder[1])
+    for i, m in enumerate(model.layers):
+        if isinstance(m, SeqToBatch) and len(m.body) == 1:
+            m = m.body[0]
+        if isinstance(m, ConvBN):
+            yield layer(i, "conv", m.conv, m.bn)
+        elif isinstance(m, PLIF):
+            yield layer(i, "spiking", m)
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            yield layer(i, "pool", m)
+        elif isinstance(m, nn.Flatten):
+            yield layer(i, "flatten", m)
+        elif isinstance(m, nn.Linear):
+            yield layer(i, "fc", m)
+        elif isinstance(m, SeqDropout):
+            yield layer(i, "dropout", m)
+        else:
+            yield layer(i, "unknown", m)
 
 
 def build_model(mp, input_shape, classes: int, image: dict | None = None) -> SpikingConvNet:

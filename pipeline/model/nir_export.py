@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from ..core.errors import PipelineError
+from .network import walk
 
 __all__ = ["ExportError", "fold_batch_norm", "to_nir", "threshold_below"]
 
@@ -107,55 +108,34 @@ def _pool_nodes(pool: nn.Module, shape: tuple, name: str, i: int) -> tuple[list,
 
 def to_nir(model, input_shape: tuple[int, ...], dt: float = 1.0, metadata: dict | None = None):
     """The NIR graph of ``model`` (eval-mode semantics) for one sample of ``input_shape``
-    ``(C, H, W)`` per time step; nodes named ``conv_i``, ``spiking_i``, ``pool_i``, ``fc_i``,
-    ``vote`` as :mod:`pipeline.model.costs` names them. ``dt``: the simulator's time step in
-    the units of the graph's τ (1: time steps)."""
+    ``(C, H, W)`` per time step; nodes named as :func:`~pipeline.model.network.walk` names the
+    layers (``conv_i``, ``spiking_i``, ``pool_i``, ``fc_i``, as the costs do), and ``vote``.
+    ``dt``: the simulator's time step in the units of the graph's τ (1: time steps)."""
     import nir
-
-    from .network import ConvBN, SeqDropout, SeqToBatch
-    from .neuron import PLIF
 
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
         raise ExportError(f"dt must be a positive number, got {dt!r}")
     nodes: list[tuple[str, object]] = []
-    count = {"conv": 0, "fc": 0, "spiking": 0, "pool": 0}
-
-    def name(kind: str) -> str:
-        count[kind] += 1
-        return f"{kind}_{count[kind]}"
-
-    shape = tuple(int(v) for v in input_shape)
-    first = shape
-    if model.encoder is not None:
-        conv, bn = model.encoder
-        node, shape = _conv_node(conv, bn, shape)
-        nodes.append((name("conv"), node))
-    for i, m in enumerate(model.layers):
-        if isinstance(m, ConvBN):
-            node, shape = _conv_node(m.conv, m.bn, shape)
-            nodes.append((name("conv"), node))
-        elif isinstance(m, PLIF):
-            nodes.append((name("spiking"), _lif_node(m, shape, dt)))
-        elif isinstance(m, SeqDropout):
-            continue
-        elif isinstance(m, SeqToBatch) and len(m.body) == 1:
-            inner = m.body[0]
-            if isinstance(inner, (nn.MaxPool2d, nn.AvgPool2d)):
-                more, shape = _pool_nodes(inner, shape, name("pool"), i)
-                nodes += more
-            elif isinstance(inner, nn.Flatten) and inner.start_dim == 1 and inner.end_dim == -1:
-                nodes.append(("flatten", nir.Flatten(input_type={"input": np.array(shape)},
-                                                                       start_dim=0, end_dim=-1)))
-                shape = (math.prod(shape),)
-            elif isinstance(inner, nn.Linear):
-                w = inner.weight.detach().double().numpy()
-                node = nir.Linear(weight=w) if inner.bias is None else \
-                    nir.Affine(weight=w, bias=inner.bias.detach().double().numpy())
-                nodes.append((name("fc"), node))
-                shape = (inner.out_features,)
-            else:
-                raise ExportError(f"layer {i} ({type(inner).__name__}) has no exact NIR form")
-        else:
+    shape = first = tuple(int(v) for v in input_shape)
+    for layer in walk(model):
+        m, i = layer.module, layer.index
+        if layer.role == "conv":
+            node, shape = _conv_node(m, layer.bn, shape)
+            nodes.append((layer.name, node))
+        elif layer.role == "spiking":
+            nodes.append((layer.name, _lif_node(m, shape, dt)))
+        elif layer.role == "pool":
+            more, shape = _pool_nodes(m, shape, layer.name, i)
+            nodes += more
+        elif layer.role == "flatten" and m.start_dim == 1 and m.end_dim == -1:
+            nodes.append(("flatten", nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0, end_dim=-1)))
+            shape = (math.prod(shape),)
+        elif layer.role == "fc":
+            w = m.weight.detach().double().numpy()
+            node = nir.Linear(weight=w) if m.bias is None else nir.Affine(weight=w, bias=m.bias.detach().double().numpy())
+            nodes.append((layer.name, node))
+            shape = (m.out_features,)
+        elif layer.role != "dropout":
             raise ExportError(f"layer {i} ({type(m).__name__}) has no exact NIR form")
     classes, votes = model.classes, model.votes
     vote = np.kron(np.eye(classes), np.full((1, votes), 1.0 / votes))
