@@ -122,3 +122,17 @@ def test_a_layer_it_cannot_count_is_refused_by_name():
     net.layers[2] = torch.nn.Identity()
     with pytest.raises(ValueError, match=r"layer 2 \(Identity\)"):
         CostMeter(net)
+
+
+def test_counts_under_autocast_are_exact():
+    """Evaluate scores under the autocast training used (bf16 on GPUs), and the hooks run inside
+    it: the counting convolution must not run in bf16, which holds integers exactly only up to
+    256 (autocast leaves float64, the counting's type, alone). CPU autocast casts convolutions
+    as CUDA's does, so this runs the GPU path's arithmetic here."""
+    net = tiny("max")
+    x = torch.zeros(2, 2, 2, 4, 4)                        # sums such as 101 + 203 + 57 need 9+ bits
+    x[0, 0, 0, 0, 0], x[0, 0, 0, 1, 1], x[0, 0, 1, 0, 1], x[0, 1, 0, 3, 3] = 101, 203, 57, 131
+    with CostMeter(net) as meter, torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        net(x)
+    # corner 4, interior 9, edge 6, corner 4 synapses per event; per sample of the batch of 2
+    assert meter.summary()["accumulates"]["conv_1"] == (101 * 4 + 203 * 9 + 57 * 6 + 131 * 4) / 2
