@@ -48,3 +48,17 @@ def test_write_then_read_through_the_public_names(tmp_path):
     expected = np.zeros((2, 2, 4, 4), np.uint32)
     expected[0, 1, 3, 0] = expected[0, 0, 2, 1] = expected[1, 1, 1, 2] = expected[1, 1, 0, 3] = 1
     assert label == 0 and np.array_equal(got, expected)
+
+
+def test_one_version_number():
+    """The installed distribution's version is pipeline.__version__ (pyproject reads it from there)."""
+    import importlib.metadata
+    import re
+    from pathlib import Path
+
+    import pipeline
+
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    project = text.split("[project]", 1)[1].split("\n[", 1)[0]
+    assert not re.search(r"^version\s*=", project, re.M) and re.search(r'^dynamic = \["version"\]', project, re.M)
+    assert importlib.metadata.version("dvs-pipeline") == pipeline.__version__
