@@ -1,5 +1,9 @@
 """``python -m pipeline export --nir``: the trained model (``models/model.pt``) as a NIR graph
-file, written atomically (:func:`pipeline.model.nir_export.to_nir` says how each layer maps)."""
+file, written atomically (:func:`pipeline.model.nir_export.to_nir` says how each layer maps).
+
+``--for snntorch`` writes the graph snnTorch's importer reads as our model runs: its step
+(:data:`~pipeline.model.nir_export.SNNTORCH_DT`), and a model it cannot read (max pooling) is
+refused before anything is written."""
 
 from __future__ import annotations
 
@@ -9,13 +13,27 @@ import torch
 
 from ..core.atomic import atomic_path
 from ..evaluate.stage import load_model
-from ..model.nir_export import to_nir
+from ..model.nir_export import SNNTORCH_DT, ExportError, reader_hints, snntorch_unreadable, to_nir
+
+#: the readers ``--for`` writes for: ``generic`` (any NIR simulator, stepping by ``--dt``) and
+#: ``snntorch`` (its importer's fixed step, and only the nodes it maps)
+READERS = ("generic", "snntorch")
 
 
-def export_nir(model_path: str | Path, out: str | Path, dt: float = 1.0) -> str:
-    """Write ``out`` from ``model_path``; returns a one-line summary."""
+def export_nir(model_path: str | Path, out: str | Path, dt: float | None = None, reader: str = "generic") -> str:
+    """Write ``out`` from ``model_path`` for ``reader`` (one of :data:`READERS`), with the step
+    ``dt`` (None: 1 for ``generic``, snnTorch's for ``snntorch``); returns the summary: its first
+    line what was written, then one line per reader saying whether and how it loads the file."""
     import nir
 
+    if reader not in READERS:
+        raise ExportError(f"--for {reader}: not a reader we export for (one of {', '.join(READERS)})")
+    if reader == "snntorch":
+        if dt is not None and dt != SNNTORCH_DT:
+            raise ExportError(f"--dt {dt:g} with --for snntorch: snnTorch's importer steps by dt {SNNTORCH_DT:g} "
+                              "whatever the graph says; leave out --dt")
+        dt = SNNTORCH_DT
+    dt = 1.0 if dt is None else dt
     model, cfg = load_model(model_path, torch.device("cpu"))
     T, C, H, W = cfg["frame_shape"]
     image = cfg.get("image")
@@ -25,8 +43,11 @@ def export_nir(model_path: str | Path, out: str | Path, dt: float = 1.0) -> str:
     if image:
         meta |= {"mean": [float(v) for v in image["mean"]], "std": [float(v) for v in image["std"]]}
     graph = to_nir(model, (C, H, W), dt=dt, metadata=meta)
+    if reader == "snntorch" and (why := snntorch_unreadable(graph)):
+        raise ExportError(f"{model_path}: {why}")
     with atomic_path(out) as tmp:
         nir.write(tmp, graph)
     spiking = sum(isinstance(n, nir.LIF) for n in graph.nodes.values())
-    return (f"export: {out}: NIR graph of {len(graph.nodes)} nodes ({spiking} LIF layers), input "
-            f"{C}x{H}x{W} per step for {T} steps, dt {dt:g}")
+    return "\n".join([f"export: {out}: NIR graph of {len(graph.nodes)} nodes ({spiking} LIF layers), input "
+                      f"{C}x{H}x{W} per step for {T} steps, dt {dt:g}"]
+                     + [f"  {line}" for line in reader_hints(graph, out)])

@@ -65,7 +65,7 @@ def _positive_float(text: str) -> float:
 def cmd_export(args) -> int:
     from .export import export_nir
 
-    print(export_nir(args.model, args.out, args.dt))
+    print(export_nir(args.model, args.out, args.dt, args.reader))
     return 0
 
 
@@ -180,9 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nir", action="store_true", required=True, help="write a NIR graph (the one format)")
     p.add_argument("--model", default="models/model.pt", help="the train stage's model (default: models/model.pt)")
     p.add_argument("--out", default="exports/model.nir", help="output file (default: exports/model.nir)")
-    p.add_argument("--dt", type=_positive_float, default=1.0,
+    p.add_argument("--for", dest="reader", choices=["generic", "snntorch"], default="generic",
+                   help="the reader: generic (default; any NIR simulator, stepping by --dt) or snntorch (its "
+                        "importer's step, dt 1e-4; a max-pooling model, which it cannot read, is refused)")
+    p.add_argument("--dt", type=_positive_float, default=None,
                    help="the simulator's time step in the graph's time unit: tau = dt/sigmoid(w) "
-                        "(default 1: tau in time steps; snnTorch's importer assumes 1e-4)")
+                        "(default 1: tau in time steps; with --for snntorch, its 1e-4 and no other)")
     p.set_defaults(func=cmd_export)
     return parser
 

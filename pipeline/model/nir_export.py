@@ -20,6 +20,12 @@ Intermediate Representation, read by snnTorch, Norse, Sinabs, Rockpool, Lava, Sp
   with zero padding).
 
 NIR shapes have no batch dimension: a node's input is one sample at one time step.
+
+**Readers.** NIR does not say which step a simulator takes; the graph's τ are in units of
+``dt`` (metadata ``dt``), and a reader must step by it. snnTorch's importer steps every ``LIF``
+by :data:`SNNTORCH_DT` whatever the graph says, and maps only :data:`SNNTORCH_NODES` (no
+``SumPool2d``, no ``Threshold``: no max pooling): :func:`snntorch_unreadable` and
+:func:`reader_hints`.
 """
 
 from __future__ import annotations
@@ -33,7 +39,18 @@ from torch import nn
 from ..core.errors import PipelineError
 from .network import walk
 
-__all__ = ["ExportError", "fold_batch_norm", "to_nir", "threshold_below"]
+__all__ = ["ExportError", "SNNTORCH_DT", "SNNTORCH_NODES", "fold_batch_norm", "reader_hints", "snntorch_unreadable",
+           "to_nir", "threshold_below"]
+
+#: snnTorch's simulation step: its importer (``snntorch/import_nir.py``) sets ``dt = 1e-4`` for
+#: every LIF node, whatever the graph says (tests/cli/test_export.py reads it from there)
+SNNTORCH_DT = 1e-4
+#: the NIR node types snnTorch's ``import_from_nir`` maps (its ``node_map``, and the graph's
+#: Input and Output); any other node makes it raise "mapping does not exist in node_map"
+SNNTORCH_NODES = frozenset({"Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "AvgPool2d", "IF", "LIF",
+                            "CubaLIF"})
+#: what to do about a max-pooling model, for snnTorch
+AVG_POOLING = "train with model.pooling: avg (dvc exp run -S model.pooling=avg), then export with --for snntorch"
 
 
 class ExportError(PipelineError, ValueError):
@@ -147,3 +164,28 @@ def to_nir(model, input_shape: tuple[int, ...], dt: float = 1.0, metadata: dict 
             "threshold": "v_threshold is the float32 just below ours: v > it is v >= our threshold",
             **(metadata or {})}
     return nir.NIRGraph(nodes=graph_nodes, edges=list(zip(order, order[1:])), metadata=meta)
+
+
+def snntorch_unreadable(graph) -> str | None:
+    """Why snnTorch's importer cannot read ``graph`` and what to do, in one phrase naming
+    snnTorch; None when it can."""
+    missing = sorted({type(n).__name__ for n in graph.nodes.values()} - SNNTORCH_NODES)
+    if not missing:
+        return None
+    if set(missing) <= {"SumPool2d", "Threshold"}:
+        return f"snnTorch cannot read max pooling (SumPool2d + Threshold); {AVG_POOLING}"
+    return f"snnTorch's importer has no {', '.join(missing)} node"
+
+
+def reader_hints(graph, path) -> list[str]:
+    """Which readers can load ``graph`` (written to ``path``) and how, one line each."""
+    dt = float(graph.metadata["dt"])
+    snn = snntorch_unreadable(graph)
+    if snn is None and dt != SNNTORCH_DT:
+        snn = f"snnTorch: needs --for snntorch (its importer steps every LIF by dt {SNNTORCH_DT:g})"
+    elif snn is None:
+        snn = f'snnTorch: import_from_nir(nir.read("{path}")) (dt {dt:g}, its importer\'s step)'
+    types = {type(n).__name__ for n in graph.nodes.values()}
+    needs = "SumPool2d and Threshold, and " if "Threshold" in types else ""
+    return [snn, f'other NIR readers: need {needs}a step of dt {dt:g} (the graph\'s metadata "dt")']
+

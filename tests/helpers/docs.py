@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ABLATIONS = ("docs/paper.md", "## The ablations of Table 2")
 #: where the one command per Tonic dataset family is documented
 TONIC_COMMANDS = ("docs/tonic.md", "## Any Tonic dataset")
+#: where the README runs the NIR export in snnTorch: the section's one python block that calls this
+SNNTORCH_SNIPPET = ("README.md", "## Main commands", "import_from_nir(")
 
 
 def section(doc: str, heading: str) -> str:
@@ -61,3 +63,17 @@ def ablation_blocks() -> list[list[str]]:
     blocks = bash_blocks(*ABLATIONS)
     assert len(blocks) == 2, f"{ABLATIONS[0]}'s ablations section should hold two bash blocks"
     return blocks
+
+
+def python_blocks(doc: str, heading: str) -> list[str]:
+    """The section's ```python blocks, each as written."""
+    return re.findall(r"```python\n(.*?)```", section(doc, heading), re.S)
+
+
+def snntorch_snippet() -> str:
+    """The README's snnTorch snippet, as written: the one python block of its section that
+    calls ``import_from_nir(``."""
+    doc, heading, marker = SNNTORCH_SNIPPET
+    found = [b for b in python_blocks(doc, heading) if marker in b]
+    assert len(found) == 1, f"{doc} {heading!r} should hold one python block calling {marker!r}, not {len(found)}"
+    return found[0]

@@ -99,6 +99,23 @@ class Executor:
         return {n: torch.stack([s[n] for s in steps]) for n in self.order}
 
 
+def lively(net, seed: int = 0):
+    """``net`` in eval mode with random BatchNorm statistics and affine parameters (and its
+    Linear weights scaled up) that make every layer fire."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.rand(n, generator=g) * 0.4 - 0.2)
+                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
+                m.bias.copy_(torch.rand(n, generator=g) * 0.6 + 0.2)
+            elif isinstance(m, torch.nn.Linear):
+                m.weight.mul_(4.0)
+    return net.eval()
+
+
 def model_spikes(model, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
     """The pipeline model's spikes per spiking layer, each ``(T, N, ...)``, and its class rates
     for the batch ``x``, read with forward hooks (the model runs as it would)."""

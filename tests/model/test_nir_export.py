@@ -7,29 +7,13 @@ import nir
 import numpy as np
 import pytest
 import torch
-from nirexec import Executor, model_spikes, snntorch_run
+from nirexec import Executor, lively, model_spikes, snntorch_run
 from tinyframes import CLASSES, MODEL, write_frames
 
 from pipeline.cli.main import main
 from pipeline.model import build_model
 from pipeline.model.network import SpikingConvNet
-from pipeline.model.nir_export import ExportError, fold_batch_norm, threshold_below, to_nir
-
-
-def lively(net: SpikingConvNet, seed: int = 0) -> SpikingConvNet:
-    """Random BatchNorm statistics and affine parameters that make every layer fire."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.rand(n, generator=g) * 0.4 - 0.2)
-                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-                m.weight.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
-                m.bias.copy_(torch.rand(n, generator=g) * 0.6 + 0.2)
-            elif isinstance(m, torch.nn.Linear):
-                m.weight.mul_(4.0)
-    return net.eval()
+from pipeline.model.nir_export import SNNTORCH_DT, ExportError, fold_batch_norm, threshold_below, to_nir
 
 
 def network(pooling: str, seed: int = 0, **kw) -> SpikingConvNet:
@@ -129,7 +113,7 @@ def test_an_image_network_takes_the_normalised_image_at_every_step():
 def test_snntorch_reads_the_average_pooling_network_exactly(tmp_path):
     net = network("avg")
     x = frames()
-    nir.write(tmp_path / "avg.nir", to_nir(net, (2, 16, 16), dt=1e-4))     # snnTorch's importer: dt = 1e-4
+    nir.write(tmp_path / "avg.nir", to_nir(net, (2, 16, 16), dt=SNNTORCH_DT))   # snnTorch's importer's step
     assert_same(model_spikes(net, x), snntorch_run(tmp_path / "avg.nir", x))
 
 
@@ -152,7 +136,7 @@ def test_export_command_writes_a_graph_file(tmp_path, capsys):
                tmp_path / "model.pt")
     out = tmp_path / "models" / "m.nir"
     assert main(["export", "--nir", "--model", str(tmp_path / "model.pt"), "--out", str(out)]) == 0
-    line = capsys.readouterr().out.strip()
+    line = capsys.readouterr().out.splitlines()[0]
     assert line.startswith(f"export: {out}: NIR graph of") and "4 LIF layers" in line
     graph = nir.read(out)
     assert graph.metadata["dt"] == 1.0 and graph.metadata["time_steps"] == 4
