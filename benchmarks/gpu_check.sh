@@ -53,7 +53,7 @@ for stage in download frames train evaluate; do
     | tee -a "$OUT/demo.txt"
   [ "$rc" -eq 0 ] || { demo=$rc; break; }
 done
-cp "$W/results/metrics.json" "$OUT/demo-metrics.json" 2>/dev/null
+cp "$W/results/evaluation.json" "$OUT/demo-metrics.json" 2>/dev/null
 rm -rf "$W"
 
 echo "gpu_check: tests exit $tests, benchmark exit $bench, demo exit $demo (124: timed out); results in $OUT"

@@ -18,4 +18,5 @@ if __name__ == "__main__":
         relaunch_under_torchrun(p.train.nproc)
         classes = H5Frames("data/frames/train.h5").attrs["classes"]
         train("data/frames/train.h5", "data/frames/test.h5", classes, p.model, p.train, "models",
-              "results/train_log.csv", "results/train.json", resume="checkpoints/train.pt")
+              "results/train_log.csv", "results/train.json", resume="checkpoints/train.pt",
+              tau_csv="results/tau.csv")

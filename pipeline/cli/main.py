@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="the project (default: .)")
     p.add_argument("--out", metavar="DIR", help="output folder, replaced whole (default: ROOT/reports)")
     p.add_argument("--paper", metavar="DIR",
-                   help="folder of the paper's test_accuracy.csv and tau.csv (default: ROOT/../shared/paper)")
+                   help="folder of the paper's test_accuracy.csv and tau.csv (default: the logs shipped in pipeline/cli/report/paperlogs)")
     p.add_argument("--no-experiments", action="store_true", help="the workspace's run only, not dvc exp show")
     p.set_defaults(func=cmd_report)
 

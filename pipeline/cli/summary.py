@@ -2,6 +2,9 @@
 
 One forward pass of a single zero sample (eval mode, no gradients) records each layer's output
 shape through forward hooks; the parameter count is that of the model the train stage builds.
+Each layer is shown with the name :func:`pipeline.model.network.walk` gives it (``conv_1``,
+``spiking_1``, ``pool_1``, ``fc_1``, ...): the names of the costs in evaluation.json, the NIR
+graph's nodes, the train log's ``tau_<k>`` (``spiking_<k>``) and the report's figures.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from torch import nn
 
 from ..datasets import get
 from ..model import build_model
-from ..model.network import ConvBN, Normalize, SeqDropout, SeqToBatch
+from ..model.network import ConvBN, Normalize, SeqDropout, SeqToBatch, walk
 from ..model.neuron import PLIF
 from ..core.params import Params
 
@@ -61,19 +64,20 @@ def summary(params: Params) -> str:
     shape = params.frame_shape()
     image = image_norm(params)
     model = build_model(params.model, shape, len(spec.classes), image).eval()
-    rows: list[tuple[str, str, int]] = []
+    names = {layer.index: layer.name for layer in walk(model)}    # index None: the image encoder
+    rows: list[tuple[str, str, str, int]] = []
     hooks = []
 
-    def watch(m: nn.Module, steps: bool):
+    def watch(m: nn.Module, name: str, steps: bool):
         def hook(_mod, _inp, out):
-            rows.append((_describe(m), _shape(out, steps), sum(p.numel() for p in m.parameters())))
+            rows.append((name, _describe(m), _shape(out, steps), sum(p.numel() for p in m.parameters())))
         hooks.append(m.register_forward_hook(hook))
 
     if model.encoder is not None:
-        watch(model.normalize, False)
-        watch(model.encoder, False)
-    for layer in model.layers:
-        watch(layer, True)
+        watch(model.normalize, "", False)
+        watch(model.encoder, names[None], False)
+    for i, layer in enumerate(model.layers):
+        watch(layer, names[i], True)
     T, C, H, W = shape
     x = torch.zeros(1, C, H, W) if image is not None else torch.zeros(1, T, C, H, W)
     with torch.no_grad():
@@ -83,11 +87,12 @@ def summary(params: Params) -> str:
     total = sum(p.numel() for p in model.parameters())
     source = (f"{C} x {H} x {W} image (uint8), repeated for T = {T} steps" if image is not None
               else f"T = {T} frames of {C} x {H} x {W}")
+    width = max(len("name"), *(len(name) for name, *_ in rows))
     lines = [f"{params.dataset}: input {source}; {len(spec.classes)} classes x {params.model.votes} votes",
-             f"{'#':>3}  {'layer':<48} {'output (per sample)':<24} {'parameters':>12}"]
-    for i, (what, shp, n) in enumerate(rows):
-        lines.append(f"{i:>3}  {what:<48} {shp:<24} {n:>12,}")
-    lines.append(f"{len(rows):>3}  {'firing rate per class (mean over T and votes)':<48} "
+             f"{'#':>3}  {'name':<{width}}  {'layer':<48} {'output (per sample)':<24} {'parameters':>12}"]
+    for i, (name, what, shp, n) in enumerate(rows):
+        lines.append(f"{i:>3}  {name:<{width}}  {what:<48} {shp:<24} {n:>12,}")
+    lines.append(f"{len(rows):>3}  {'':<{width}}  {'firing rate per class (mean over T and votes)':<48} "
                  f"{' x '.join(map(str, out.shape[1:])):<24} {0:>12,}")
     lines.append(f"parameters: {total}")
     return "\n".join(lines)

@@ -103,7 +103,7 @@ def confusion_csv(labels: np.ndarray, preds: np.ndarray, classes: list[str]) -> 
 
 
 def costs_record(summary: dict) -> dict:
-    """:meth:`CostMeter.summary` as metrics.json keeps it: rates to 6 decimals, operations per
+    """:meth:`CostMeter.summary` as evaluation.json keeps it: rates to 6 decimals, operations per
     sample to 0.1 (the ANN's are whole), energies to 6 significant digits."""
     def sig(x):
         return None if x is None else float(f"{x:.6g}")
@@ -133,9 +133,22 @@ def _train_metrics(path: Path) -> dict:
     return obj
 
 
-def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_path) -> dict:
+#: results/metrics.json, the one file DVC shows as metrics (``dvc metrics show``, ``dvc exp show``):
+#: the headline of the full record, short enough for a terminal's table
+HEADLINE = ("test_accuracy", "test_samples", "model_epoch", "val_accuracy_best", "energy_uJ", "ann_energy_uJ")
+
+
+def headline(record: dict) -> dict:
+    """The :data:`HEADLINE` keys of a full evaluation record (energies from its ``costs``; a key
+    the record lacks, such as ``val_accuracy_best`` under protocol A, is left out)."""
+    flat = {**record, **{k: (record.get("costs") or {}).get(k) for k in ("energy_uJ", "ann_energy_uJ")}}
+    return {k: flat[k] for k in HEADLINE if flat.get(k) is not None}
+
+
+def evaluate(model_path, test_h5, train_metrics, record_json, confusion_path, metrics_json=None) -> dict:
     """Evaluate ``model_path`` (the epoch that train's protocol selected) on ``test_h5``; merge
-    with the training metrics into ``metrics_json``."""
+    with the training metrics into ``record_json`` (the full record: results/evaluation.json)
+    and, where given, write its :func:`headline` to ``metrics_json``."""
     device = pick_device()
     model, cfg = load_model(model_path, device)
     configure_torch(0, cfg["deterministic"], device)
@@ -146,7 +159,9 @@ def evaluate(model_path, test_h5, train_metrics, metrics_json, confusion_path) -
     metrics = {**_train_metrics(Path(train_metrics)), "model_epoch": cfg["epoch"],
                **summarise(labels, preds, classes), "costs": costs}
     write_text(confusion_path, confusion_csv(labels, preds, classes))
-    write_json(metrics_json, metrics)
+    write_json(record_json, metrics)
+    if metrics_json is not None:
+        write_json(metrics_json, headline(metrics))
     print(f"evaluate: test accuracy {metrics['test_accuracy']} on {metrics['test_samples']} samples "
           f"(model of epoch {cfg['epoch']})" + (
               f"; per sample {costs['synaptic_ops_per_sample']:,.0f} synaptic ops, {costs['energy_uJ']:.4g} uJ "

@@ -50,6 +50,7 @@ from ..core.device import configure_torch
 from ..core.errors import LayoutError
 from ..core.params import ModelParams, TrainParams
 from ..model import SpikingConvNet, build_model, loss_fn, resolve_backend
+from ..model.network import walk
 from . import distributed
 from .augment import build_augmentation
 from .checkpoint import FORMAT, atomic_save, load_resumable, rng_state, set_rng_state
@@ -192,7 +193,25 @@ def resume_run(run: Run, checkpoint: Path) -> None:
     learner.sched.load_state_dict(ckpt["scheduler"])
     learner.scaler.load_state_dict(ckpt["scaler"])
     set_rng_state(ckpt["rng"][ctx.rank], run.feed.generator)
-    run.progress = Progress(ckpt["history"], ckpt["best"], ckpt["selected"], ckpt["epoch"] + 1)
+    run.progress = Progress(renamed_taus(ckpt["history"]), ckpt["best"], ckpt["selected"], ckpt["epoch"] + 1)
+
+
+def tau_columns(model: SpikingConvNet) -> dict[str, float]:
+    """The learned tau of each spiking layer, as the log's columns: ``tau_<k>`` for the layer
+    the network walk names ``spiking_<k>`` (:func:`pipeline.model.network.walk`, 1-based)."""
+    return {"tau_" + layer.name.removeprefix("spiking_"): layer.module.tau
+            for layer in walk(model) if layer.role == "spiking"}
+
+
+def renamed_taus(history: list[dict]) -> list[dict]:
+    """A checkpoint's per-epoch rows with their tau columns as :func:`tau_columns` names them:
+    a checkpoint written before the columns took the walk's names counts them from ``tau_0``."""
+    if not any("tau_0" in row for row in history):
+        return history
+
+    def name(key: str) -> str:
+        return f"tau_{int(key[4:]) + 1}" if key.startswith("tau_") and key[4:].isdigit() else key
+    return [{name(k): v for k, v in row.items()} for row in history]
 
 
 # --- one epoch ------------------------------------------------------------------------------
@@ -257,7 +276,7 @@ def select_epoch(run: Run, epoch: int, scores: dict) -> None:
                                  for k, v in run.learner.model.state_dict().items()}
 
 
-def save_checkpoint(run: Run, epoch: int, path: Path, log_csv: Path) -> None:
+def save_checkpoint(run: Run, epoch: int, path: Path, log_csv: Path, tau_csv: Path | None = None) -> None:
     """The resume checkpoint (every rank's random states included) and the per-epoch log."""
     rngs = distributed.gather_objects(rng_state(run.feed.generator), run.ctx)
     if run.ctx.main:
@@ -266,16 +285,31 @@ def save_checkpoint(run: Run, epoch: int, path: Path, log_csv: Path) -> None:
                      "epoch": epoch, "model": learner.model.state_dict(), "optimizer": learner.opt.state_dict(),
                      "scheduler": learner.sched.state_dict(), "scaler": learner.scaler.state_dict(), "rng": rngs,
                      "history": progress.history, "best": progress.best, "selected": progress.selected}, path)
-        write_log(log_csv, progress.history)
+        write_log(log_csv, progress.history, tau_csv)
 
 
-def write_log(path: Path, history: list[dict]) -> None:
+def _cell(v) -> str:
+    return "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def write_log(path: Path, history: list[dict], tau_path: Path | None = None) -> None:
+    """The per-epoch log, one row per epoch; with ``tau_path``, its tau columns again in long
+    form (``epoch,layer,tau``, one row per epoch and spiking layer), which DVC's plot template
+    ``.dvc/plots/layers.json`` draws as one line per layer whatever the number of layers."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(history[0].keys())
     for row in history:
-        w.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else v for v in row.values()])
+        w.writerow([_cell(v) for v in row.values()])
     write_text(path, out.getvalue())
+    if tau_path is not None:
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["epoch", "layer", "tau"])
+        for row in history:
+            w.writerows([row["epoch"], "spiking_" + k.removeprefix("tau_"), _cell(v)]
+                        for k, v in row.items() if k.startswith("tau_"))
+        write_text(tau_path, out.getvalue())
 
 
 # --- the end --------------------------------------------------------------------------------
@@ -294,7 +328,8 @@ def finish_run(run: Run, model_dir: Path, metrics_json: Path, checkpoint: Path) 
     metrics |= {"train_loss": last["loss"], "train_accuracy": last["accuracy"], "epochs": tp.epochs,
                 "train_samples": len(feed.train_idx), "val_samples": len(feed.val_idx),
                 "train_seconds": round(sum(r["seconds"] for r in run.progress.history), 2),
-                "tau": [round(t, 4) for t in run.learner.model.taus()], "device": run.ctx.device.type,
+                "tau": [round(t, 4) for t in tau_columns(run.learner.model).values()],   # [0]: spiking_1
+                "device": run.ctx.device.type,
                 "processes": run.ctx.world_size,
                 "amp": str(dtype).removeprefix("torch.") if dtype else "off"}
     host0 = distributed.broadcast_object(socket.gethostname(), run.ctx)
@@ -317,13 +352,14 @@ def finish_run(run: Run, model_dir: Path, metrics_json: Path, checkpoint: Path) 
 
 def train(train_h5: str | Path, test_h5: str | Path, classes: list[str], mp: ModelParams, tp: TrainParams,
           model_dir: str | Path, log_csv: str | Path, metrics_json: str | Path,
-          resume: str | Path | None = None) -> dict:
+          resume: str | Path | None = None, tau_csv: str | Path | None = None) -> dict:
     """Train on ``train_h5``, score on ``test_h5``; write ``model_dir/model.pt`` (the selected
     epoch), ``model_dir/checkpoint.pt`` (the last epoch's full state), the log and the metrics.
 
     ``resume`` (default ``model_dir/../checkpoints/train.pt``) is the checkpoint rewritten every
     epoch; at the end it moves to ``model_dir/checkpoint.pt``. It should lie outside the
-    stage's DVC outputs, which DVC deletes before it runs the stage.
+    stage's DVC outputs, which DVC deletes before it runs the stage. ``tau_csv``: the log's tau
+    columns in long form as well (:func:`write_log`).
     """
     model_dir, log_csv, metrics_json = Path(model_dir), Path(log_csv), Path(metrics_json)
     checkpoint = Path(resume) if resume is not None else model_dir.parent / "checkpoints" / "train.pt"
@@ -332,7 +368,7 @@ def train(train_h5: str | Path, test_h5: str | Path, classes: list[str], mp: Mod
         run = start_run(ctx, Path(train_h5), Path(test_h5), list(classes), mp, tp)
         resume_run(run, checkpoint)
         if ctx.main:                                   # only global rank 0 writes outputs
-            for p in (model_dir, log_csv.parent, metrics_json.parent):
+            for p in (model_dir, log_csv.parent, metrics_json.parent, *([Path(tau_csv).parent] if tau_csv else [])):
                 p.mkdir(parents=True, exist_ok=True)
         bar = tqdm(range(run.progress.start, tp.epochs + 1), desc="train", unit="epoch", disable=not ctx.main)
         for epoch in bar:
@@ -342,8 +378,8 @@ def train(train_h5: str | Path, test_h5: str | Path, classes: list[str], mp: Mod
             select_epoch(run, epoch, scores)
             run.progress.history.append({"epoch": epoch, "loss": trained["loss"], "accuracy": trained["accuracy"],
                                          **scores, "lr": trained["lr"], "seconds": time.perf_counter() - t0,
-                                         **{f"tau_{i}": t for i, t in enumerate(run.learner.model.taus())}})
-            save_checkpoint(run, epoch, checkpoint, log_csv)
+                                         **tau_columns(run.learner.model)})
+            save_checkpoint(run, epoch, checkpoint, log_csv, None if tau_csv is None else Path(tau_csv))
             bar.set_postfix(loss=f"{trained['loss']:.4f}", acc=f"{trained['accuracy']:.3f}",
                             test=f"{scores['test_accuracy']:.3f}",
                             **({"val": f"{scores['val_accuracy']:.3f}"} if run.feed.val_idx.size else {}))

@@ -7,7 +7,9 @@ report module itself.
 
 import hashlib
 import json
+import lzma
 import os
+import shutil
 import struct
 import re
 import subprocess
@@ -16,14 +18,23 @@ from pathlib import Path
 
 import pytest
 import yaml
+from matplotlib.colors import to_hex
 from dvcrepo import run as run_cmd
 
 from pipeline.core.errors import PipelineError
+from pipeline.cli import report as report_module
+from pipeline.cli.report import figures as figures_module
 from pipeline.cli.report import make_report
 from pipeline.cli.report.paper import load_paper
+from pipeline.cli.report.runs import collect_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 PAPER = ROOT.parent / "shared" / "paper"
+#: the paper's logs as the package ships them (xz), and the sha256 of each decompressed CSV
+#: (sha256sum over ../shared/paper/*.csv, as their SOURCES.md lists them)
+SHIPPED = ROOT / "pipeline" / "cli" / "report" / "paperlogs"
+SHA256 = {"test_accuracy.csv": "bbc35e3c4c1d9b3874955e4bd6c295e1d0a08f1ecf9cf9dd402aaf2ef129e09f",
+          "tau.csv": "142dc25d11600675c01241c81defd6697e474007489663edb72b5d359266e9b2"}
 NO_RUN = "no finished run: run `dvc repro` first"
 
 
@@ -43,15 +54,18 @@ LOG_HEAD = "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr
 
 
 def write_run(folder: Path, *, dataset="demo", neuron="plif", tau0=2.0, pooling="max", T=16, protocol="B",
-              test_acc=(), val_acc=None, taus=None, train=None, metrics=None) -> Path:
-    """A workspace: params.yaml and results/ as the train (and evaluate) stage write them."""
+              test_acc=(), val_acc=None, taus=None, train=None, evaluation=None, tau_from=1) -> Path:
+    """A workspace: params.yaml and results/ as the train (and evaluate) stage write them: the
+    log's tau columns ``tau_1``... (``tau_from=0``: ``tau_0``..., as logs were written before
+    they took the network walk's names); ``evaluation``: results/evaluation.json, the evaluate
+    stage's full record, and its headline as results/metrics.json."""
     folder.mkdir(parents=True, exist_ok=True)
     params = {"dataset": dataset, "frames": {"T": T}, "model": {"neuron": neuron, "pooling": pooling, "tau0": tau0},
               "train": {"epochs": len(test_acc), "protocol": protocol}}
     (folder / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     (folder / "results").mkdir(exist_ok=True)
     n_tau = len(taus[0]) if taus else 0
-    lines = [LOG_HEAD + "".join(f",tau_{i}" for i in range(n_tau))]
+    lines = [LOG_HEAD + "".join(f",tau_{i + tau_from}" for i in range(n_tau))]
     for e, acc in enumerate(test_acc):
         val = "" if val_acc is None else val_acc[e]
         tau = "".join(f",{t}" for t in taus[e]) if taus else ""
@@ -59,8 +73,10 @@ def write_run(folder: Path, *, dataset="demo", neuron="plif", tau0=2.0, pooling=
     (folder / "results" / "train_log.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "results" / "train.json").write_text(json.dumps({"protocol": protocol, "epochs": len(test_acc),
                                                                **(train or {})}))
-    if metrics is not None:
-        (folder / "results" / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    if evaluation is not None:
+        (folder / "results" / "evaluation.json").write_text(json.dumps(evaluation), encoding="utf-8")
+        headline = {k: evaluation[k] for k in ("test_accuracy", "test_samples") if k in evaluation}
+        (folder / "results" / "metrics.json").write_text(json.dumps(headline), encoding="utf-8")
     return folder
 
 
@@ -122,6 +138,28 @@ def assert_figure(path: Path, min_w=800, min_h=400) -> tuple[int, int]:
     return w, h
 
 
+@pytest.fixture
+def drawn(monkeypatch):
+    """The report's matplotlib figures by file name (``accuracy_demo.png``: its Figure), as saved."""
+    figures, save = {}, figures_module._save
+
+    def keep(fig, path):
+        figures[Path(path).name] = fig
+        return save(fig, path)
+
+    monkeypatch.setattr(figures_module, "_save", keep)
+    return figures
+
+
+def legend_texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+#: matplotlib's tab10, the colours of a figure's first ten runs (its documented values)
+TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+         "#17becf"]
+
+
 # --- a fake workspace and a fake paper --------------------------------------------------------
 
 def test_table_values_against_hand_computed(tmp_path, capsys):
@@ -130,7 +168,7 @@ def test_table_values_against_hand_computed(tmp_path, capsys):
                    train={"accuracy_A_test_best_epoch": 0.75, "best_epoch_A": 2,
                           "accuracy_B_test_at_best_val_epoch": 0.6667, "best_epoch_B": 3, "selected_epoch": 3,
                           "val_accuracy_best": 0.9, "tau": [1.85, 2.01, 2.1], "train_seconds": 4.5},
-                   metrics={"test_accuracy": 0.6667, "test_samples": 64})
+                   evaluation={"test_accuracy": 0.6667, "test_samples": 64})
     paper = write_paper(tmp_path / "paper")
     rep = make_report(ws, tmp_path / "out", paper)
     md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
@@ -144,6 +182,7 @@ def test_table_values_against_hand_computed(tmp_path, capsys):
     assert "3 of the paper's 1,024 epochs" in notes and "simulated" in notes and "T=16, the paper's T=20" in notes
     assert "simulated DVS128-Gesture-like dataset" in md       # the note under the table
     assert "evaluate stage: 66.67 % on 64 test samples" in md
+    assert "final τ 1.85, 2.01, 2.1 (spiking_1 to spiking_3)" in md
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == ["accuracy_demo.png", "report.md", "tau_workspace.png"]
     for name in ("accuracy_demo.png", "tau_workspace.png"):
@@ -172,7 +211,9 @@ def test_protocol_A_short_run_and_paper_gaps(tmp_path):
 
 def test_paper_tau_steps_to_epochs(tmp_path):
     logs = load_paper(write_paper(tmp_path / "paper"))
-    x, tau = logs.taus("cifar10_dvs", ("plif", 2.0, "max"))[1]
+    taus = logs.taus("cifar10_dvs", ("plif", 2.0, "max"))
+    assert list(taus) == ["spiking_1", "spiking_2"]                    # tau.csv's layers 0 and 1
+    x, tau = taus["spiking_2"]
     assert x.tolist() == pytest.approx([562 / 562.5, 1124 / 562.5, 1686 / 562.5])
     assert tau.tolist() == [2.9, 2.8, 2.7]
     assert logs.taus("demo", ("plif", 2.0, "max")) is None             # DVS128Gesture: no tau log
@@ -181,13 +222,15 @@ def test_paper_tau_steps_to_epochs(tmp_path):
     assert (curve.best_within(5), curve.best_within(6), curve.best_within(7)) == (0.81, 0.81, 0.93)
 
 
-def test_no_paper_folder(tmp_path):
+def test_no_paper_folder(tmp_path, monkeypatch):
+    """The package's copy of the paper's logs gone (a damaged install): our runs alone, and a note."""
+    looked = tmp_path / "gone"
+    monkeypatch.setattr("pipeline.cli.report.paper.PAPER_LOGS", looked)
     ws = write_run(tmp_path / "ws", neuron="lif", test_acc=[0.3, 0.45], val_acc=[0.2, 0.5],
                    taus=[[2.0], [2.0]], train={"accuracy_A_test_best_epoch": 0.45,
                                                "accuracy_B_test_at_best_val_epoch": 0.45})
     rep = make_report(ws)                                     # default out: ws/reports
     md = (ws / "reports" / "report.md").read_text(encoding="utf-8")
-    looked = tmp_path / "shared" / "paper"                    # <repo>/../shared/paper
     assert "The paper's logs were not found" in md and str(looked) in md
     row = table_rows(md)["workspace"]
     assert row[COLS["config"]] == "LIF τ=2, max" and row[COLS["A"]] == "45.00" and row[COLS["B"]] == "45.00"
@@ -264,9 +307,12 @@ def test_real_paper_table2():
     assert round(logs.curve("dvsgesture", ("lif", 2.0, "max")).best() * 100, 2) == 96.88
     assert len(logs.accuracy) == 30                                # 6 datasets x 5 configurations
     # tau.csv: CIFAR10's first row is logged at step 3125 = the end of epoch 1
-    x, tau = logs.taus("cifar10", ("plif", 16.0, "max"))[0]
+    # tau.csv's layer 0 is the first spiking layer: spiking_1; CIFAR10's network has 8 (6 conv + 2 fc)
+    cifar10 = logs.taus("cifar10", ("plif", 16.0, "max"))
+    assert list(cifar10) == [f"spiking_{k}" for k in range(1, 9)]
+    x, tau = cifar10["spiking_1"]
     assert x[0] == 1.0 and tau[0] == pytest.approx(8.24794)
-    x, tau = logs.taus("cifar10_dvs", ("plif", 2.0, "max"))[0]
+    x, tau = logs.taus("cifar10_dvs", ("plif", 2.0, "max"))["spiking_1"]
     assert x[0] == pytest.approx(562 / 562.5) and tau[0] == pytest.approx(1.860334)
 
 
@@ -294,7 +340,7 @@ acc = [round(base + 0.02 * e, 4) for e in range(1, n + 1)]       # best test epo
 val = [0.1] * n
 val[n - 2] = 0.9                                                 # best validation epoch: n - 1
 os.makedirs("results", exist_ok=True)
-rows = ["epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,seconds,tau_0,tau_1"]
+rows = ["epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,seconds,tau_1,tau_2"]
 rows += [f"{e},1.0,0.5,1.0,{val[e - 1]},1.0,{acc[e - 1]},0.001,1.0,{m['tau0']},{m['tau0'] + e}"
          for e in range(1, n + 1)]
 open("results/train_log.csv", "w").write("\\n".join(rows) + "\\n")
@@ -303,18 +349,36 @@ json.dump({"protocol": "B", "accuracy_A_test_best_epoch": acc[-1], "best_epoch_A
           open("results/train.json", "w"))
 '''
 
+# as the evaluate stage writes them: the full record (costs included) and its headline, DVC's metrics
+FAKE_EVALUATE = '''
+import json
+train = json.load(open("results/train.json"))
+epochs = train["epochs"]
+costs = {"firing_rate": {"spiking_1": epochs / 10, "spiking_2": 0.05}, "accumulates": {"fc_1": 100.0 * epochs},
+         "macs": {}, "ann_macs": {"fc_1": 1000}, "synaptic_ops_per_sample": 100.0 * epochs, "macs_per_sample": 0.0,
+         "ann_macs_per_sample": 1000, "energy_uJ": 9e-5 * epochs, "ann_energy_uJ": 0.0046, "ann_to_snn_energy": 1.0}
+record = {**train, "test_accuracy": train["accuracy_B_test_at_best_val_epoch"], "test_samples": 64, "costs": costs}
+json.dump(record, open("results/evaluation.json", "w"))
+json.dump({"test_accuracy": record["test_accuracy"], "test_samples": 64}, open("results/metrics.json", "w"))
+'''
+
 DVC_YAML = """stages:
   train:
     cmd: python fake_train.py
     params: [dataset, frames.T, model.neuron, model.tau0, model.pooling, train.epochs]
     deps: [fake_train.py]
-    metrics: [results/train.json]
+    outs: [results/train.json]
     plots: [results/train_log.csv]
+  evaluate:
+    cmd: python fake_evaluate.py
+    deps: [fake_evaluate.py, results/train.json]
+    outs: [results/evaluation.json]
+    metrics: [results/metrics.json]
 """
 
 
 @pytest.mark.slow
-def test_dvc_experiments(tmp_path, monkeypatch):
+def test_dvc_experiments(tmp_path, monkeypatch, drawn):
     for k in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{k}_NAME", "t")
         monkeypatch.setenv(f"GIT_{k}_EMAIL", "t@localhost")
@@ -325,6 +389,7 @@ def test_dvc_experiments(tmp_path, monkeypatch):
         {"dataset": "demo", "frames": {"T": 16}, "model": {"neuron": "plif", "tau0": 2.0, "pooling": "max"},
          "train": {"epochs": 2}}))
     (repo / "fake_train.py").write_text(FAKE_TRAIN, encoding="utf-8")
+    (repo / "fake_evaluate.py").write_text(FAKE_EVALUATE, encoding="utf-8")
     (repo / "dvc.yaml").write_text(DVC_YAML, encoding="utf-8")
     (repo / ".gitignore").write_text("/results/\n", encoding="utf-8")
     run_cmd(["git", "init", "-q", "-b", "main"], repo)
@@ -356,9 +421,27 @@ def test_dvc_experiments(tmp_path, monkeypatch):
     assert (plif[COLS["paper_A"]], plif[COLS["paper_N"]]) == ("92.00", "92.00 (N=4)")
     assert any(n.startswith("experiment gone") and "train_log.csv" in n for n in notes), notes
     assert [r.source for r in rep.runs] == ["workspace", "experiment"]
-    assert sorted(p.name for p in rep.figures) == ["accuracy_demo.png", "tau_lif2.png", "tau_workspace.png"]
+    # each run's results/evaluation.json: the workspace's from the file, lif2's by dvc.api.read at its commit
+    assert sorted(p.name for p in rep.figures) == ["accuracy_demo.png", "costs_lif2.png", "costs_workspace.png",
+                                                   "tau_lif2.png", "tau_workspace.png"]
     for p in rep.figures:
         assert_figure(p)
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "evaluate stage: 44.00 % on 64 test samples" in md and "evaluate stage: 66.00 % on 64 test samples" in md
+    # fake_evaluate.py: spiking_1 fires epochs / 10: lif2 ran 3 epochs, plif16 4
+    for name, epochs in [("costs_lif2.png", 3), ("costs_workspace.png", 4)]:
+        bars = drawn[name].axes[0].patches
+        assert [b.get_height() for b in bars] == pytest.approx([epochs / 10, 0.05]), name
+    # the runs differ in neuron, tau0 and epochs: the legend says so, each in its own colour
+    ours = [t for t in legend_texts(drawn["accuracy_demo.png"]) if t.startswith("ours")]
+    assert ours == ["ours: neuron=plif, tau0=16, epochs=4 (workspace = plif16, 4 ep.), best 68.00 %",
+                    "ours: neuron=lif, tau0=2, epochs=3 (lif2, 3 ep.), best 46.00 %"]
+    # one run per configuration: the paper's curve of that configuration takes the run's colour
+    legend = drawn["accuracy_demo.png"].legends[0]
+    colour = {t.get_text(): to_hex(h.get_color()) for t, h in zip(legend.get_texts(), legend.legend_handles)}
+    paper = {text.split(",")[0]: c for text, c in colour.items() if text.startswith("paper")}
+    assert colour[ours[0]] == paper["paper: PLIF τ0=16"] == TAB10[0]
+    assert colour[ours[1]] == paper["paper: LIF τ=2"] == TAB10[1]
 
 
 def test_workspace_config_from_dvc_lock(tmp_path):
@@ -400,7 +483,7 @@ def _corruptions():
                  b'"unterminated\n' + head]:
         out.append(("train_log.csv", text))
     for text in [b"[]", b'{"test_accuracy": "x"}', b'{"test_samples": [1]}', b"{" * 50_000]:
-        out.append(("metrics.json", text))
+        out.append(("evaluation.json", text))
     return out
 
 
@@ -409,7 +492,7 @@ def test_damaged_results_are_one_line(tmp_path, name, data):
     """Every damaged results file: a report without that run, or one PipelineError naming the
     file; never a traceback (9 of 31 such files gave one before)."""
     root = write_run(tmp_path / "ws", test_acc=[0.3, 0.5, 0.4], val_acc=[0.5, 0.6, 0.6],
-                     metrics={"test_accuracy": 0.4, "test_samples": 10})
+                     evaluation={"test_accuracy": 0.4, "test_samples": 10})
     (root / "results" / name).write_bytes(data)
     try:
         make_report(root, tmp_path / "out", tmp_path / "no-paper", experiments=False)
@@ -425,10 +508,12 @@ COSTS = {"firing_rate": {"spiking_1": 0.12, "spiking_2": 0.05, "spiking_3": 0.2}
 
 
 def test_an_evaluated_run_gets_its_costs_figure(tmp_path):
-    # as `dvc exp show` passes it: the empty table of MACs (an event network's) dropped
-    costs = {k: v for k, v in COSTS.items() if k != "macs"}
+    """The costs come from results/evaluation.json, the evaluate stage's full record; its
+    headline, results/metrics.json (DVC's metrics), has none."""
+    costs = {k: v for k, v in COSTS.items() if k != "macs"}     # an absent table: an empty one
     ws = write_run(tmp_path / "ws", test_acc=[0.5, 0.75], taus=[[1.95, 2.0], [1.9, 2.0]],
-                   metrics={"test_accuracy": 0.75, "test_samples": 64, "costs": costs})
+                   evaluation={"test_accuracy": 0.75, "test_samples": 64, "costs": costs})
+    assert "costs" not in json.loads((ws / "results" / "metrics.json").read_text(encoding="utf-8"))
     rep = make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
     md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert sorted(p.name for p in rep.figures) == ["accuracy_demo.png", "costs_workspace.png", "tau_workspace.png"]
@@ -444,8 +529,135 @@ def test_an_evaluated_run_gets_its_costs_figure(tmp_path):
     ({**COSTS, "ann_macs": {"conv_1": -1}}, "costs.ann_macs.conv_1 is not a number >= 0"),
 ])
 def test_damaged_costs_are_one_line_naming_the_file(tmp_path, costs, what):
-    ws = write_run(tmp_path / "ws", test_acc=[0.5], metrics={"test_accuracy": 0.5, "costs": costs})
+    ws = write_run(tmp_path / "ws", test_acc=[0.5], evaluation={"test_accuracy": 0.5, "costs": costs})
     with pytest.raises(PipelineError, match=re.escape(what)) as e:
         make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
-    assert "metrics.json" in str(e.value) and "\n" not in str(e.value)
+    assert "results/evaluation.json" in str(e.value) and "\n" not in str(e.value)
     assert not (tmp_path / "out").exists()
+
+
+# --- layer names: the network walk's, in every figure -----------------------------------------
+
+def test_tau_and_costs_figures_name_layers_as_the_network_walk(tmp_path, drawn):
+    """The log's tau_1..tau_3 and the costs' spiking_1..spiking_3 are the same three layers: both
+    figures call them spiking_1..spiking_3 (the costs figure used to say 1..3, the tau figure
+    layer 0..2)."""
+    ws = write_run(tmp_path / "ws", test_acc=[0.5, 0.75], taus=[[1.95, 2.0, 2.1], [1.9, 2.0, 2.2]],
+                   evaluation={"test_accuracy": 0.75, "test_samples": 64, "costs": COSTS})
+    make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
+    names = ["spiking_1", "spiking_2", "spiking_3"]
+    tau = drawn["tau_workspace.png"]
+    assert legend_texts(tau) == names
+    lines = tau.axes[0].get_lines()
+    assert [list(line.get_ydata()) for line in lines] == [[1.95, 1.9], [2.0, 2.0], [2.1, 2.2]]   # tau_1, 2, 3
+    handles = tau.legends[0].legend_handles
+    assert [h.get_color() for h in handles] == [line.get_color() for line in lines]
+    rates = drawn["costs_workspace.png"].axes[0]
+    assert [t.get_text() for t in rates.get_xticklabels()] == names
+    assert [b.get_height() for b in rates.patches] == [0.12, 0.05, 0.2]      # COSTS' firing_rate, in order
+
+
+def test_the_papers_layer_0_is_spiking_1(tmp_path, drawn):
+    """tau.csv's layer 0 (the paper's first spiking layer) is drawn as spiking_1, in our spiking_1's colour."""
+    ws = write_run(tmp_path / "ws", dataset="cifar10_dvs", T=20, test_acc=[0.41, 0.5],
+                   taus=[[1.95, 2.05], [1.9, 2.1]])
+    make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
+    fig = drawn["tau_workspace.png"]
+    assert legend_texts(fig) == ["spiking_1", "spiking_2", "ours (solid)", "paper (dashed)"]
+    full = {tuple(line.get_ydata()): line.get_color() for line in fig.axes[1].get_lines()}
+    # write_paper: CIFAR10DVS layer 0 logs 1.9, 1.8, 1.7; layer 1 2.9, 2.8, 2.7
+    assert full[(1.9, 1.8, 1.7)] == full[(1.95, 1.9)] and full[(2.9, 2.8, 2.7)] == full[(2.05, 2.1)]
+    assert full[(1.95, 1.9)] != full[(2.05, 2.1)]
+
+
+def test_a_log_from_before_the_walk_names_counts_from_tau_0(tmp_path, drawn):
+    """A train_log.csv written before the renaming (tau_0, tau_1): tau_0 is spiking_1."""
+    ws = write_run(tmp_path / "ws", test_acc=[0.5, 0.6], taus=[[1.95, 2.05], [1.9, 2.1]], tau_from=0)
+    make_report(ws, tmp_path / "out", write_paper(tmp_path / "paper"))
+    fig = drawn["tau_workspace.png"]
+    assert legend_texts(fig) == ["spiking_1", "spiking_2"]
+    assert list(fig.axes[0].get_lines()[0].get_ydata()) == [1.95, 1.9]
+
+
+# --- runs of a sweep: a colour each, labelled by what differs ---------------------------------
+
+def test_a_T_sweep_draws_a_colour_and_a_label_per_run(tmp_path, monkeypatch, drawn):
+    """Eleven runs that differ only in frames.T: tab10's ten colours, then its first with the
+    next line style; each labelled by its T, the configuration they share left out."""
+    Ts = [8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48]
+    runs = []
+    for T in Ts:
+        ws = write_run(tmp_path / f"T{T}", T=T, test_acc=[0.5, 0.6], train={"accuracy_A_test_best_epoch": 0.6})
+        (run,) = collect_runs(ws, experiments=False, note=lambda _: None)
+        run.name = f"exp-{T}"
+        runs.append(run)
+    monkeypatch.setattr(report_module, "collect_runs", lambda *a, **k: runs)
+    make_report(tmp_path / "T8", tmp_path / "out", write_paper(tmp_path / "paper"))
+    fig = drawn["accuracy_demo.png"]
+    ours = [t for t in legend_texts(fig) if t.startswith("ours")]
+    assert ours == [f"ours: T={T} (exp-{T}, 2 ep.), best 60.00 %" for T in Ts]
+    lines = fig.axes[0].get_lines()[:len(Ts)]
+    assert [to_hex(line.get_color()) for line in lines] == TAB10 + TAB10[:1]
+    assert [line.get_linestyle() for line in lines] == ["-"] * 10 + ["--"]
+    handles = fig.legends[0].legend_handles[:len(Ts)]
+    assert [to_hex(h.get_color()) for h in handles] == TAB10 + TAB10[:1]
+    paper = fig.axes[0].get_lines()[len(Ts)]                   # the paper's DVS128 Gesture curve
+    assert to_hex(paper.get_color()) not in TAB10
+
+    # one run: nothing differs, the label names its configuration as before
+    monkeypatch.setattr(report_module, "collect_runs", lambda *a, **k: runs[:1])
+    make_report(tmp_path / "T8", tmp_path / "out", write_paper(tmp_path / "paper"))
+    ours = [t for t in legend_texts(drawn["accuracy_demo.png"]) if t.startswith("ours")]
+    assert ours == ["ours: exp-8 (PLIF τ0=2, max, 2 ep.), best 60.00 %"]
+
+
+# --- the paper's logs, shipped with the package ------------------------------------------------
+
+def test_shipped_paper_logs_decompress_to_the_listed_sha256():
+    """Without ../shared: the package's xz files hold the CSVs whose sha256 SOURCES.md lists."""
+    sources = (SHIPPED / "SOURCES.md").read_text(encoding="utf-8")
+    for name, digest in SHA256.items():
+        data = lzma.decompress((SHIPPED / f"{name}.xz").read_bytes())
+        assert hashlib.sha256(data).hexdigest() == digest, name
+        assert digest in sources, name
+
+
+def test_a_damaged_compressed_log_is_one_line(tmp_path):
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    data = lzma.compress(b"dataset,neuron,init_tau,pooling,T,epoch,test_accuracy\n" * 50)
+    (folder / "test_accuracy.csv.xz").write_bytes(data[:-20])               # truncated
+    with pytest.raises(PipelineError, match="test_accuracy.csv.xz: not an xz file, or a damaged one") as e:
+        load_paper(folder)
+    assert "\n" not in str(e.value)
+
+
+def test_shipped_paper_logs_are_the_shared_csvs():
+    paper = real_paper()
+    for name in ("test_accuracy.csv", "tau.csv"):
+        assert lzma.decompress((SHIPPED / f"{name}.xz").read_bytes()) == (paper / name).read_bytes(), name
+
+
+def test_report_in_a_clone_without_shared(tmp_path):
+    """A user's clone (the project's files, no ../shared beside it) compares with the paper."""
+    clone = tmp_path / "clone"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    for f in files:
+        if (ROOT / f).is_file():
+            (clone / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, clone / f)
+    assert not (tmp_path / "shared").exists()
+    write_run(clone, dataset="dvsgesture", T=20, test_acc=[0.3] * 29 + [0.9], val_acc=[0.5] * 30,
+              taus=[[2.0, 2.0]] * 30, train={"accuracy_A_test_best_epoch": 0.9,
+                                             "accuracy_B_test_at_best_val_epoch": 0.3})
+    env = {**os.environ, "PYTHONPATH": str(clone)}
+    r = subprocess.run([sys.executable, "-m", "pipeline", "report", "--no-experiments"], cwd=clone, env=env,
+                       capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "report: 1 run (dvsgesture), 2 figures; 1 compared with the paper's logs"
+    md = (clone / "reports" / "report.md").read_text(encoding="utf-8")
+    assert f"The paper's logs: `{clone / 'pipeline' / 'cli' / 'report' / 'paperlogs'}`" in md   # the clone's copy
+    row = table_rows(md)["workspace"]
+    # SOURCES.md: DVS128Gesture PLIF tau0=2 max 97.57 (Table 2); awk over epochs 0-29: 0.920139
+    assert row[COLS["paper_A"]] == "97.57" and row[COLS["paper_N"]] == "92.01 (N=30)"

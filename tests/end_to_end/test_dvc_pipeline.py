@@ -29,7 +29,7 @@ def test_repro_T_change_and_run_cache(repo):
     out = run(["dvc", "repro"], repo)
     for stage in ("download", "frames", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out
-    metrics = json.loads((repo / "results/metrics.json").read_text())
+    metrics = json.loads((repo / "results/evaluation.json").read_text())
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_samples"] == 16
     assert len(metrics["tau"]) == 2 + 2 and metrics["epochs"] == 2
     # the costs of the kept model: one rate per spiking layer, the weight layers' operations
@@ -53,7 +53,7 @@ def test_repro_T_change_and_run_cache(repo):
     assert "up to date" in run(["dvc", "status"], repo)
     log = (repo / "results/train_log.csv").read_text().splitlines()
     assert log[0].startswith("epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy")
-    assert "tau_3" in log[0] and len(log) == 3
+    assert log[0].split(",")[-4:] == ["tau_1", "tau_2", "tau_3", "tau_4"] and len(log) == 3
 
     set_params(repo, {"frames": {"T": 20}})
     out = run(["dvc", "repro"], repo)
@@ -74,6 +74,41 @@ def test_repro_T_change_and_run_cache(repo):
     set_params(repo, {"train": {"epochs": 1}})
     out = run(["dvc", "repro"], repo)
     assert "Stage 'frames' didn't change, skipping" in out and "Running stage 'train'" in out
+
+
+def test_the_first_run_reads_at_a_glance(repo):
+    """After the quick start and the README's commit of dvc.lock: one metrics file whose table
+    fits a terminal, no revision DVC cannot read, and the declared plots (accuracy, loss, tau
+    per layer), not DVC's default of a CSV's last column."""
+    from dvcrepo import ROOT, commit
+
+    readme = (ROOT / "README.md").read_text()
+    assert "git add dvc.lock" in readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    run(["dvc", "repro", "-q"], repo)
+    run(["git", "add", "dvc.lock"], repo)
+    commit(repo, "demo run")
+    shown = run(["dvc", "metrics", "show"], repo).strip().splitlines()
+    assert len(shown) == 2 and shown[1].startswith("results/metrics.json"), shown
+    assert max(map(len, shown)) <= 150, shown
+    full = json.loads((repo / "results/evaluation.json").read_text())
+    headline = json.loads((repo / "results/metrics.json").read_text())
+    assert headline == {"test_accuracy": full["test_accuracy"], "test_samples": 16,
+                        "model_epoch": full["selected_epoch"], "val_accuracy_best": full["val_accuracy_best"],
+                        "energy_uJ": full["costs"]["energy_uJ"], "ann_energy_uJ": full["costs"]["ann_energy_uJ"]}
+    diff = run(["dvc", "metrics", "diff"], repo)
+    assert "failed to load" not in diff, diff
+    exp = run(["dvc", "exp", "show", "--no-pager"], repo)
+    assert not any(line.split()[:1] == ["main"] and " ! " in line for line in exp.splitlines()), exp
+
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], repo))["data"]
+    assert {"accuracy", "loss", "tau"} <= set(plots), sorted(plots)
+    fields = lambda plot: {row["field"] for row in plots[plot][0]["content"]["data"]["values"]}
+    assert fields("accuracy") == {"accuracy", "val_accuracy", "test_accuracy"}
+    assert fields("loss") == {"loss", "val_loss", "test_loss"}
+    rows = plots["tau"][0]["content"]["data"]["values"]
+    last = [row for row in rows if int(row["epoch"]) == full["epochs"]]
+    assert [row["layer"] for row in last] == [f"spiking_{i}" for i in range(1, 5)]
+    assert [float(row["tau"]) for row in last] == pytest.approx(full["tau"], abs=1e-4)
 
 
 def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(repo):
@@ -169,7 +204,7 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     from damage import damage_sample
 
     run(["dvc", "repro"], repo)
-    assert "verify: 8 of 8 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+    assert "verify: 10 of 10 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
     path = repo / "data/frames/train.h5"
     good = path.read_bytes()
     stat = path.stat()
@@ -177,7 +212,7 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))   # as a disk error would: same mtime
     out = run(["python", "-m", "pipeline", "verify"], repo, check=False)
     assert "DAMAGED  data/frames (frames)" in out and "file data/frames/train.h5 differs" in out
-    assert "its cache copy" in out and "verify: 7 of 8 outputs match dvc.lock; 1 damaged" in out
+    assert "its cache copy" in out and "verify: 9 of 10 outputs match dvc.lock; 1 damaged" in out
     # the HDF5 checksum names the sample when the file is read
     r = run(["python", "-c", "from pipeline.core.store import read_sample; read_sample('data/frames/train.h5', 1)"],
             repo, check=False)
@@ -188,7 +223,7 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     os.remove(rm)
     run(["dvc", "repro", "--force", "--single-item", "frames"], repo)
     assert path.read_bytes() == good
-    assert "verify: 8 of 8 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+    assert "verify: 10 of 10 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
 
 
 @pytest.mark.parametrize("lock", [

@@ -3,10 +3,10 @@ ICCV 2021, as a folder holding ``report.md`` and PNG figures.
 
 Runs (:mod:`.runs`): the workspace's ``results/`` and, in a git + DVC repository, the
 baseline's and each DVC experiment's. The paper (:mod:`.paper`): its own per-epoch test
-accuracy and learned tau, ``<repo>/../shared/paper`` unless ``paper`` says otherwise; without
-them the report shows our runs alone and says where it looked. The folder is written under
-a temporary name and renamed (:func:`pipeline.core.atomic.atomic_path`): it holds the old report
-or the whole new one.
+accuracy and learned tau, as the package ships them (``paperlogs/``) unless ``paper`` names
+another folder; without them (a damaged install) the report shows our runs alone and says
+where it looked. The folder is written under a temporary name and renamed
+(:func:`pipeline.core.atomic.atomic_path`): it holds the old report or the whole new one.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ...core.atomic import atomic_path
 from ...core.errors import PipelineError
-from .paper import PaperLogs, default_paper_dir, load_paper
+from .paper import PaperLogs, default_paper_dir, load_paper, log_file
 from .runs import NO_RUN, Run, collect_runs
 
 __all__ = ["NO_RUN", "Report", "Run", "collect_runs", "load_paper", "make_report"]
@@ -59,8 +59,9 @@ def make_report(root: str | Path = ".", out: str | Path | None = None, paper: st
                 experiments: bool = True, note: Callable[[str], None] = print) -> Report:
     """Collect the finished runs of ``root``, read the paper's logs, write ``out`` (default
     ``<root>/reports``): ``report.md``, ``accuracy_<dataset>.png`` per dataset and
-    ``tau_<run>.png`` and (where evaluated) ``costs_<run>.png`` per run. ``paper``: the folder of the paper's CSVs (default
-    ``<root>/../shared/paper``; given and missing is an error, the default missing a note).
+    ``tau_<run>.png`` and (where evaluated) ``costs_<run>.png`` per run. ``paper``: the folder of
+    the paper's CSVs (default: the package's compressed copies, :data:`.paper.PAPER_LOGS`; given
+    and missing is an error, the default missing a note).
     ``note`` receives one line per run left out. Raises PipelineError when no run is finished."""
     root = Path(root)
     out = Path(out) if out is not None else root / "reports"
@@ -75,8 +76,8 @@ def make_report(root: str | Path = ".", out: str | Path | None = None, paper: st
     if paper is not None:
         paper_dir, logs = Path(paper).resolve(), load_paper(paper)
     else:
-        paper_dir = default_paper_dir(root)
-        logs = load_paper(paper_dir) if (paper_dir / "test_accuracy.csv").is_file() else None
+        paper_dir = default_paper_dir()
+        logs = load_paper(paper_dir) if log_file(paper_dir, "test_accuracy.csv") is not None else None
     for line in logs.notes if logs is not None else []:
         keep(line)
 

@@ -1,6 +1,14 @@
 """The report's figures (matplotlib, Agg canvas, no pyplot state): per dataset, the test
 accuracy per epoch of our runs and the paper's curves for the same configurations; per run,
-the learned tau of every spiking layer per epoch, with the paper's where it logged them.
+the learned tau of every spiking layer per epoch, with the paper's where it logged them, and
+what the evaluated network costs per layer.
+
+Each of our runs has its own colour (``tab10``, then the same colours with another line
+style) and, beside others, is labelled by the params that tell it apart (``T=8``). A paper
+curve takes the colour of our run in its configuration when exactly one run has it; when
+several do (a T sweep), it is grey, with a dash pattern per configuration. Layers are named as
+:func:`pipeline.model.network.walk` names them (``spiking_1`` ...), in the tau and the costs
+figures alike.
 
 Our runs last tens of epochs, the paper's 1,024, so a figure with paper curves has two panels:
 left, our epochs on a linear axis with the paper's first epochs beside ours; right, the
@@ -18,18 +26,35 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator, ScalarFormatter
 
 from .paper import PAPER_CONFIGS, PAPER_DATASET, PAPER_EPOCHS, SIMULATED, PaperLogs, config_label
-from .runs import Run
+from .runs import Run, differing_params, params_label
 
 DPI = 120
-CONFIG_COLORS = dict(zip(PAPER_CONFIGS, ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]))
-OTHER_COLORS = ["tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray"]
+#: our runs: one colour each from this qualitative colormap, then its colours again with the next style
+RUN_COLORMAP = "tab10"
 OUR_STYLES = ["-", "--", "-.", ":"]
+#: the paper's curves shared by several of our runs: grey, a dash pattern per configuration
+#: (in the order of PAPER_CONFIGS); one run's: that run's colour, PAPER_DASHES
+PAPER_STYLES = dict(zip(PAPER_CONFIGS, [("0.1", (0, (4, 2))), ("0.35", (0, (1, 1.2))), ("0.5", (0, (6, 2, 1, 2))),
+                                        ("0.3", (0, (2, 1))), ("0.6", (0, (8, 2, 1, 2, 1, 2)))]))
 
 
-def _color(config, others: dict) -> str:
-    if config in CONFIG_COLORS:
-        return CONFIG_COLORS[config]
-    return others.setdefault(config, OTHER_COLORS[len(others) % len(OTHER_COLORS)])
+def run_style(i: int) -> tuple:
+    """The colour and line style of the ``i``-th run of a figure (0-based): ``tab10``'s ten
+    colours, then the same ten with the next line style."""
+    from matplotlib import colormaps
+    colors = colormaps[RUN_COLORMAP].colors
+    return colors[i % len(colors)], OUR_STYLES[(i // len(colors)) % len(OUR_STYLES)]
+
+
+PAPER_DASHES = (0, (4, 2))
+
+
+def _paper_style(config, runs_colors: list) -> tuple:
+    """(colour, dashes) of the paper's curve for ``config``; ``runs_colors``: the colours of our
+    runs in that configuration."""
+    if len(runs_colors) == 1:
+        return runs_colors[0], PAPER_DASHES
+    return PAPER_STYLES.get(config, ("0.45", (0, (3, 1, 1, 1))))
 
 
 def _figure(two_panels: bool, height: float = 5.0) -> tuple[Figure, list]:
@@ -86,33 +111,33 @@ def accuracy_figure(dataset: str, runs: list[Run], paper: PaperLogs | None, path
     """Test accuracy (%) per epoch of ``runs`` (all of ``dataset``) and the paper's curves for
     their configurations; writes ``path`` (PNG)."""
     n = max(r.epochs for r in runs)
-    others: dict = {}
     configs = list(dict.fromkeys(r.config for r in runs))
     curves = {c: paper.curve(dataset, c) for c in configs} if paper else {}
     curves = {c: v for c, v in curves.items() if v is not None}
+    differ = differing_params(runs)
     fig, axes = _figure(bool(curves), 5.2)
-    handles, used = [], {}
-    for run in runs:
-        color = _color(run.config, others)
-        k = used[run.config] = used.get(run.config, -1) + 1       # runs of one configuration: line styles
-        style = OUR_STYLES[k % len(OUR_STYLES)]
+    handles, colors = [], {}
+    for i, run in enumerate(runs):
+        color, style = run_style(i)
+        colors.setdefault(run.config, []).append(color)
         e, acc = run.log["epoch"], run.log.get("test_accuracy", np.full(run.log["epoch"].shape, np.nan)) * 100
         for ax in axes:
             (line,) = ax.plot(e, acc, style, color=color, lw=2, zorder=3, **_markers(run.epochs))
         a = run.accuracy_A
-        handles.append((line, f"ours: {run.label} ({config_label(run.config)}, {run.epochs} ep.)"
-                              + (f", best {a * 100:.2f} %" if a is not None else "")))
+        text = (f"ours: {params_label(run, differ)} ({run.label}, {run.epochs} ep.)" if differ
+                else f"ours: {run.label} ({config_label(run.config)}, {run.epochs} ep.)")
+        handles.append((line, text + (f", best {a * 100:.2f} %" if a is not None else "")))
     for config, curve in curves.items():
-        color = _color(config, others)
+        color, dashes = _paper_style(config, colors[config])
         first = curve.epochs <= n
-        axes[0].plot(curve.epochs[first], curve.accuracy[first] * 100, color=color, lw=1.4, ls=(0, (4, 2)),
+        axes[0].plot(curve.epochs[first], curve.accuracy[first] * 100, color=color, lw=1.4, ls=dashes,
                      alpha=0.8, zorder=2, **_markers(n, hollow=True))
-        (line,) = axes[1].plot(curve.epochs, curve.accuracy * 100, color=color, lw=1.0, alpha=0.75, zorder=2)
+        axes[1].plot(curve.epochs, curve.accuracy * 100, color=color, lw=1.0, alpha=0.75, zorder=2)
         within = curve.best_within(n)
         text = f"paper: {config_label(config)}, T={curve.T}: best {curve.best() * 100:.2f} % in {PAPER_EPOCHS} ep."
         if within is not None:
             text += f", {within * 100:.2f} % in its first {n}"
-        handles.append((Line2D([], [], color=color, lw=1.4, ls=(0, (4, 2)), **_markers(n, hollow=True)), text))
+        handles.append((Line2D([], [], color=color, lw=1.4, ls=dashes, **_markers(n, hollow=True)), text))
     _epoch_axis(axes[0], n)
     axes[0].set_ylabel("test accuracy (%)")
     if curves:
@@ -143,23 +168,24 @@ def _layer_colors(count: int) -> list:
 
 
 def tau_figure(run: Run, paper: PaperLogs | None, path: Path) -> Path | None:
-    """The learned tau of each spiking layer per epoch (``tau_i`` columns of the log), and the
-    paper's per layer for the same dataset and configuration where it has them; writes
-    ``path`` (PNG). None when the log has no tau column."""
-    cols = run.tau_columns
-    if not cols:
+    """The learned tau of each spiking layer per epoch (the log's ``tau_<k>`` columns: layer
+    ``spiking_<k>``), and the paper's per layer for the same dataset and configuration where it
+    has them; writes ``path`` (PNG). None when the log has no tau column."""
+    ours = run.taus
+    if not ours:
         return None
     n = run.epochs
     theirs = paper.taus(run.dataset, run.config) if paper else None
-    count = max(len(cols), len(theirs or {}))
-    colors = _layer_colors(count)
+    layers = sorted({*ours, *(theirs or {})}, key=lambda name: int(name.rsplit("_", 1)[1]))
+    count = len(layers)
+    colors = dict(zip(layers, _layer_colors(count)))
     fig, axes = _figure(bool(theirs), 5.0)
     e = run.log["epoch"]
-    for i, c in enumerate(cols):
+    for layer, tau in ours.items():
         for ax in axes:
-            ax.plot(e, run.log[c], "-", color=colors[i], lw=2, zorder=3, **_markers(n))
+            ax.plot(e, tau, "-", color=colors[layer], lw=2, zorder=3, **_markers(n))
     for layer, (x, tau) in (theirs or {}).items():
-        color = colors[layer % count]
+        color = colors[layer]
         first = x <= n + 0.5
         axes[0].plot(x[first], tau[first], color=color, lw=1.3, ls=(0, (4, 2)), alpha=0.8, zorder=2,
                      **_markers(n, hollow=True))
@@ -179,8 +205,8 @@ def tau_figure(run: Run, paper: PaperLogs | None, path: Path) -> Path | None:
     elif paper is not None and run.neuron == "plif":
         title += "\n(the paper logged τ only in CIFAR10 and CIFAR10DVS PLIF runs)"
     fig.suptitle(title, fontsize=12)
-    handles = [Line2D([], [], color=colors[i], lw=2) for i in range(count)]
-    labels = [f"layer {i}" + ("" if i < len(cols) else " (paper only)") for i in range(count)]
+    handles = [Line2D([], [], color=colors[layer], lw=2) for layer in layers]
+    labels = [layer + ("" if layer in ours else " (paper only)") for layer in layers]
     if theirs:
         handles += [Line2D([], [], color="0.3", lw=2, **_markers(n)),
                     Line2D([], [], color="0.3", lw=1.3, ls=(0, (4, 2)), **_markers(n, hollow=True))]
@@ -189,8 +215,13 @@ def tau_figure(run: Run, paper: PaperLogs | None, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def _tick_angle(count: int) -> dict:
+    """Layer names (``spiking_1``, ``conv_2``) as tick labels: slanted when many."""
+    return {"rotation": 30, "ha": "right", "rotation_mode": "anchor"} if count > 5 else {}
+
+
 def costs_figure(run: Run, path: Path) -> Path | None:
-    """What the run's evaluated network costs per test sample (``costs`` of metrics.json): the
+    """What the run's evaluated network costs per test sample (``costs`` of evaluation.json): the
     firing rate of each spiking layer, and each weight layer's operations as the SNN runs them
     (accumulates; multiply-accumulates for an image encoder) beside the same layer run as an
     ANN; writes ``path`` (PNG). None when the run has no costs."""
@@ -203,7 +234,7 @@ def costs_figure(run: Run, path: Path) -> Path | None:
     costs = {"firing_rate": {}, "accumulates": {}, "macs": {}, "ann_macs": {}, **costs}   # dvc drops empty tables
     rates = costs["firing_rate"]
     left.bar(range(len(rates)), list(rates.values()), color="tab:blue")
-    left.set_xticks(range(len(rates)), [k.replace("spiking_", "") for k in rates])
+    left.set_xticks(range(len(rates)), list(rates), **_tick_angle(len(rates)))
     left.set_xlabel("spiking layer")
     left.set_ylabel("spikes per neuron per time step")
     left.set_title("firing rate", fontsize=10)
@@ -215,7 +246,7 @@ def costs_figure(run: Run, path: Path) -> Path | None:
     right.bar(x - 0.2, [max(v, 0.5) for v in snn], 0.4, color=colors)
     right.bar(x + 0.2, [costs["ann_macs"][k] for k in layers], 0.4, color="0.6")
     right.set_yscale("log")
-    right.set_xticks(x, layers)
+    right.set_xticks(x, layers, **_tick_angle(len(layers)))
     right.set_ylabel("operations per sample (log scale)")
     right.set_title("operations per weight layer", fontsize=10)
     right.grid(alpha=0.3, axis="y", which="major")

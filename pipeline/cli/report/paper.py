@@ -1,9 +1,13 @@
-"""The paper's own training logs (Fang et al., ICCV 2021), as ``../shared/paper`` holds them.
+"""The paper's own training logs (Fang et al., ICCV 2021), as the package ships them
+(:data:`PAPER_LOGS`: ``paperlogs/*.csv.xz``, byte-identical to ``../shared/paper``'s CSVs once
+decompressed; its SOURCES.md says where they come from) or as plain CSVs in a folder.
 
 ``test_accuracy.csv``: one row per (run, epoch): dataset, neuron, init_tau, pooling, T, epoch
 (0-based, 1,000 of the 1,024 epochs logged), test_accuracy (0-1), wall_time.
 ``tau.csv``: one row per (PLIF run of CIFAR10 / CIFAR10DVS, layer, step): the learned w and
-tau = 1 + exp(-w); ``step`` counts training iterations of batch 16 (``ITERATIONS_PER_EPOCH``).
+tau = 1 + exp(-w); ``step`` counts training iterations of batch 16 (``ITERATIONS_PER_EPOCH``);
+``layer`` counts from 0, and is named here as :func:`pipeline.model.network.walk` names our
+layers: layer 0 is ``spiking_1``.
 
 Epochs are reported here as epochs *completed*: the paper's epoch ``e`` (0-based) is plotted
 at ``e + 1``, as our logs number their first epoch 1, and a tau logged after ``step``
@@ -13,6 +17,7 @@ iterations at ``step / iterations_per_epoch``.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +42,10 @@ PAPER_CONFIGS = [("plif", 2.0, "max"), ("plif", 16.0, "max"), ("lif", 2.0, "max"
 
 ACCURACY_COLUMNS = ("dataset", "neuron", "init_tau", "pooling", "T", "epoch", "test_accuracy")
 TAU_COLUMNS = ("dataset", "neuron", "init_tau", "pooling", "T", "layer", "step", "tau")
+#: the paper's logs as this package ships them: ``test_accuracy.csv.xz``, ``tau.csv.xz``
+PAPER_LOGS = Path(__file__).resolve().parent / "paperlogs"
+#: the compressed form of a log file that :func:`load_paper` reads when the plain CSV is absent
+COMPRESSED = ".xz"
 
 Config = tuple  # (neuron, init_tau, pooling)
 
@@ -71,7 +80,7 @@ class AccuracyCurve:
 class PaperLogs:
     folder: Path
     accuracy: dict = field(default_factory=dict)   # (paper dataset, config) -> AccuracyCurve
-    tau: dict = field(default_factory=dict)        # (paper dataset, config) -> {layer: (epochs, tau)}
+    tau: dict = field(default_factory=dict)        # (paper dataset, config) -> {spiking_<k>: (epochs, tau)}
     notes: list = field(default_factory=list)
 
     def curve(self, dataset: str, config: Config) -> AccuracyCurve | None:
@@ -80,8 +89,9 @@ class PaperLogs:
         return self.accuracy.get((paper, _match(config, self.accuracy, paper)))
 
     def taus(self, dataset: str, config: Config) -> dict | None:
-        """The paper's tau per layer, ``{layer: (epochs, tau)}``, for our ``dataset`` and a
-        configuration, if it logged them (CIFAR10 and CIFAR10DVS PLIF runs)."""
+        """The paper's tau per layer, ``{"spiking_1": (epochs, tau), ...}`` in layer order (its
+        layer 0 is ``spiking_1``), for our ``dataset`` and a configuration, if it logged them
+        (CIFAR10 and CIFAR10DVS PLIF runs)."""
         paper = PAPER_DATASET.get(dataset)
         return self.tau.get((paper, _match(config, self.tau, paper)))
 
@@ -94,17 +104,50 @@ def _match(config: Config, table: dict, paper_dataset: str | None) -> Config | N
     return None
 
 
-def _rows(path: Path, columns: tuple) -> list[dict]:
+def spiking_name(k: int) -> str:
+    """The name :func:`pipeline.model.network.walk` gives the ``k``-th spiking layer (1-based):
+    ``spiking_<k>``, as the costs, the NIR graph and the train log (``tau_<k>``) name it."""
+    return f"spiking_{k}"
+
+
+def _text(path: Path) -> str:
+    """A log file's text: plain, or xz-compressed when its name ends in :data:`COMPRESSED`."""
+    if path.name.endswith(COMPRESSED):
+        try:
+            import lzma
+        except ImportError:
+            raise PipelineError(f"{path}: this Python has no lzma module (built without liblzma) to read it; "
+                                f"give --paper DIR, a folder of the plain CSVs (xz -dk {path.name})") from None
+        try:
+            data = lzma.decompress(path.read_bytes())
+        except lzma.LZMAError as e:
+            raise PipelineError(f"{path}: not an xz file, or a damaged one ({e})") from None
+    else:
+        data = path.read_bytes()
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise PipelineError(f"{path}: not the paper's log format: no column {', '.join(missing)} "
-                                    f"(header: {','.join(reader.fieldnames or [])})")
-            return list(reader)
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise PipelineError(f"{path}: not a text CSV file ({e.reason})") from None
+
+
+def _rows(path: Path, columns: tuple) -> list[dict]:
+    try:
+        reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise PipelineError(f"{path}: not the paper's log format: no column {', '.join(missing)} "
+                                f"(header: {','.join(reader.fieldnames or [])})")
+        return list(reader)
+    except csv.Error as e:
+        raise PipelineError(f"{path}: not a CSV file ({e})") from None
+
+
+def log_file(folder: Path, name: str) -> Path | None:
+    """``folder/name`` (a plain CSV), else ``folder/name.xz``; None when neither is a file."""
+    for path in (folder / name, folder / (name + COMPRESSED)):
+        if path.is_file():
+            return path
+    return None
 
 
 def _number(path: Path, i: int, row: dict, col: str, kind=float):
@@ -114,13 +157,14 @@ def _number(path: Path, i: int, row: dict, col: str, kind=float):
         raise PipelineError(f"{path}: row {i + 2}: column {col} is not a number: {row[col]!r}") from None
 
 
-def load_paper(folder: str | Path) -> PaperLogs:
-    """Read ``folder``'s ``test_accuracy.csv`` (required) and ``tau.csv`` (optional)."""
+def load_paper(folder: str | Path = PAPER_LOGS) -> PaperLogs:
+    """Read ``folder``'s ``test_accuracy.csv`` (required) and ``tau.csv`` (optional), each plain
+    or xz-compressed (``.csv.xz``, as :data:`PAPER_LOGS` holds them)."""
     folder = Path(folder)
-    acc_path, tau_path = folder / "test_accuracy.csv", folder / "tau.csv"
-    if not acc_path.is_file():
-        raise PipelineError(f"{acc_path} not found: --paper must name a folder holding the paper's "
-                            f"test_accuracy.csv (and tau.csv)")
+    acc_path, tau_path = log_file(folder, "test_accuracy.csv"), log_file(folder, "tau.csv")
+    if acc_path is None:
+        raise PipelineError(f"{folder / 'test_accuracy.csv'} not found: --paper must name a folder holding the "
+                            f"paper's test_accuracy.csv (and tau.csv)")
     logs = PaperLogs(folder)
     points: dict = {}
     for i, row in enumerate(_rows(acc_path, ACCURACY_COLUMNS)):
@@ -132,8 +176,8 @@ def load_paper(folder: str | Path) -> PaperLogs:
         pts.sort()
         logs.accuracy[key] = AccuracyCurve(T, np.array([e + 1 for e, _ in pts], float),
                                            np.array([a for _, a in pts], float))
-    if not tau_path.is_file():
-        logs.notes.append(f"{tau_path} not found: no paper tau curves")
+    if tau_path is None:
+        logs.notes.append(f"{folder / 'tau.csv'} not found: no paper tau curves")
         return logs
     taus: dict = {}
     for i, row in enumerate(_rows(tau_path, TAU_COLUMNS)):
@@ -148,11 +192,13 @@ def load_paper(folder: str | Path) -> PaperLogs:
     for key, layers in taus.items():
         logs.tau[key] = {}
         for layer in sorted(layers):
+            if layer < 0:
+                raise PipelineError(f"{tau_path}: layer {layer}: the paper's layers count from 0")
             pts = sorted(layers[layer])
-            logs.tau[key][layer] = (np.array([e for e, _ in pts]), np.array([t for _, t in pts]))
+            logs.tau[key][spiking_name(layer + 1)] = (np.array([e for e, _ in pts]), np.array([t for _, t in pts]))
     return logs
 
 
-def default_paper_dir(root: str | Path) -> Path:
-    """``<repo>/../shared/paper``: beside the project's own checkouts, absent from a user's clone."""
-    return Path(root).resolve().parent / "shared" / "paper"
+def default_paper_dir() -> Path:
+    """Where the report reads the paper's logs unless told otherwise: :data:`PAPER_LOGS`."""
+    return PAPER_LOGS

@@ -1,11 +1,12 @@
 """Finished training runs: the workspace's and the DVC experiments'.
 
 A run is finished when its ``results/train.json`` (written by the train stage's last step)
-and ``results/train_log.csv`` (one row per epoch) both exist. The workspace's are read from
-the files; the baseline commit's and each experiment's through ``dvc exp show --json``
-(params and metrics) and ``dvc.api`` (the log, a DVC-tracked output). Runs whose files hold
-the same bytes (the workspace after ``dvc exp run`` holds the last experiment's results) are
-listed once, under both names.
+and ``results/train_log.csv`` (one row per epoch) both exist; it is evaluated when the
+evaluate stage's full record, ``results/evaluation.json`` (test accuracy, costs, ...), exists
+too. The workspace's are read from the files; the baseline commit's and each experiment's
+through ``dvc exp show --json`` (their params and revisions) and ``dvc.api.read`` (the files,
+DVC-tracked outputs). Runs whose files hold the same bytes (the workspace after ``dvc exp
+run`` holds the last experiment's results) are listed once, under both names.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ import numpy as np
 
 from ...core.errors import PipelineError
 from ...core.yamlfile import load as load_yaml
-from .paper import config_key
+from .paper import config_key, spiking_name
 
 TRAIN_JSON = "results/train.json"
 TRAIN_LOG = "results/train_log.csv"
-METRICS_JSON = "results/metrics.json"
+#: the evaluate stage's full record (its test metrics merged with train.json, ``costs``); DVC
+#: shows only its headline, results/metrics.json, as metrics: the report reads this file
+EVALUATION_JSON = "results/evaluation.json"
 NO_RUN = "no finished run: run `dvc repro` first"
 
 
@@ -45,7 +48,8 @@ class Run:
     T: int | None
     train: dict                     # results/train.json
     log: dict                       # column -> np.ndarray (NaN where empty)
-    evaluated: dict | None = None   # results/metrics.json, when present
+    evaluated: dict | None = None   # results/evaluation.json, when present
+    params: dict = field(default_factory=dict, repr=False)   # the run's params, flat (dotted keys)
     aliases: list = field(default_factory=list)
     digest: str = field(default="", repr=False)   # of train.json + the log: the same run twice
 
@@ -87,6 +91,15 @@ class Run:
     def tau_columns(self) -> list[str]:
         return sorted((c for c in self.log if c.startswith("tau_") and c[4:].isdigit()), key=lambda c: int(c[4:]))
 
+    @property
+    def taus(self) -> dict:
+        """The log's tau per epoch of each spiking layer, named as the network walk names it:
+        ``{"spiking_1": array, ...}``. The log's ``tau_<k>`` is ``spiking_<k>``; a log with a
+        ``tau_0`` column (written before the columns took the walk's names) counts from 0."""
+        cols = self.tau_columns
+        shift = 1 if any(c == "tau_0" for c in cols) else 0
+        return {spiking_name(int(c[4:]) + shift): self.log[c] for c in cols}
+
 
 def parse_log(text: str, where: str) -> dict:
     """``results/train_log.csv`` as columns of floats (empty cells NaN); every epoch a number."""
@@ -115,7 +128,7 @@ def parse_log(text: str, where: str) -> dict:
     return out
 
 
-#: results/train.json and results/metrics.json: what the report reads, and of which kind
+#: results/train.json and results/evaluation.json: what the report reads, and of which kind
 _NUMBERS = ("accuracy_A_test_best_epoch", "accuracy_B_test_at_best_val_epoch", "val_accuracy_best", "train_seconds",
             "train_loss", "train_accuracy", "test_accuracy")
 _COUNTS = ("selected_epoch", "best_epoch_A", "best_epoch_B", "epochs", "train_samples", "val_samples",
@@ -123,7 +136,7 @@ _COUNTS = ("selected_epoch", "best_epoch_A", "best_epoch_B", "epochs", "train_sa
 
 
 def checked_record(obj: dict, where: str) -> dict:
-    """``obj`` (a train.json or metrics.json) with the values the report uses checked: a damaged
+    """``obj`` (a train.json or evaluation.json) with the values the report uses checked: a damaged
     file is one PipelineError naming it and the key, not a traceback in a table or figure."""
     def bad(key, what):
         value = obj[key]
@@ -154,7 +167,7 @@ _COST_NUMBERS = ("synaptic_ops_per_sample", "macs_per_sample", "ann_macs_per_sam
 
 
 def _check_costs(costs, where: str) -> None:
-    """metrics.json's ``costs`` (absent or null: none), as the report's figure reads it."""
+    """evaluation.json's ``costs`` (absent or null: none), as the report's figure reads it."""
     if costs is None:
         return
 
@@ -167,7 +180,7 @@ def _check_costs(costs, where: str) -> None:
     if not isinstance(costs, dict):
         raise fail(f" is a {type(costs).__name__}")
     for key in _COST_TABLES:
-        table = costs.get(key, {})         # dvc exp show drops an empty table (macs of an event network)
+        table = costs.get(key, {})         # absent: an empty table (dvc exp show used to drop them)
         if not isinstance(table, dict) or len(table) > 10_000:
             raise fail(f".{key} is not a table of layers")
         for layer, v in table.items():
@@ -179,6 +192,45 @@ def _check_costs(costs, where: str) -> None:
     ratio = costs.get("ann_to_snn_energy")
     if ratio is not None and not number(ratio):
         raise fail(".ann_to_snn_energy is not a number >= 0")
+
+
+#: params that leave a run's results as they are (the docs' promise: workers and threads change
+#: no number, nor where the frames sit); never shown as what tells runs apart
+SAME_RESULTS = ("frames.workers", "train.workers", "train.threads", "train.data_on_device")
+#: at most this many differing params in a run's label
+LABEL_PARAMS = 3
+
+
+def _comparable(v):
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)                 # 8 and 8.0: the same T
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def differing_params(runs: list[Run]) -> list[str]:
+    """The params (flat, dotted) whose values are not the same in all ``runs``, in the order the
+    params files list them; [] for one run or runs of the same params."""
+    if len(runs) < 2:
+        return []
+    keys = dict.fromkeys(k for r in runs for k in r.params)
+    return [k for k in keys if k not in SAME_RESULTS and not k.startswith("download.")
+            and len({_comparable(r.params.get(k)) for r in runs}) > 1]
+
+
+def params_label(run: Run, keys: list[str]) -> str:
+    """``T=8``, ``neuron=lif, tau0=16``: ``run``'s values of ``keys`` (:func:`differing_params`),
+    each named by its last part (``frames.T``: ``T``) unless two keys share it; at most
+    :data:`LABEL_PARAMS` of them, then ``…``."""
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+
+    def value(v) -> str:
+        if v is None:
+            return "—"
+        text = f"{v:g}" if isinstance(v, float) else str(v)
+        return text if len(text) <= 24 else text[:23] + "…"
+
+    parts = [f"{k if last.count(n) > 1 else n}={value(run.params.get(k))}" for k, n in zip(keys, last)]
+    return ", ".join(parts[:LABEL_PARAMS]) + (", …" if len(parts) > LABEL_PARAMS else "")
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
@@ -256,13 +308,14 @@ def workspace_run(root: Path, note: Callable[[str], None]) -> Run | None:
     if not log.is_file():
         note(f"workspace: {train} but no {log}, left out")
         return None
-    metrics = root / METRICS_JSON
+    evaluation = root / EVALUATION_JSON
     train_text, log_text = _read(train), _read(log)
-    return Run(name="workspace", source="workspace", rev=None, **_config(workspace_params(root)),
+    params = workspace_params(root)
+    return Run(name="workspace", source="workspace", rev=None, **_config(params),
                train=checked_record(_json(train_text, str(train)), str(train)), log=parse_log(log_text, str(log)),
-               evaluated=checked_record(_json(_read(metrics), str(metrics)), str(metrics))
-               if metrics.is_file() else None,
-               digest=_digest(train_text, log_text))
+               evaluated=checked_record(_json(_read(evaluation), str(evaluation)), str(evaluation))
+               if evaluation.is_file() else None,
+               params=params, digest=_digest(train_text, log_text))
 
 
 def _digest(train_text: str, log_text: str) -> str:
@@ -306,18 +359,6 @@ def _revisions(show: list) -> list[tuple[str, str, dict, dict | None]]:
     return out
 
 
-def _checked_metric(data: dict, where: str) -> dict | None:
-    m = _metric(data, METRICS_JSON)
-    return None if m is None else checked_record(m, where)
-
-
-def _metric(data: dict, path: str) -> dict | None:
-    for key, value in (data.get("metrics") or {}).items():
-        if Path(key).as_posix() == path and isinstance(value, dict) and isinstance(value.get("data"), dict):
-            return value["data"]
-    return None
-
-
 def experiment_runs(root: Path, note: Callable[[str], None]) -> list[Run]:
     """The baseline's and each experiment's finished run (files missing: a note, no run)."""
     try:
@@ -359,12 +400,21 @@ def experiment_runs(root: Path, note: Callable[[str], None]) -> list[Run]:
         if missing:
             note(f"{what} ({rev[:7]}): {missing}" + (": left out" if source == "experiment" else ""))
             continue
+        evaluation = None
         try:
+            evaluation = dvc.api.read(EVALUATION_JSON, repo=str(root), rev=rev, encoding="utf-8")
+        except PathMissingError:
+            pass                 # not evaluated at that commit (or its record is not in the cache)
+        except (DvcException, OSError, UnicodeDecodeError) as e:
+            note(f"{what} ({rev[:7]}): {EVALUATION_JSON} unreadable "
+                 f"({str(e).splitlines()[0] if str(e) else type(e).__name__}): shown as not evaluated")
+        try:
+            where = f"{what}: {EVALUATION_JSON}"
             run = Run(name=name, source=source, rev=rev, **_config(params),
                       train=checked_record(_json(texts[TRAIN_JSON], f"{what}: {TRAIN_JSON}"), f"{what}: {TRAIN_JSON}"),
                       log=parse_log(texts[TRAIN_LOG], f"{what}: {TRAIN_LOG}"),
-                      evaluated=_checked_metric(data, f"{what}: {METRICS_JSON}"),
-                      digest=_digest(texts[TRAIN_JSON], texts[TRAIN_LOG]))
+                      evaluated=None if evaluation is None else checked_record(_json(evaluation, where), where),
+                      params=params, digest=_digest(texts[TRAIN_JSON], texts[TRAIN_LOG]))
         except PipelineError as e:
             note(f"{e}: left out")
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .paper import PAPER_DATASET, PAPER_EPOCHS, SIMULATED, PaperLogs, config_label
+from .paper import PAPER_DATASET, PAPER_EPOCHS, SIMULATED, PaperLogs, config_label, spiking_name
 from .runs import Run
 
 #: a run shorter than this many epochs gets a note pointing at the "first N epochs" column
@@ -74,8 +74,10 @@ def _run_details(run: Run) -> str:
         parts.append(f"evaluate stage: {pct(ev['test_accuracy'])} % on {ev.get('test_samples', '?')} test samples")
     if t.get("train_seconds") is not None:
         parts.append(f"{float(t['train_seconds']):.0f} s of training")
-    if t.get("tau"):
-        parts.append("final τ " + ", ".join(f"{float(x):.3g}" for x in t["tau"]))
+    if t.get("tau"):              # train.json's list: index 0 is spiking_1
+        k = len(t["tau"])
+        parts.append("final τ " + ", ".join(f"{float(x):.3g}" for x in t["tau"])
+                     + f" ({spiking_name(1)}" + (f" to {spiking_name(k)})" if k > 1 else ")"))
     return f"- **{_cell(run.label)}** ({where}): " + "; ".join(parts)
 
 
@@ -86,11 +88,12 @@ def markdown(runs: list[Run], paper: PaperLogs | None, paper_dir: Path, root: Pa
     out = ["# Our runs beside Fang et al., ICCV 2021 (PLIF)", "",
            f"Runs of `{root}`: {len(runs)} finished run{plural} (the workspace and the DVC experiments)."]
     if paper is None:
-        out += ["", (f"**The paper's logs were not found** (looked for `test_accuracy.csv` in `{paper_dir}`): "
-                     "only our runs are shown. Give their folder with `--paper DIR`.")]
+        out += ["", (f"**The paper's logs were not found** (looked for `test_accuracy.csv` or "
+                     f"`test_accuracy.csv.xz` in `{paper_dir}`): only our runs are shown. Give their folder "
+                     "with `--paper DIR`.")]
     else:
-        out += ["", (f"The paper's logs: `{paper_dir}` (`test_accuracy.csv`, `tau.csv`; the authors' "
-                     "TensorBoard logs, see its SOURCES.md).")]
+        out += ["", (f"The paper's logs: `{paper_dir}` (`test_accuracy.csv`, `tau.csv`, plain or xz-compressed; "
+                     "the authors' TensorBoard logs, see SOURCES.md there).")]
     out += ["", "## Test accuracy (%)", "", table(runs, paper), "",
             ("- **ours A**: the best test accuracy over our epochs (the paper's protocol: its Table 2 "
              "reports this). **ours B**: the test accuracy at the epoch of best validation accuracy "
