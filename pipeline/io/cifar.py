@@ -16,8 +16,10 @@ only the arguments numpy and Python pickle these batches with and builds nothing
 the file. Any other global or opcode is refused, naming the file, the byte offset and what it
 was, before anything is called. The machine's own bounds:
 
-- tuples nest at most :data:`MAX_DEPTH` deep (Python hashes a tuple key recursively: a file of
-  10**6 nested tuples used to crash the process), and nothing here recurses into the result;
+- values nest at most :data:`MAX_DEPTH` deep (Python hashes a tuple key recursively: a file of
+  10**6 nested tuples used to crash the process), as :class:`pipeline.core.picklecheck.Bounds`
+  measures them on each opcode run (models and checkpoints are bounded by the same before
+  ``torch.load``), and nothing here recurses into the result;
 - memory: every object the pickle builds is charged against a budget of
   :data:`BUDGET_FACTOR` times the file's size plus :data:`BUDGET_BASE` bytes (a file of empty
   dicts used to take 90 times its size);
@@ -33,11 +35,12 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import ImageFormatError
+from ..core.picklecheck import Bounds, Limits, PickleRefused
 
 CLASSES = 10
 CHANNELS, HEIGHT, WIDTH = 3, 32, 32
 ROW = CHANNELS * HEIGHT * WIDTH                  # 3072 bytes per image
-MAX_DEPTH = 32                                   # tuples within tuples
+MAX_DEPTH = 32                                   # tuples, lists, dicts within each other
 BUDGET_FACTOR, BUDGET_BASE = 3, 64 << 20         # bytes the built objects may take: 3 x file + 64 MiB
 ALLOWED = (("numpy.core.multiarray", "_reconstruct"),    # numpy 1.x (the official files)
            ("numpy._core.multiarray", "_reconstruct"),   # numpy 2.x
@@ -84,7 +87,7 @@ class _Machine:
         self.stack: list = []
         self.marks: list[int] = []
         self.memo: dict[int, object] = {}
-        self.depth: dict[int, int] = {}          # id -> nesting of the tuples built here (kept alive)
+        self.bounds = Bounds(Limits(depth=MAX_DEPTH))     # the opcode count: bounded by the budget
         self.pos = 0
         self.globals = {("numpy.core.multiarray", "_reconstruct"): self.reconstruct,
                         ("numpy._core.multiarray", "_reconstruct"): self.reconstruct,
@@ -122,13 +125,7 @@ class _Machine:
         return items
 
     def tuple(self, items) -> tuple:
-        depth = 1 + max((self.depth.get(id(x), 0) for x in items if type(x) is tuple), default=0)
-        if depth > MAX_DEPTH:
-            raise self.refuse(f"tuples nested more than {MAX_DEPTH} deep; not how a CIFAR-10 batch is pickled")
-        t = tuple(items)
-        if t:
-            self.depth[id(t)] = depth
-            self.keep.append(t)                  # ids stay valid while the machine runs
+        t = tuple(items)                         # its depth: checked by self.bounds before any hash of it
         self.charge(56 + 8 * len(t))
         return t
 
@@ -204,7 +201,6 @@ class _Machine:
 
     def run(self, raw: bytes):
         f = io.BytesIO(raw)
-        self.keep: list = []
         count = 0
         for op, arg, pos in pickletools.genops(f):
             self.pos = pos                           # errors name the opcode being run ...
@@ -215,6 +211,10 @@ class _Machine:
             if name == "STOP":
                 return self.pop()
             self.step(name, arg)
+            try:
+                self.bounds.step(op, arg, pos)
+            except PickleRefused as e:
+                raise self.refuse(f"{e.what}; not how a CIFAR-10 batch is pickled") from None
             self.pos = f.tell()                      # ... or the one genops fails to parse
         raise ValueError("no STOP opcode")
 

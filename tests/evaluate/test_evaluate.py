@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -10,7 +11,10 @@ import torch
 from pipeline.evaluate.stage import confusion, confusion_csv, evaluate, load_model, summarise
 from pipeline.core.errors import DamagedFileError, LayoutError
 from pipeline.model import build_model
+from pipeline.train.checkpoint import atomic_save
 from tinyframes import CLASSES, MODEL, write_frames
+from workspace import ROOT, run
+from damage import DEEP_KEY, with_pickle
 
 # 7 samples of 3 classes:        a  a  a  b  b  c  c
 LABELS = np.array([0, 0, 0, 1, 1, 2, 2])
@@ -131,6 +135,60 @@ def test_a_damaged_model_file_is_one_line(tmp_path):
         assert all(torch.equal(state[k], reference[k]) for k in reference)
         outcomes["loaded"] += 1
     assert outcomes["refused"] > 0 and outcomes["loaded"] > 0, outcomes
+
+
+def _written_model(tmp_path):
+    """model.pt as the train stage writes it (pipeline.train.checkpoint.atomic_save), and its state."""
+    torch.manual_seed(0)
+    model = build_model(MODEL, (4, 2, 16, 16), len(CLASSES))
+    path = tmp_path / "model.pt"
+    atomic_save({"model": model.state_dict(), "epoch": 3,
+                 "config": {"model": MODEL.model_dump(), "classes": CLASSES, "frame_shape": [4, 2, 16, 16]}}, path)
+    return path, model.state_dict()
+
+
+def test_a_model_nested_too_deep_is_one_line(tmp_path):
+    """A data.pkl whose dict key is a tuple 10**6 deep (the process died of SIGSEGV, rc -11): one
+    DamagedFileError naming the file, the member and the byte offset, before torch unpickles it.
+    The same file as written loads, the same weights (torch.load of it is the reference)."""
+    path, state = _written_model(tmp_path)
+    model, _ = load_model(path, torch.device("cpu"))
+    reference = torch.load(path, weights_only=True)["model"]
+    assert model.state_dict().keys() == reference.keys() == state.keys()
+    assert all(torch.equal(model.state_dict()[k], reference[k]) for k in reference)
+
+    with_pickle(path, DEEP_KEY)
+    code = ("import torch\nfrom pipeline.core.errors import DamagedFileError\n"
+            "from pipeline.evaluate.stage import load_model\n"
+            f"try:\n    load_model({str(path)!r}, torch.device('cpu'))\n"
+            "except DamagedFileError as e:\n    print(e)\n")
+    r = run(["-c", code], tmp_path, check=False, timeout=120)
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-2000:]}"
+    (line,) = r.stdout.splitlines()
+    assert line.startswith(f"{path}: not a model the train stage wrote, or a damaged one (PickleRefused: "
+                           f"member model.pt/data.pkl, byte offset 104: values nested more than 100 deep"), line
+
+
+def test_export_of_a_model_nested_too_deep_is_one_line(tmp_path):
+    """``python -m pipeline export --nir`` of that file: exit 1, one line on stderr, nothing written."""
+    path = with_pickle(_written_model(tmp_path)[0], DEEP_KEY)
+    r = run(["-m", "pipeline", "export", "--nir", "--model", path, "--out", tmp_path / "x.nir"], tmp_path,
+            check=False, timeout=120)
+    assert r.returncode == 1, f"exit {r.returncode}: {r.stderr[-2000:]}"
+    (line,) = r.stderr.splitlines()
+    assert re.fullmatch(rf"python -m pipeline export: error: {re.escape(str(path))}: not a model the train "
+                        r"stage wrote, .*member model\.pt/data\.pkl, byte offset 104: values nested more than "
+                        r"100 deep.*; rerun the train stage: dvc repro --force --single-item train", line), line
+    assert not list(tmp_path.glob("x.nir*"))
+
+
+def test_a_legacy_model_file_is_not_unpickled(tmp_path):
+    """torch.save's format before 1.6 (a bare pickle, not a zip) is refused without unpickling it."""
+    path, state = _written_model(tmp_path)
+    torch.save({"model": state, "epoch": 3}, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(DamagedFileError, match=r"model\.pt: not a model the train stage wrote, .*not a zip archive "
+                                               r"as torch\.save writes \(a legacy or foreign file is not unpickled\)"):
+        load_model(path, torch.device("cpu"))
 
 
 @pytest.mark.parametrize("text", ["", "[1, 2]", "{", "\xff", "[" * 100_000])

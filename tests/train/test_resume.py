@@ -2,13 +2,18 @@
 of an uninterrupted run (dropout on, so the restored random states matter)."""
 
 import json
+import re
+import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 import torch
 
-from pipeline.train.checkpoint import atomic_save, load_resumable
+from pipeline.core.picklecheck import check_pickle
+from pipeline.train.checkpoint import PICKLE_LIMITS, atomic_save, load_checked, load_resumable
 from workspace import ROOT, HELPERS, run
+from damage import DEEP_KEY, with_pickle
 
 STAGE = ROOT / "stages" / "train.py"
 # 32 train samples: 28 trained on in batches of 8 (4 batches), 4 held out; 32 reads an epoch
@@ -65,3 +70,63 @@ def test_other_runs_checkpoint_is_not_resumed(tmp_path, change, why):
     assert ckpt is None and why in msg and "starting fresh" in msg
     path.write_bytes(b"truncated")
     assert load_resumable(path, {"x": 1}, 1)[0] is None
+
+
+def test_a_checkpoint_from_before_the_walk_names_resumes_with_them():
+    """A checkpoint whose log counts tau from tau_0 (written before the columns took the network
+    walk's names) continues with tau_1...: one header for old and new epochs."""
+    from pipeline.train.loop import renamed_taus
+
+    old = [{"epoch": 1, "loss": 0.5, "tau_0": 2.0, "tau_1": 1.9}, {"epoch": 2, "loss": 0.4, "tau_0": 1.8, "tau_1": 1.7}]
+    assert renamed_taus(old) == [{"epoch": 1, "loss": 0.5, "tau_1": 2.0, "tau_2": 1.9},
+                                 {"epoch": 2, "loss": 0.4, "tau_1": 1.8, "tau_2": 1.7}]
+    new = [{"epoch": 1, "loss": 0.5, "tau_1": 2.0, "tau_2": 1.9}]
+    assert renamed_taus(new) == new
+
+
+def same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return type(a) is type(b) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    return type(a) is type(b) and a == b
+
+
+def test_the_train_stages_files_pass_the_pickle_check(train_workspace):
+    """A checkpoint and a model the train stage wrote: far within the bounds on their pickle, and
+    load_checked reads what torch.load reads."""
+    folder = train_workspace("ws", MODEL, epochs=2, T_max=2)
+    r = python([STAGE], folder)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for name in ("models/checkpoint.pt", "models/model.pt"):
+        path = folder / name
+        with zipfile.ZipFile(path) as z:
+            (pkl,) = [z.read(n) for n in z.namelist() if n.endswith("/data.pkl")]
+        m = check_pickle(pkl, PICKLE_LIMITS)
+        assert 3 <= m.depth <= PICKLE_LIMITS.depth // 10 and m.opcodes <= PICKLE_LIMITS.opcodes // 100, (name, m)
+        assert same(load_checked(path), torch.load(path, weights_only=True)), name
+
+
+def test_a_checkpoint_nested_too_deep_restarts_the_run(train_workspace):
+    """checkpoints/train.pt whose data.pkl holds a tuple 10**6 deep (the stage died of SIGSEGV on
+    every rerun until someone deleted it): one line saying so, then a fresh run, which ends with
+    what a run that never had the file ends with."""
+    whole, planted = (train_workspace(name, MODEL, **TRAIN) for name in ("whole", "planted"))
+    r = python([STAGE], whole)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (planted / "checkpoints").mkdir()
+    with_pickle(Path(shutil.copy(whole / "models/checkpoint.pt", planted / "checkpoints/train.pt")), DEEP_KEY)
+
+    r = python([STAGE], planted)
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-3000:]}"
+    (line,) = [row for row in r.stdout.splitlines() if "checkpoints/train.pt" in row]
+    assert re.fullmatch(r"train: checkpoints/train\.pt unreadable \(PickleRefused: member [\w.]+/data\.pkl, byte "
+                        r"offset 104: values nested more than 100 deep [^\n]*\), starting fresh", line), line
+    a, b = outputs(whole), outputs(planted)
+    assert a["metrics"] == b["metrics"] and a["log"] == b["log"] and a["epoch"] == b["epoch"]
+    for key in ("last", "selected"):
+        assert a[key].keys() == b[key].keys()
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key]), key
+    assert not (planted / "checkpoints/train.pt").exists()
