@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import ParamsError
 
-__all__ = ["SPECS", "Arg", "FilterSpec", "check_sensor", "validate"]
+__all__ = ["SPECS", "Arg", "FilterSpec", "check_sensor", "did_you_mean", "validate"]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -89,6 +89,14 @@ SPECS: dict[str, FilterSpec] = {f.name: f for f in _SPEC_LIST}
 
 def _is_int(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def did_you_mean(word, known, prefix: str = "") -> str:
+    """`` (did you mean 'x'?)`` for the name of ``known`` closest to ``word`` (difflib, case
+    ignored: ``frames.t`` finds ``T``), with ``prefix`` before it; "" when none is close."""
+    by_lower = {str(k).lower(): str(k) for k in known}
+    close = difflib.get_close_matches(str(word).lower(), by_lower, n=1)
+    return f" (did you mean {prefix + by_lower[close[0]]!r}?)" if close else ""
 
 
 def _short(v, limit: int = 60) -> str:
@@ -170,9 +178,8 @@ def validate(filters, sensor_size=None, where: str = "filters") -> list[tuple[st
         (name, raw), = entry.items()
         spec = SPECS.get(name) if isinstance(name, str) else None
         if spec is None:
-            close = difflib.get_close_matches(str(name), SPECS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ParamsError(f"{at}: unknown filter {_short(name)}{hint}; filters: {', '.join(SPECS)}")
+            raise ParamsError(f"{at}: unknown filter {_short(name)}{did_you_mean(name, SPECS)}; "
+                              f"filters: {', '.join(SPECS)}")
         at = f"{at} {name}"
         if raw is None:
             raw = {}
@@ -182,9 +189,8 @@ def validate(filters, sensor_size=None, where: str = "filters") -> list[tuple[st
         known = {a.name: a for a in spec.args}
         for key in raw:
             if key not in known:
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ParamsError(f"{at}: unknown argument {_short(key)}{hint}; arguments: {', '.join(known)}")
+                raise ParamsError(f"{at}: unknown argument {_short(key)}{did_you_mean(key, known)}; "
+                                  f"arguments: {', '.join(known)}")
         args = {}
         for a in spec.args:
             if a.name not in raw or (raw[a.name] is None and not a.required and a.default is None):

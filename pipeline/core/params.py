@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..datasets import DATASETS
 from .errors import ParamsError
+from .filterparams import did_you_mean
 from .filterparams import validate as validate_filters
 from .yamlfile import load as load_yaml
 from .yamlfile import shown
@@ -235,6 +236,19 @@ def leaf_names(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
     return names
 
 
+def _unknown_key(loc: tuple) -> str:
+    """What is wrong with the unknown key at ``loc`` (``("train", "epocs")``), with the closest
+    key of its section as a hint (``did you mean 'train.epochs'?``), as filters get."""
+    model: type[BaseModel] = Params
+    for part in loc[:-1]:
+        sub = model.model_fields[part].annotation if part in model.model_fields else None
+        if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
+            return "unknown key"
+        model = sub
+    prefix = "".join(f"{part}." for part in loc[:-1])
+    return "unknown key" + did_you_mean(loc[-1], model.model_fields, prefix)
+
+
 def validate_params(raw: dict, where: str = "params") -> Params:
     """``raw`` (a parsed params file) as :class:`Params`, or a ParamsError naming each bad param."""
     if not isinstance(raw, dict):
@@ -243,7 +257,8 @@ def validate_params(raw: dict, where: str = "params") -> Params:
         params = Params.model_validate(raw)
     except ValidationError as e:
         problems = [(".".join(str(p) for p in err["loc"])[:120] or "(top level)",
-                     f"{err['msg'][:300]} (got {shown(err.get('input'))})") for err in e.errors()[:20]]
+                     _unknown_key(err["loc"]) if err["type"] == "extra_forbidden"
+                     else f"{err['msg'][:300]} (got {shown(err.get('input'))})") for err in e.errors()[:20]]
     else:
         problems = _check_together(params)
     if problems:

@@ -70,6 +70,15 @@ STALL_BYTES = 1024  # urllib3 1.x reads at most this much at once, so a stall sh
 MIN_RATE = 10_000.0  # bytes per second: a mean rate under this over a stall window is a stall
 STALL_WINDOW_TIMEOUTS = 2  # the stall window, in ``timeout``s (60 s with the default 30 s)
 MAX_BYTES = 8 << 30  # a file of unknown size may not grow past this (download.max_bytes)
+#: An error message stays under about this many characters: one line naming the file and what
+#: is wrong, whatever the number of URLs or the length of a server's answer; the long parts (every
+#: URL and what each answered) are logged above it as they happen, and the docs list the sources.
+MESSAGE_LIMIT = 200
+#: ``help`` up to this long ends a failed download's message; a longer text (a dataset's prose
+#: from the registry) is replaced by :data:`SOURCES`.
+HELP_LIMIT = 100
+SOURCES = "sources: docs/datasets.md"
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s()<>'\"]+")
 
 
 def md5sum(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -79,6 +88,77 @@ def md5sum(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# messages
+# --------------------------------------------------------------------------------------------
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` on one line, cut to at most ``limit`` characters (ending in "...") if longer."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:max(0, limit - 3)].rstrip() + "..."
+
+
+def short_url(url: str, limit: int = 40) -> str:
+    """``url`` if it is at most ``limit`` characters, else its host (a file URL: ``file://.../name``):
+    which server, without a page of path and token."""
+    if len(url) <= limit:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "file" or not parts.netloc:       # a file URL, or a local path
+        name = parts.path.rstrip("/").rsplit("/", 1)[-1]
+        return clip(("file://.../" if parts.scheme.lower() == "file" else ".../") + name, limit)
+    return clip(parts.netloc, limit)
+
+
+def short_urls(text: str) -> str:
+    """``text`` with every URL in it shortened by :func:`short_url`."""
+    return _URL.sub(lambda m: short_url(m.group(0)), str(text))
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` for a message: relative to the working folder when inside it (a DVC stage's
+    ``data/downloads/...``), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+_POOL = re.compile(r"HTTPS?Connection(?:Pool)?\(host='[^']*', port=\d+\): ")
+_CAUSED = re.compile(r"Max retries exceeded with url: \S+ \(Caused by \w+\(['\"]?(.*?)['\"]?\)\)$")
+
+
+def _network_why(e: Exception) -> str:
+    """What a requests/urllib3 error says, without its connection-pool wrapping: "Failed to
+    resolve 'host' ([Errno -2] Name or service not known)", "Read timed out. (read timeout=30)"."""
+    text = _POOL.sub("", str(e))
+    caused = _CAUSED.search(text)
+    return caused.group(1) if caused else text
+
+
+def _failed(name: str, failures: list[tuple[str, str]], folder: Path, help: str) -> str:
+    """One line of about MESSAGE_LIMIT characters: the file, its URL (or how many), what they
+    answered (each distinct answer once, URLs in it shortened, cut to fit: every URL's full
+    answer was logged when it failed), where to place the file and where its sources are listed."""
+    n = len(failures)
+    head = f"could not download {name} from {short_url(failures[0][0]) if n == 1 else f'{n} URLs'} ("
+    where = shown_path(folder)
+    tail = (f"); {help}" if help and len(help) <= HELP_LIMIT
+            else f"); place it in {where} ({SOURCES})")
+    answers: dict[str, int] = {}
+    for _, why in failures:
+        why = short_urls(why)
+        answers[why] = answers.get(why, 0) + 1
+    # what the URLs answered gets the room left beside a folder of up to 20 characters: a longer
+    # folder (or file name) lengthens the line rather than hiding why the download failed
+    budget = max(80, MESSAGE_LIMIT - len(head) - len(tail) + max(0, len(where) - 20))
+    each = max(40, budget // len(answers) - 2)
+    text = "; ".join(clip(why if k == 1 else f"{k} URLs: {why}", each) for why, k in answers.items())
+    return head + clip(text, budget) + tail
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,8 +204,7 @@ class _Limits:
         if remaining is not None and remaining <= 0:
             got = f"{nbytes} of {self.size}" if self.size is not None else f"{nbytes}"
             raise _Reject(
-                f"deadline of {self.deadline:g} s for one URL passed after {got} bytes "
-                "(download.deadline sets it)"
+                f"download.deadline of {self.deadline:g} s for one URL passed after {got} bytes"
             )
 
 
@@ -152,7 +231,10 @@ def fetch(
     ``max_bytes`` bounds a file whose size is not known the same way (None: no bound), and
     ``min_rate`` (bytes/s) is the stall rule's mean rate over ``2 x timeout`` seconds.
     ``deadline`` (seconds, None: none) bounds one URL, retries included. ``help`` (where else
-    to get the file) ends the error message when every URL fails. Returns ``dest`` as a Path.
+    to get the file) ends the error message when every URL fails, if it is at most
+    :data:`HELP_LIMIT` characters; a longer one is replaced by where to place the file and
+    :data:`SOURCES`, so the message stays one line of about :data:`MESSAGE_LIMIT` characters
+    (each URL's full answer is logged as a warning when it fails). Returns ``dest`` as a Path.
     Raises DownloadError; nothing partial is left behind then.
     """
     dest = Path(dest)
@@ -177,17 +259,19 @@ def fetch(
             return dest
         # Never delete a user's file behind their back: it may be a newer release or hand-made.
         raise DownloadError(
-            f"{dest} exists but its md5 is {actual}, expected {expected}; "
+            f"{shown_path(dest)} exists but its md5 is {actual}, expected {expected}; "
             "remove the file (or fix the expected checksum) and run again"
         )
 
     if not urls:
-        raise DownloadError(f"no URL to download {dest.name} from. {help}".strip())
+        where = help if help and len(help) <= HELP_LIMIT else \
+            f"place it in {shown_path(dest.parent)} or add a mirror to download.mirrors ({SOURCES})"
+        raise DownloadError(f"no URL to download {dest.name} from; {where}")
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(dest)
 
-    failures: list[str] = []
+    failures: list[tuple[str, str]] = []  # (URL, why it failed)
     stats = _Stats()
     start = time.monotonic()
     session = requests.Session()
@@ -208,16 +292,12 @@ def fetch(
                         raise _Reject(f"md5 mismatch: got {actual}, expected {expected}")
                 except _Reject as e:
                     part.unlink(missing_ok=True)
-                    failures.append(f"{url}: {e}")
+                    failures.append((url, str(e)))
                     log.warning("%s: %s", url, e)
                     continue
                 break
             else:
-                listing = "\n".join(f"  - {f}" for f in failures)
-                message = f"could not download {dest.name} (md5 {expected}) from any URL:\n{listing}"
-                if help:
-                    message += f"\n{help}"
-                raise DownloadError(message)
+                raise DownloadError(_failed(dest.name, failures, dest.parent, help))
     finally:
         session.close()
     _summary(dest, url, stats.transferred, time.monotonic() - start)
@@ -266,8 +346,8 @@ def _fetch_one(
             remaining = limits.remaining()
             if remaining is not None and remaining <= delay:
                 raise _Reject(
-                    f"deadline of {limits.deadline:g} s for one URL passed during retries "
-                    f"(download.deadline sets it); last error: {last}"
+                    f"download.deadline of {limits.deadline:g} s for one URL passed during retries; "
+                    f"last error: {last}"
                 )
             log.warning("%s: %s; retry %d/%d in %.1f s", url, last, attempt, retries, delay)
             time.sleep(delay)
@@ -276,7 +356,7 @@ def _fetch_one(
             return
         except _Retry as e:
             last = e
-    raise _Reject(f"gave up after {retries + 1} attempts; last error: {last}")
+    raise _Reject(f"{last}; gave up after {retries + 1} attempts")
 
 
 def _copy_local(source: Path, part: Path, desc: str, limits: _Limits, stats: _Stats) -> None:
@@ -284,11 +364,11 @@ def _copy_local(source: Path, part: Path, desc: str, limits: _Limits, stats: _St
     try:
         size = source.stat().st_size
         if not source.is_file():
-            raise _Reject(f"{source} is not a regular file")
+            raise _Reject(f"{source.name} is not a regular file")
         if size == 0:
-            raise _Reject(f"{source} is empty (0 bytes)")
+            raise _Reject(f"{source.name} is empty (0 bytes)")
         if limits.size is not None and size != limits.size:
-            raise _Reject(f"{source} is {size} bytes, expected {limits.size}")
+            raise _Reject(f"{source.name} is {size} bytes, expected {limits.size}")
         copied = 0
         with open(source, "rb") as src, open(part, "wb") as dst, _bar(desc, size, 0) as bar:
             while block := src.read(_CHUNK):
@@ -321,9 +401,9 @@ def _http_attempt(
     try:
         resp = session.get(url, headers=headers, stream=True, timeout=(connect_timeout, read_timeout))
     except (requests.ConnectionError, requests.Timeout) as e:
-        raise _Retry(f"connection failed: {e}") from e
+        raise _Retry(f"connection failed: {_network_why(e)}") from e
     except requests.RequestException as e:  # invalid URL, too many redirects, ...
-        raise _Reject(f"request failed: {e}") from e
+        raise _Reject(f"request failed: {_network_why(e)}") from e
 
     with resp:
         status = resp.status_code
@@ -338,8 +418,8 @@ def _http_attempt(
             body = _peek(resp)
             what = "an empty body" if not body else f"a {len(body)}+ byte body"
             raise _Reject(
-                f"HTTP 202 Accepted with {what} instead of the file "
-                "(the host has not made the download available; try again later or fetch it by hand)"
+                f"HTTP 202 Accepted with {what} instead of the file (not made available yet: "
+                "try again later or fetch it by hand)"
             )
         if status not in (200, 206):
             raise _Reject(f"HTTP {status} {resp.reason}")
@@ -370,11 +450,10 @@ def _http_attempt(
             raise _Reject("empty body (Content-Length: 0)")
         if size is not None and length is not None and offset + length != size:
             announced = f"{length} bytes from byte {offset}" if offset else f"{length} bytes"
-            raise _Reject(f"the server announces {announced} (Content-Length), expected {size}")
+            raise _Reject(f"Content-Length {announced}, expected {size}")
         cap = limits.cap
         if size is None and cap is not None and length is not None and offset + length > cap:
-            raise _Reject(f"the server announces {offset + length} bytes (Content-Length), more than "
-                          f"download.max_bytes = {cap}")
+            raise _Reject(f"Content-Length {offset + length} bytes, more than download.max_bytes = {cap}")
         total = offset + length if length is not None else size
 
         # At most one byte past the cap is read: enough to know the body is too long.
@@ -389,14 +468,14 @@ def _http_attempt(
                     block = read(want)
                 except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
                     # dropped connection, read timeout, ...
-                    raise _Retry(f"connection lost after {offset + received} bytes: {e}") from e
+                    raise _Retry(f"connection lost after {offset + received} bytes: {_network_why(e)}") from e
                 if not block:
                     break
                 if room is not None and received + len(block) > room:
                     if size is not None:
                         raise _Reject(f"the server sends more than the expected {size} bytes; stopped reading")
-                    raise _Reject(f"the server sends more than download.max_bytes = {cap} bytes (the file's "
-                                  "size is not known); stopped reading")
+                    raise _Reject(f"more than download.max_bytes = {cap} bytes arrived (the file's size is "
+                                  "not known); stopped reading")
                 f.write(block)
                 received += len(block)
                 stats.transferred += len(block)
@@ -408,9 +487,8 @@ def _http_attempt(
                 if now - window_start >= window:
                     if window_bytes < limits.min_rate * (now - window_start):
                         raise _Retry(
-                            f"transfer stalled after {offset + received} bytes: {window_bytes} bytes "
-                            f"in {now - window_start:.1f} s, under the minimum mean rate of "
-                            f"{limits.min_rate:g} bytes/s (download.min_rate)"
+                            f"stalled after {offset + received} bytes: {window_bytes} bytes in "
+                            f"{now - window_start:.1f} s, under download.min_rate = {limits.min_rate:g} B/s"
                         )
                     window_start, window_bytes = now, 0
 

@@ -27,8 +27,10 @@ Where we do more than Tonic:
   it; we unpack that too.
 
 Any failure of Tonic's (no network, a bad md5, a truncated archive, Tonic exiting for a file
-it cannot download) becomes a :class:`~pipeline.core.errors.DownloadError` of one line naming the
-dataset, the URL Tonic wanted and the folder to place the files in.
+it cannot download) becomes a :class:`~pipeline.core.errors.DownloadError` of one line, about
+200 characters at most (:data:`~pipeline.download.fetch.MESSAGE_LIMIT`), naming the dataset, the
+file Tonic wanted and its host, what went wrong and the folder to place the file in; the full
+URLs and md5s are in docs/tonic.md (:data:`DOCS`), not in the message.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 
 from ..core.atomic import atomic_path, remove, write_json
-from ..datasets import DatasetSpec, help_text
+from ..datasets import DatasetSpec
 from ..core.errors import DownloadError, one_line
-from .fetch import md5sum
+from .fetch import MESSAGE_LIMIT, clip, md5sum, short_url, short_urls, shown_path
 from ..core.params import Params
 from ..core.source import SOURCE_FILE, Archive, Source
 from ..core.tonic_private import extractors_replaced
@@ -55,6 +59,8 @@ from .unpack import extract
 _CHECK_PLACED_ARCHIVE = {"POKERDVS": 20, "DVSLip": 100}
 #: Tonic classes that never md5-check their (unarchived) file: checked after Tonic has it.
 _CHECK_FILE_AFTER = {"NTIDIGITS18"}
+#: Where every supported class's file names, md5s and URLs are listed, for messages.
+DOCS = "docs/tonic.md"
 
 
 def tonic_module():
@@ -62,7 +68,7 @@ def tonic_module():
     try:
         import tonic.datasets
     except ImportError as e:
-        raise DownloadError(f"Tonic is not installed ({e}); the tonic.* datasets need it: "
+        raise DownloadError(f"Tonic is not installed ({clip(e, 60)}); the tonic.* datasets need it: "
                             "pip install 'tonic>=1.6,<2' (or reinstall this project)") from None
     return tonic.datasets
 
@@ -105,9 +111,8 @@ def wanted(cls, kwargs: dict) -> tuple[str, str | None, str | None]:
 
 def _check_md5(path: Path, md5: str | None, spec: DatasetSpec) -> None:
     if md5 and (actual := md5sum(path)) != md5:
-        raise DownloadError(f"{spec.name}: {path} has md5 {actual}, Tonic's {spec.layout.tonic_class} expects {md5}: "
-                            "the file is damaged or not the official one; replace it (see `python -m "
-                            "pipeline datasets` or the registry's help) and run again")
+        raise DownloadError(f"{spec.name}: {shown_path(path)} has md5 {actual}, Tonic expects {md5}: "
+                            f"damaged or not the official file ({DOCS})")
 
 
 def _merge(src: Path, dst: Path) -> None:
@@ -205,6 +210,30 @@ def data_files(location: Path, patterns: list[str]) -> list[Path]:
     return sorted(found, key=lambda p: p.as_posix())
 
 
+def _failed(spec: DatasetSpec, version: str, name: str, url: str | None, location: Path,
+            e: BaseException) -> str:
+    """One line of about MESSAGE_LIMIT characters for Tonic's failure ``e`` to get file ``name``:
+    our own DownloadError (an unsafe archive, a bad md5) as it is; anything of Tonic's with the
+    file, its host, why (URLs shortened, cut to fit), the folder to place it in and DOCS."""
+    if isinstance(e, DownloadError):
+        why = one_line(e)
+        return why if why.startswith(f"{spec.name}: ") else f"{spec.name}: {why}"
+    if isinstance(e, SystemExit):             # Tonic printed why (DVSLip: a file on Google Drive)
+        why = "SystemExit: see Tonic's message above"
+    else:
+        detail = e.reason if isinstance(e, URLError) and not isinstance(e, HTTPError) else e
+        why = f"{type(e).__name__}: {short_urls(one_line(detail))}" if str(detail) else type(e).__name__
+    if not url:
+        why = f"Tonic {version} has no URL for it; {why}"
+    source = f" from {urlsplit(url).netloc or short_url(url)}" if url else ""   # the host: the file is named
+    head = f"{spec.name}: Tonic could not get {name}{source} ("
+    where = shown_path(location)
+    tail = f"); place it in {where} (URLs: {DOCS})"
+    # why gets the room left beside a folder as long as data/downloads/tonic/NCALTECH101: a longer
+    # folder lengthens the line rather than hiding why
+    return head + clip(why, max(40, MESSAGE_LIMIT - len(head) - len(tail) + max(0, len(where) - 32))) + tail
+
+
 def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> Source:
     """Have Tonic's class fetch ``spec``'s dataset into the cache, then link it into ``raw_dir``."""
     td = tonic_module()
@@ -216,9 +245,8 @@ def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> So
     cache = Path(params.download.archive_dir) / spec.archive_subdir
     location = cache / spec.layout.tonic_class
     cache.mkdir(parents=True, exist_ok=True)
-    help = one_line(help_text(spec.name, archive_dir=cache.resolve()))
     files = []
-    for split, kwargs in calls(spec):
+    for _, kwargs in calls(spec):
         name, md5, url = wanted(cls, kwargs)
         files.append((name, md5 or "", url))
         try:
@@ -227,19 +255,11 @@ def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> So
                 cls(save_to=str(cache), **kwargs)
             _after(spec, cls, location, kwargs)
         except (Exception, SystemExit) as e:   # DVSLip calls exit() for a file it cannot fetch
-            why = f"{type(e).__name__}: {one_line(e)}" if str(e) else type(e).__name__
-            if isinstance(e, DownloadError):
-                why = one_line(e)
-            raise DownloadError(
-                f"{spec.name}: Tonic {version}'s {spec.layout.tonic_class} could not get its {split} files ({why}); "
-                f"Tonic wanted {name}" + (f" (md5 {md5})" if md5 else "")
-                + (f" from {url}" if url else " (it has no URL for it)")
-                + f"; place the files in {location.resolve()} in Tonic's layout and run again: {help}"
-            ) from None
+            raise DownloadError(_failed(spec, version, name, url, location, e)) from None
     rel = data_files(location, list(spec.layout.data or ["**/*"]))
     if not rel:
-        raise DownloadError(f"{spec.name}: Tonic's {spec.layout.tonic_class} ran but {location.resolve()} holds "
-                            f"no files matching {list(spec.layout.data)}; {help}")
+        raise DownloadError(f"{spec.name}: Tonic's {spec.layout.tonic_class} ran but {shown_path(location)} holds "
+                            f"no files matching {clip(list(spec.layout.data), 60)}; see {DOCS}")
     archives, seen = [], set()
     for name, md5, _ in files:
         if name not in seen:

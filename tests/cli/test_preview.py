@@ -202,3 +202,90 @@ def test_cli(tmp_path):
 
     r = run_cli()
     assert r.returncode == 2 and "preview" in (r.stdout + r.stderr)
+
+
+# --- the polarity legend in the title strip -------------------------------------------------
+
+
+def pure_colours():
+    """The colours an ON-only and an OFF-only pixel at full brightness get in a frame, read
+    from a rendered frame (what a user sees in the grid, not the module's constants)."""
+    f = np.zeros((1, 2, 1, 2), np.uint32)
+    f[0, 1, 0, 0] = 7   # ON only
+    f[0, 0, 0, 1] = 7   # OFF only
+    im = render_frames(f)[0]
+    on, off = px(im, 0, 0), px(im, 1, 0)
+    assert on[0] > 200 and on[0] > on[1] > 0 and on[0] > on[2]     # red (orange)
+    assert off[2] > 200 and off[2] > off[1] > off[0]               # blue
+    return on, off
+
+
+def boxes_of(a: np.ndarray, colour) -> tuple[int, int, int, int, int]:
+    """``(x0, y0, x1, y1, count)`` of the pixels of ``a`` (H, W, 3) exactly equal to ``colour``."""
+    ys, xs = np.nonzero(np.all(a == np.array(colour, np.uint8), axis=-1))
+    assert xs.size, f"no pixel of colour {colour}"
+    return xs.min(), ys.min(), xs.max(), ys.max(), xs.size
+
+
+def assert_legend(a: np.ndarray, strip_bottom: int):
+    """A solid square of each polarity's colour in rows ``[0, strip_bottom)``, ON left of OFF,
+    each followed by light text on its right, as in the title strip."""
+    on, off = pure_colours()
+    squares = []
+    for colour in (on, off):
+        x0, y0, x1, y1, n = boxes_of(a[:strip_bottom], colour)
+        assert n == (x1 - x0 + 1) * (y1 - y0 + 1), "the legend mark is a solid block"
+        assert 6 <= x1 - x0 + 1 == y1 - y0 + 1 <= 20, "a square, big enough to see"
+        # its name, right of the square and level with it: grey text pixels (r = g = b, not dark)
+        right = a[y0:y1 + 1, x1 + 2:x1 + 30].astype(int)
+        grey = (right[..., 0] == right[..., 1]) & (right[..., 1] == right[..., 2]) & (right[..., 0] > 100)
+        assert grey.sum() >= 10, f"no label right of the {colour} square"
+        squares.append((x0, y0, x1, y1))
+    (on_x0, on_y0, on_x1, _), (off_x0, off_y0, _, _) = squares
+    assert on_x1 < off_x0 and on_y0 == off_y0
+    return squares
+
+
+def test_title_strip_has_a_polarity_legend_in_the_frames_colours():
+    """Empty frames (black cells): every pixel of an ON or OFF colour is the legend's."""
+    H, W, scale, n, cols = 16, 16, 8, 8, 4
+    ims = render_frames(np.zeros((n, 2, H, W), np.uint32), scale)
+    g = grid(ims, cols, title="train.h5 #4: rotate_clockwise (label 0)")
+    a = np.asarray(g)
+    cells = 2 * H * scale + SEPARATOR                      # two rows of cells below the strip
+    strip = a.shape[0] - cells
+    assert 12 <= strip <= 40
+    (on_x0, _, _, on_y1), (_, _, off_x1, _) = assert_legend(a, strip)
+    on, off = pure_colours()
+    assert boxes_of(a, on)[3] < strip and boxes_of(a, off)[3] < strip    # nowhere but the strip
+    assert off_x1 > a.shape[1] - 40                       # right-aligned ...
+    title = a[:strip, :on_x0 - 8]                          # ... clear of the title on the left
+    assert (title.max(axis=-1) > 100).sum() > 100
+    assert a[:strip, on_x0 - 8:on_x0].max() == 0
+
+
+def test_a_narrow_grid_puts_the_legend_under_the_title():
+    title = "user01_led.aedat: 4000 events, 128x128, T=1 by time"
+    one = render_frames(np.zeros((1, 2, 16, 16), np.uint32), 16)     # 256 px wide
+    narrow = np.asarray(grid(one, title=title))
+    wide = np.asarray(grid(one * 8, 8, title=title))
+    (_, on_y0, _, _), _ = assert_legend(narrow, narrow.shape[0] - 256)
+    # above the legend, the narrow strip holds the title drawn as in the wide one: not overdrawn
+    rows = min(on_y0 - 1, wide.shape[0] - 256)
+    assert np.array_equal(narrow[:rows], wide[:rows, :narrow.shape[1]])
+    assert (narrow[:rows].max(axis=-1) > 100).sum() > 100
+    # no title, no strip and no legend
+    bare = np.asarray(grid(one))
+    assert bare.shape == (256, 256, 3) and bare[..., 0].max() < 250
+
+
+def test_the_cli_png_has_the_legend(tmp_path):
+    path = tmp_path / "train.h5"
+    write_h5(path)
+    r = run_cli("preview", path, "--out", tmp_path / "o", "--index", 1)
+    assert r.returncode == 0, r.stderr
+    png = Path(r.stdout.split()[0])
+    with Image.open(png) as im:
+        a = np.asarray(im.convert("RGB"))
+    # 4 frames of 8 x 8 scaled to 256 px: one row of cells under the strip
+    assert_legend(a, a.shape[0] - 256)

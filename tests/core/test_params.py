@@ -217,3 +217,29 @@ def test_filter_pixels_are_checked_against_the_datasets_sensor(tmp_path):
         load_params(path)
     ok = write(tmp_path, {"frames": {"filters": [{"drop_pixel": {"coordinates": [[127, 0]]}}]}})
     assert load_params(ok).frames.filters == [{"drop_pixel": {"coordinates": [[127, 0]]}}]
+
+
+@pytest.mark.parametrize("patch,top,hint", [
+    ({"train": {"epocs": 3}}, None, "train.epocs: unknown key (did you mean 'train.epochs'?)"),
+    ({"frames": {"TT": 20}}, None, "frames.TT: unknown key (did you mean 'frames.T'?)"),
+    ({"frames": {"t": 20}}, None, "frames.t: unknown key (did you mean 'frames.T'?)"),        # case
+    ({"model": {"taus0": 2.0}}, None, "model.taus0: unknown key (did you mean 'model.tau0'?)"),
+    ({}, {"tran": {"epochs": 3}}, "tran: unknown key (did you mean 'train'?)"),             # a section
+])
+def test_unknown_key_gets_the_closest_key_as_a_hint(tmp_path, patch, top, hint):
+    """As a misspelt filter does (`unknown filter 'denoize' (did you mean 'denoise'?)`)."""
+    path = write(tmp_path, patch, top)
+    with pytest.raises(ParamsError) as e:
+        load_params(path)
+    assert str(e.value) == f"{path}: invalid parameters: {hint}"
+
+
+def test_unknown_key_far_from_every_key_gets_no_hint(tmp_path):
+    path = write(tmp_path, {"train": {"zzzzzz": 1}})
+    with pytest.raises(ParamsError) as e:
+        load_params(path)
+    assert str(e.value) == f"{path}: invalid parameters: train.zzzzzz: unknown key"
+    r = subprocess.run([sys.executable, "-m", "pipeline", "check", str(write(tmp_path, {"train": {"epocs": 3}}))],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().endswith("train.epocs: unknown key (did you mean 'train.epochs'?)")

@@ -281,7 +281,7 @@ def test_download_failure_is_one_line_naming_dataset_url_and_folder(tmp_path, of
     folder = (tmp_path / "downloads" / "tonic" / "NMNIST").resolve()
     assert "\n" not in msg and msg.startswith("tonic.NMNIST: Tonic ")
     assert "URLError" in msg and str(folder) in msg
-    assert f"from {td.NMNIST.train_url}" in msg and "train.zip (md5 20959b8e626244a1b502305a9e6e2031)" in msg
+    assert "train.zip from data.mendeley.com" in msg and len(msg) <= 200 + len(str(folder))   # URLs: docs/tonic.md
     assert offline and offline[0] == td.NMNIST.train_url
     assert not (tmp_path / "raw").exists()
 

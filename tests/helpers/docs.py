@@ -77,3 +77,70 @@ def snntorch_snippet() -> str:
     found = [b for b in python_blocks(doc, heading) if marker in b]
     assert len(found) == 1, f"{doc} {heading!r} should hold one python block calling {marker!r}, not {len(found)}"
     return found[0]
+
+
+# --- the commands the docs show, and the output they show for them (tests/end_to_end/test_doc_commands.py)
+
+#: documents whose code blocks hold commands: the README and every page of docs/
+DOC_FILES = ("README.md",) + tuple(sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")))
+#: ``python -m <module> ...`` in a code line, up to a comment, ``&&``, ``;``, ``|`` or a backtick
+_MODULE_COMMAND = re.compile(r"python -m [\w.]+(?![\w.:])[^#&;|`\n]*")
+#: the first line of a block that shows what a command printed: a ``$ `` prompt, or a line that
+#: starts the way ``python -m pipeline <command>`` prints (``export: ...``, ``python -m pipeline
+#: export: error: ...``)
+_CLI = ("check", "datasets", "summary", "info", "preview", "verify", "report", "export")
+_OUTPUT_START = re.compile(rf"^(\$ |(python -m pipeline )?({'|'.join(_CLI)}): )")
+
+
+def code_blocks(doc: str) -> list[tuple[str, int, str]]:
+    """``(language, line of its first content line, text)`` of each fenced block of ``doc``."""
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    out = []
+    for m in re.finditer(r"^```([\w+-]*)[^\n]*\n(.*?)^```", text, re.S | re.M):
+        out.append((m.group(1), text[:m.start(2)].count("\n") + 1, m.group(2)))
+    return out
+
+
+def module_commands(doc: str) -> list[tuple[int, str]]:
+    """``(line, command)`` for each ``python -m <module> ...`` shown in a code block of ``doc``
+    (a ``$ `` prompt, a comment of a Python block included; a module followed by a colon, as in
+    ``python -m pipeline: check, ...`` or an error line ``python -m pipeline export: error:``,
+    is prose or output, not a command)."""
+    out = []
+    for _, first, body in code_blocks(doc):
+        for i, line in enumerate(body.splitlines()):
+            for m in _MODULE_COMMAND.finditer(line):
+                command = " ".join(m.group(0).split())
+                if not re.match(r"python -m [\w.]+ +[\w-]+:", command + " "):
+                    out.append((first + i, command))
+    return out
+
+
+def variants(command: str) -> list[str]:
+    """The commands an example with optional parts stands for: ``[--for snntorch]`` (an option
+    spelled out) both without and with it; ``[params file]`` (a placeholder) without it."""
+    m = re.search(r" \[([^\]]*)\]", command)
+    if not m:
+        return [command]
+    without = command[:m.start()] + command[m.end():]
+    spelled = m.group(1).startswith("-")
+    withit = command[:m.start()] + " " + m.group(1) + command[m.end():]
+    return variants(without) + (variants(withit) if spelled else [])
+
+
+def output_blocks(doc: str) -> list[tuple[int, str]]:
+    """``(line, text)`` of each unlabelled block of ``doc`` that shows what a ``python -m pipeline``
+    command printed (see ``_OUTPUT_START``)."""
+    return [(first, body) for lang, first, body in code_blocks(doc)
+            if not lang and _OUTPUT_START.match(body)]
+
+
+def shape(text: str) -> list[str]:
+    """``text``'s lines with every number replaced by ``#`` and runs of spaces by one: what two
+    outputs of one command share when the data differ (sample counts, sizes, steps, dt)."""
+    return [re.sub(r"\d+(?:[.,]\d+)*(?:e-?\d+)?", "#", " ".join(line.split())) for line in text.strip().splitlines()]
+
+
+def labels(text: str) -> list[str]:
+    """The label of each line of a ``label:   value`` listing (``python -m pipeline info``)."""
+    return [line.split(":", 1)[0].strip() for line in text.strip().splitlines()]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .render import (
     LABEL_COLOUR,
+    LEGEND,
     MIN_HEIGHT,
     OFF_COLOUR,
     ON_COLOUR,
@@ -27,7 +28,7 @@ from .render import (
 from .sources import COMMON_SENSORS, DEFAULT_T, PreviewError, event_file, frames_sample, infer_sensor_size, is_hdf5
 
 __all__ = [
-    "COMMON_SENSORS", "DEFAULT_T", "LABEL_COLOUR", "MIN_HEIGHT", "OFF_COLOUR", "ON_COLOUR", "SEPARATOR",
+    "COMMON_SENSORS", "DEFAULT_T", "LABEL_COLOUR", "LEGEND", "MIN_HEIGHT", "OFF_COLOUR", "ON_COLOUR", "SEPARATOR",
     "SEPARATOR_COLOUR", "TITLE_HEIGHT", "PreviewError", "default_cols", "default_scale", "grid",
     "infer_sensor_size", "preview_file", "render_frames", "render_rgb", "robust_max", "save_preview",
 ]

@@ -4,7 +4,8 @@ Colours: black background, ON events (channel 1) red-orange, OFF events (channel
 blue; a pixel with both gets the count-weighted blend of the two hues. Brightness is
 proportional to the count divided by a robust maximum over the whole sample (the 99th
 percentile of the non-zero counts, at least 1), so a single hot pixel does not dim
-everything else; counts at or above it are drawn at full brightness.
+everything else; counts at or above it are drawn at full brightness. The PNG's title strip
+carries a legend of the two colours: a square of each, labelled "ON" and "OFF".
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ OFF_COLOUR = (40, 160, 255)
 SEPARATOR = 2  # pixels between grid cells
 SEPARATOR_COLOUR = (70, 70, 70)
 LABEL_COLOUR = (200, 200, 200)
-TITLE_HEIGHT = 20
+TITLE_HEIGHT = 20  # one row of the title strip (two where the title and the legend do not fit side by side)
+LEGEND = (("ON", ON_COLOUR), ("OFF", OFF_COLOUR))  # the title strip's polarity legend, right-aligned
+SWATCH = 11  # side of a legend square, px
 MIN_HEIGHT = 256  # default scale makes each frame at least this tall
 
 
@@ -97,8 +100,10 @@ def grid(images: list[Image.Image], cols: int | None = None, *, title: str | Non
          labels: bool = True) -> Image.Image:
     """Tile ``images`` (all the same size) ``cols`` per row, ``SEPARATOR`` px apart.
 
-    Each cell gets its index written in the top-left corner; ``title`` adds a
-    ``TITLE_HEIGHT`` px strip above the grid.
+    Each cell gets its index written in the top-left corner; ``title`` adds a black strip above
+    the grid holding the title (left) and the polarity legend (right, :data:`LEGEND`):
+    ``TITLE_HEIGHT`` px, or twice that with the legend on a second row where the grid is too
+    narrow for both side by side.
     """
     if not images:
         raise ValueError("grid: no images")
@@ -110,9 +115,12 @@ def grid(images: list[Image.Image], cols: int | None = None, *, title: str | Non
     w, h = images[0].size
     if any(im.size != (w, h) for im in images):
         raise ValueError("grid: images differ in size")
-    top = TITLE_HEIGHT if title else 0
-    out = Image.new("RGB", (cols * w + (cols - 1) * SEPARATOR,
-                            top + rows * h + (rows - 1) * SEPARATOR), SEPARATOR_COLOUR)
+    width = cols * w + (cols - 1) * SEPARATOR
+    title_font = legend_font = _font(13)
+    legend_w = _legend_width(legend_font)
+    two_rows = bool(title) and 4 + title_font.getlength(title) + 16 + legend_w + 4 > width
+    top = (2 if two_rows else 1) * TITLE_HEIGHT if title else 0
+    out = Image.new("RGB", (width, top + rows * h + (rows - 1) * SEPARATOR), SEPARATOR_COLOUR)
     for i, im in enumerate(images):
         cell = im.convert("RGB")
         if labels:
@@ -128,8 +136,29 @@ def grid(images: list[Image.Image], cols: int | None = None, *, title: str | Non
     if title:
         draw = ImageDraw.Draw(out)
         draw.rectangle((0, 0, out.width, top - 1), fill=(0, 0, 0))
-        draw.text((4, 3), title, fill=LABEL_COLOUR, font=_font(13))
+        draw.text((4, 3), title, fill=LABEL_COLOUR, font=title_font)
+        if two_rows:
+            _draw_legend(draw, 4, TITLE_HEIGHT, legend_font)
+        else:
+            _draw_legend(draw, out.width - 4 - legend_w, 0, legend_font)
     return out
+
+
+def _legend_width(font) -> int:
+    """Width in px of :func:`_draw_legend`'s legend in ``font``."""
+    return math.ceil(sum(SWATCH + 3 + font.getlength(text) for text, _ in LEGEND) + 10 * (len(LEGEND) - 1))
+
+
+def _draw_legend(draw: ImageDraw.ImageDraw, x: float, y: int, font) -> None:
+    """The polarity legend from ``x`` in the ``TITLE_HEIGHT`` px row at ``y``: for each of
+    :data:`LEGEND` a ``SWATCH`` px square of its colour, then its name."""
+    for text, colour in LEGEND:
+        x0, y0 = round(x), y + (TITLE_HEIGHT - SWATCH) // 2
+        draw.rectangle((x0, y0, x0 + SWATCH - 1, y0 + SWATCH - 1), fill=colour)
+        x += SWATCH + 3
+        _, t0, _, t1 = draw.textbbox((0, 0), text, font=font)
+        draw.text((x, y + (TITLE_HEIGHT - (t1 - t0)) // 2 - t0), text, fill=LABEL_COLOUR, font=font)
+        x += font.getlength(text) + 10
 
 
 # --- writing ------------------------------------------------------------------------
