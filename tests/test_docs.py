@@ -88,3 +88,15 @@ def test_the_readme_points_to_every_page_of_docs():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     unlisted = [d for d in DOCS[1:] if f"]({d})" not in readme]
     assert not unlisted, f"README.md links to none of {unlisted}"
+
+
+def test_every_sweep_the_readme_shows_says_what_it_costs():
+    """A sweep of several runs of 30 epochs is minutes on a laptop's CPU: each `dvc exp run` line
+    of the README says how long it takes, and a quick form (a few epochs) is shown beside it."""
+    lines = [line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("dvc exp run")]
+    sweeps = [line for line in lines if "-S" in line]
+    assert sweeps, "no dvc exp run sweep in the README"
+    for line in sweeps:
+        comment = line.split("#", 1)[1] if "#" in line else ""
+        assert re.search(r"\d+ min", comment), f"README: {line!r} says nothing of its cost"
+    assert any(re.search(r"-S train\.epochs=[1-5]\b", line) for line in sweeps), "no quick form of the sweep"

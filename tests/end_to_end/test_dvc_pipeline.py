@@ -109,6 +109,12 @@ def test_the_first_run_reads_at_a_glance(repo):
     last = [row for row in rows if int(row["epoch"]) == full["epochs"]]
     assert [row["layer"] for row in last] == [f"spiking_{i}" for i in range(1, 5)]
     assert [float(row["tau"]) for row in last] == pytest.approx(full["tau"], abs=1e-4)
+    # what the first commands write is git-ignored: nothing new for `git status` to show
+    run(["dvc", "plots", "show"], repo)
+    run(["python", "-m", "pipeline", "preview", "data/frames/train.h5"], repo)
+    assert (repo / "dvc_plots" / "index.html").is_file() and any((repo / "previews").iterdir())
+    untracked = run(["git", "status", "--porcelain", "--untracked-files=all"], repo).splitlines()
+    assert not [line for line in untracked if line.startswith("??")], untracked
 
 
 def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(repo):
