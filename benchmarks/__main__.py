@@ -17,7 +17,8 @@ import time
 import traceback
 from pathlib import Path
 
-from pipeline.core.atomic import write_text
+from pipeline.core.atomic import check_target, write_text
+from pipeline.core.errors import OutputPathError
 
 HERE = Path(__file__).resolve().parent
 FILTER_SECTIONS = ("filters_denoise", "filters_refractory_period", "filters_decimate", "filters_drop_pixel",
@@ -33,7 +34,8 @@ GROUPS = {"aedat": ("aedat_read",), "integration": ("integration_number", "integ
 def parse(argv=None):
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=HERE / "results.json", help="JSON results (default: %(default)s)")
+    ap.add_argument("--out", default=str(HERE / "results.json"),
+                    help="JSON results, a file (default: %(default)s); checked before anything runs")
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement; medians are reported")
     ap.add_argument("--data", type=Path, default=HERE / ".data", help="cache of the generated corpus")
     ap.add_argument("--quick", action="store_true", help="small inputs everywhere: a smoke run")
@@ -59,6 +61,11 @@ def parse(argv=None):
                     help="--device cuda: also time the PLIF backend 'compile' (torch.compile: ~30 s per layer shape)")
     ap.add_argument("--only", default="", help=f"comma-separated groups to run: {','.join(GROUPS)} (default: all)")
     args = ap.parse_args(argv)
+    try:                     # a FIFO, a device, a folder, '': refused now, not after the whole run
+        args.out = check_target(args.out, "file", "--out")
+    except OutputPathError as e:
+        print(f"python -m benchmarks: error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
     if not args.load_samples:
         args.load_samples = 16 if args.quick else 320
     if args.only:

@@ -100,3 +100,30 @@ def table() -> str:
     supported = sum(r["status"].startswith("supported") for r in data)
     lines.append(f"{supported} datasets supported, {len(data) - supported} listed as not supported")
     return "\n".join(lines)
+
+
+def describe(name: str) -> str:
+    """``python -m pipeline datasets NAME``: one dataset's row, its files (md5, size, URLs) and
+    where to get them (the registry's prose, ``pipeline/datasets/help.yaml``)."""
+    from ..core.errors import LayoutError
+    from ..core.filterparams import did_you_mean
+    from ..datasets import help_text
+
+    spec = DATASETS.get(name)
+    if spec is None:
+        raise LayoutError(f"unknown dataset {name!r}{did_you_mean(name, DATASETS)}; "
+                          "`python -m pipeline datasets` lists them")
+    row = next(r for r in rows() if r["name"] == name)
+    lines = [f"{name}: {row['source']}; sensor {row['sensor']}, {row['classes']} classes, "
+             f"train / test {row['train / test']}; {row['status']}"]
+    folder = "/".join(p for p in ("data/downloads", spec.archive_subdir) if p)   # params.yaml's default
+    for f in spec.files:
+        size = f", {f.size:,} bytes" if f.size else ""
+        lines.append(f"  {f.name} (md5 {f.md5}{size})")
+        lines += [f"    {url}" for url in f.urls]
+    prose = help_text(name, archive_dir=folder)
+    if prose:
+        import textwrap
+
+        lines += ["", textwrap.fill(prose, width=100, break_long_words=False, break_on_hyphens=False)]
+    return "\n".join(lines)

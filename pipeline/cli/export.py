@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..core.atomic import atomic_path
+from ..core.atomic import atomic_path, check_target
 from ..evaluate.stage import load_model
 from ..model.nir_export import SNNTORCH_DT, ExportError, reader_hints, snntorch_unreadable, to_nir
 
@@ -34,6 +34,7 @@ def export_nir(model_path: str | Path, out: str | Path, dt: float | None = None,
                               "whatever the graph says; leave out --dt")
         dt = SNNTORCH_DT
     dt = 1.0 if dt is None else dt
+    check_target(out, "file", "--out")        # a FIFO, a device, a folder: refused before any work
     model, cfg = load_model(model_path, torch.device("cpu"))
     T, C, H, W = cfg["frame_shape"]
     image = cfg.get("image")
@@ -45,7 +46,7 @@ def export_nir(model_path: str | Path, out: str | Path, dt: float | None = None,
     graph = to_nir(model, (C, H, W), dt=dt, metadata=meta)
     if reader == "snntorch" and (why := snntorch_unreadable(graph)):
         raise ExportError(f"{model_path}: {why}")
-    with atomic_path(out) as tmp:
+    with atomic_path(out, "file") as tmp:
         nir.write(tmp, graph)
     spiking = sum(isinstance(n, nir.LIF) for n in graph.nodes.values())
     return "\n".join([f"export: {out}: NIR graph of {len(graph.nodes)} nodes ({spiking} LIF layers), input "

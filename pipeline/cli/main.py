@@ -1,8 +1,9 @@
 """Command line: ``python -m pipeline <command> ...``: ``preview``, ``info``, ``verify``, ``check``,
 ``summary``, ``report``, ``datasets``, ``export``.
 
-Bad input (a missing or damaged file, a bad param) prints one line naming the file and what is
-wrong, and exits with status 1; a usage error exits with 2.
+Bad input (a missing or damaged file, a bad param, an output path that is not a file or folder
+of ours to replace) prints one line naming the file and what is wrong, and exits with status 1;
+a usage error (an unknown option, a value out of range) prints one line too and exits with 2.
 """
 
 from __future__ import annotations
@@ -11,6 +12,14 @@ import argparse
 import sys
 
 from ..core.errors import report_errors
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (``<prog>: error: <message>``, exit status 2)
+    instead of the usage text and then the error; ``--help`` shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
 def _positive(text: str) -> int:
@@ -62,6 +71,19 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _fps(text: str) -> float:
+    from .preview import MAX_FPS, MIN_FPS
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not MIN_FPS <= v <= MAX_FPS:                # NaN and the infinities fail too
+        raise argparse.ArgumentTypeError(f"must be a number from {MIN_FPS:g} to {MAX_FPS:g} "
+                                         f"(frames per second of the GIF), got {text}")
+    return v
+
+
 def cmd_export(args) -> int:
     from .export import export_nir
 
@@ -97,14 +119,14 @@ def cmd_report(args) -> int:
 
 
 def cmd_datasets(args) -> int:
-    from .catalog import table
+    from .catalog import describe, table
 
-    print(table())
+    print(describe(args.name) if args.name else table())
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description="DVS event-camera data pipeline tools.")
+    parser = _Parser(prog="python -m pipeline", description="DVS event-camera data pipeline tools.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("preview", help="render a sample as a PNG grid and a looping GIF",
@@ -121,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sensor size of an event file (default: inferred from the events)")
     p.add_argument("--scale", type=_positive, help="pixel upscaling (default: frames >= 256 px tall)")
     p.add_argument("--cols", type=_positive, help="grid columns")
-    p.add_argument("--fps", type=float, default=4.0, help="GIF frame rate (default: 4)")
-    p.add_argument("--name", help="output base name (default: from the input and sample)")
+    p.add_argument("--fps", type=_fps, default=4.0, help="GIF frame rate, 0.01 to 50 (default: 4)")
+    p.add_argument("--name", help="output base name, a plain file name (default: from the input and sample)")
     p.add_argument("--no-title", action="store_true", help="no title strip above the grid")
     p.set_defaults(func=cmd_preview)
 
@@ -150,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List every dataset the pipeline can build (ours and Tonic's): source, "
                                    "sensor size, classes, train/test counts, download size, and the stages "
                                    "it goes through; every other Tonic dataset class with why it is not "
-                                   "supported.")
+                                   "supported. With NAME: that dataset's files (md5, URLs) and where to "
+                                   "get them.")
+    p.add_argument("name", nargs="?", metavar="NAME", help="one dataset (e.g. dvsgesture): its files and sources")
     p.set_defaults(func=cmd_datasets)
 
     p = sub.add_parser("summary", help="the network a params file builds, layer by layer, and its size",

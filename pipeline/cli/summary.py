@@ -2,6 +2,9 @@
 
 One forward pass of a single zero sample (eval mode, no gradients) records each layer's output
 shape through forward hooks; the parameter count is that of the model the train stage builds.
+The model is built on torch's ``meta`` device: shapes and parameter counts without memory, so a
+network of gigabytes (``model.hidden: 65536`` at full resolution) is described at once, not
+allocated.
 Each layer is shown with the name :func:`pipeline.model.network.walk` gives it (``conv_1``,
 ``spiking_1``, ``pool_1``, ``fc_1``, ...): the names of the costs in evaluation.json, the NIR
 graph's nodes, the train log's ``tau_<k>`` (``spiking_<k>``) and the report's figures.
@@ -25,7 +28,9 @@ def image_norm(params: Params) -> dict | None:
     return {"mean": list(layout.mean), "std": list(layout.std)} if layout.images else None
 
 
-def _describe(m: nn.Module) -> str:
+def _describe(m: nn.Module, tau0: float) -> str:
+    """``m`` in words; ``tau0``: the params' initial tau (the model is on the meta device: its
+    weights have no values to read)."""
     if isinstance(m, SeqToBatch):
         m = m.body[0] if len(m.body) == 1 else m.body
     if isinstance(m, ConvBN):
@@ -37,7 +42,7 @@ def _describe(m: nn.Module) -> str:
         return f"Conv{c.kernel_size[0]}x{c.kernel_size[1]}({c.in_channels}->{c.out_channels}) + BN, once (encoder)"
     if isinstance(m, PLIF):
         learn = isinstance(m.w, nn.Parameter)
-        return f"PLIF (tau0 = {m.tau:g}, learnable)" if learn else f"LIF (tau = {m.tau:g}, fixed)"
+        return f"PLIF (tau0 = {tau0:g}, learnable)" if learn else f"LIF (tau = {tau0:g}, fixed)"
     if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
         return f"{'MaxPool' if isinstance(m, nn.MaxPool2d) else 'AvgPool'}{m.kernel_size}"
     if isinstance(m, nn.Flatten):
@@ -63,14 +68,19 @@ def summary(params: Params) -> str:
     spec = get(params.dataset)
     shape = params.frame_shape()
     image = image_norm(params)
-    model = build_model(params.model, shape, len(spec.classes), image).eval()
+    # shapes and counts only, nothing allocated: on the meta device, where only the reference
+    # PLIF implementation runs (every backend gives the same shapes and parameters)
+    mp = params.model.model_copy(update={"backend": "eager"})
+    with torch.device("meta"):
+        model = build_model(mp, shape, len(spec.classes), image).eval()
     names = {layer.index: layer.name for layer in walk(model)}    # index None: the image encoder
     rows: list[tuple[str, str, str, int]] = []
     hooks = []
 
     def watch(m: nn.Module, name: str, steps: bool):
         def hook(_mod, _inp, out):
-            rows.append((name, _describe(m), _shape(out, steps), sum(p.numel() for p in m.parameters())))
+            rows.append((name, _describe(m, float(params.model.tau0)), _shape(out, steps),
+                         sum(p.numel() for p in m.parameters())))
         hooks.append(m.register_forward_hook(hook))
 
     if model.encoder is not None:
@@ -79,7 +89,7 @@ def summary(params: Params) -> str:
     for i, layer in enumerate(model.layers):
         watch(layer, names[i], True)
     T, C, H, W = shape
-    x = torch.zeros(1, C, H, W) if image is not None else torch.zeros(1, T, C, H, W)
+    x = torch.zeros((1, C, H, W) if image is not None else (1, T, C, H, W), device="meta")
     with torch.no_grad():
         out = model(x)
     for h in hooks:

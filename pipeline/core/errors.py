@@ -55,6 +55,12 @@ class DamagedFileError(PipelineError, OSError):
     """A stored file fails its checksum or cannot be decoded; names the file and the sample."""
 
 
+class OutputPathError(PipelineError, ValueError):
+    """A path the pipeline will not write to: empty, a FIFO, a device or socket (renaming over it
+    would replace it), a folder where a file goes or the reverse, or under something that is not
+    a folder (:func:`pipeline.core.atomic.check_target`); names the path and what it is."""
+
+
 def one_line(message: str) -> str:
     """``message`` with its lines joined by ``; `` (stage errors print on one line)."""
     return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())

@@ -74,8 +74,8 @@ MAX_BYTES = 8 << 30  # a file of unknown size may not grow past this (download.m
 #: is wrong, whatever the number of URLs or the length of a server's answer; the long parts (every
 #: URL and what each answered) are logged above it as they happen, and the docs list the sources.
 MESSAGE_LIMIT = 200
-#: ``help`` up to this long ends a failed download's message; a longer text (a dataset's prose
-#: from the registry) is replaced by :data:`SOURCES`.
+#: ``help`` (a short pointer to where the file comes from) up to this long ends a failed
+#: download's message, after where to place the file; without one, or longer, :data:`SOURCES`.
 HELP_LIMIT = 100
 SOURCES = "sources: docs/datasets.md"
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s()<>'\"]+")
@@ -147,8 +147,7 @@ def _failed(name: str, failures: list[tuple[str, str]], folder: Path, help: str)
     n = len(failures)
     head = f"could not download {name} from {short_url(failures[0][0]) if n == 1 else f'{n} URLs'} ("
     where = shown_path(folder)
-    tail = (f"); {help}" if help and len(help) <= HELP_LIMIT
-            else f"); place it in {where} ({SOURCES})")
+    tail = f"); place it in {where} ({help if help and len(help) <= HELP_LIMIT else SOURCES})"
     answers: dict[str, int] = {}
     for _, why in failures:
         why = short_urls(why)
@@ -230,10 +229,9 @@ def fetch(
     answer of another size is refused, and reading stops as soon as more arrived.
     ``max_bytes`` bounds a file whose size is not known the same way (None: no bound), and
     ``min_rate`` (bytes/s) is the stall rule's mean rate over ``2 x timeout`` seconds.
-    ``deadline`` (seconds, None: none) bounds one URL, retries included. ``help`` (where else
-    to get the file) ends the error message when every URL fails, if it is at most
-    :data:`HELP_LIMIT` characters; a longer one is replaced by where to place the file and
-    :data:`SOURCES`, so the message stays one line of about :data:`MESSAGE_LIMIT` characters
+    ``deadline`` (seconds, None: none) bounds one URL, retries included. ``help`` (a short pointer
+    to where the file comes from) ends the error message, after where to place the file, when
+    every URL fails, if it is at most :data:`HELP_LIMIT` characters (else :data:`SOURCES`), so the message stays one line of about :data:`MESSAGE_LIMIT` characters
     (each URL's full answer is logged as a warning when it fails). Returns ``dest`` as a Path.
     Raises DownloadError; nothing partial is left behind then.
     """
@@ -264,8 +262,8 @@ def fetch(
         )
 
     if not urls:
-        where = help if help and len(help) <= HELP_LIMIT else \
-            f"place it in {shown_path(dest.parent)} or add a mirror to download.mirrors ({SOURCES})"
+        where = (f"place it in {shown_path(dest.parent)} or add a mirror to download.mirrors "
+                 f"({help if help and len(help) <= HELP_LIMIT else SOURCES})")
         raise DownloadError(f"no URL to download {dest.name} from; {where}")
 
     dest.parent.mkdir(parents=True, exist_ok=True)

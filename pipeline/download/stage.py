@@ -17,7 +17,7 @@ from pathlib import Path
 from ..core.atomic import atomic_path
 from ..core.params import Params
 from ..core.source import Archive, Source, write_source
-from ..datasets import DatasetSpec, Remote, get, help_text
+from ..datasets import DatasetSpec, Remote, get
 from ..datasets.spec import Fetch, Generated, TonicFetch
 from .demo.archive import ARCHIVE, build_archive, expected_samples
 from .fetch import fetch
@@ -58,7 +58,7 @@ def _fetch_unpack(params: Params, raw_dir: Path, spec: DatasetSpec, files, expec
                   archive_dir: Path) -> Source:
     """Fetch (md5-checked) every file of ``files`` into ``archive_dir``, unpack them all into ``raw_dir``."""
     dl = params.download
-    help = help_text(spec.name, archive_dir=archive_dir.resolve())
+    help = f"where to get it: python -m pipeline datasets {spec.name}"     # prints help.yaml's prose
     archives = [
         fetch([*mirror_urls(mirrors, remote.name), *remote.urls], archive_dir / remote.name, remote.md5,
               size=remote.size, retries=dl.retries, timeout=dl.timeout, deadline=dl.deadline,

@@ -4,6 +4,7 @@ fails with one line; on a machine with CUDA, the device group runs there."""
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,36 @@ def test_device_group_on_cuda(tmp_path):
         assert step["ours step bf16 autocast"]["peak_gpu_bytes"] > 0
     epoch = {r["name"]: r for r in res["sections"]["gpu_epoch"]["rows"]}
     assert epoch["ours epoch 2: train + score"]["median_s"] > 0
+
+
+def _hostile_out(tmp_path, kind):
+    """An --out of ``kind`` and a check that it is still what it was."""
+    if kind == "fifo":
+        path = tmp_path / "pipe"
+        os.mkfifo(path)
+        return str(path), lambda: stat.S_ISFIFO(os.lstat(path).st_mode)
+    if kind == "device":                      # /dev/full as root: a device node, here through a link
+        path = tmp_path / "null"
+        path.symlink_to(os.devnull)
+        return str(path), lambda: os.readlink(path) == os.devnull
+    if kind == "folder":
+        path = tmp_path / "results"
+        path.mkdir()
+        return str(path), lambda: path.is_dir() and not any(path.iterdir())
+    return "", lambda: True
+
+
+@pytest.mark.parametrize("kind, words", [("fifo", "FIFO"), ("device", "character device"), ("folder", "a folder"),
+                                         ("empty", "empty")])
+def test_out_that_is_not_a_file_is_refused_before_anything_runs(tmp_path, kind, words):
+    """The results were written over a FIFO (or /dev/full, as root) after the whole run; a folder
+    or '' was a traceback at the end of it. Now one line, before any measurement."""
+    out, unchanged = _hostile_out(tmp_path, kind)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--device", "cpu", "--quick", "--only", "aedat",
+                           "--repeats", "1", "--data", str(tmp_path / "data"), "--out", out],
+                          check=False, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode == 1 and proc.stdout == "", proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m benchmarks: error: --out ") and words in lines[0], lines
+    assert unchanged() and not (tmp_path / "data").exists()

@@ -53,3 +53,23 @@ def test_cli_prints_the_table(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:2] == ["name", "source"] and "datasets supported" in out[-1]
     assert any(line.startswith("tonic.DSEC ") for line in out)
+
+
+def test_one_dataset_names_its_files_and_where_to_get_them():
+    """`datasets NAME`, which a failed download points to: the files with Tonic's own md5s (an
+    independent record of them), and a misspelt name is one line with a hint."""
+    import subprocess
+    import sys
+
+    import tonic.datasets as td
+
+    r = subprocess.run([sys.executable, "-m", "pipeline", "datasets", "tonic.NMNIST"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert td.NMNIST.train_md5 in r.stdout and td.NMNIST.test_md5 in r.stdout
+    assert r.stdout.startswith("tonic.NMNIST: Tonic NMNIST; sensor 34x34, 10 classes")
+    r = subprocess.run([sys.executable, "-m", "pipeline", "datasets", "nmist"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        "python -m pipeline datasets: error: unknown dataset 'nmist' (did you mean 'nmnist'?); "
+        "`python -m pipeline datasets` lists them"]

@@ -5,6 +5,7 @@ networks the configs describe."""
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline.cli.main import main
 
@@ -42,3 +43,19 @@ def test_summary_rows_keep_their_descriptions(capsys):
     rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()[2:-2]}
     assert "Conv3x3(32->32)" in rows["conv_2"] and "Linear(512->128)" in rows["fc_1"]
     assert "PLIF" in rows["spiking_5"] and "MaxPool2" in rows["pool_3"]
+
+
+@pytest.mark.parametrize("backend", ["numba", "triton", "eager"])
+def test_summary_describes_the_network_whatever_its_plif_backend(backend, tmp_path, capsys):
+    """summary builds the network on torch's meta device (nothing allocated), where only the
+    reference PLIF runs: a params file naming a CPU or CUDA backend is described all the same.
+    configs/demo.yaml by hand: conv_1 2*32*9 + 2*32 (BN), conv_2 and conv_3 32*32*9 + 2*32 each,
+    5 PLIF (1 each), fc_1 512*128, fc_2 128*80 (8 classes x 10 votes); no biases."""
+    params = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text(encoding="utf-8"))
+    params["model"]["backend"] = backend
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params), encoding="utf-8")
+    assert main(["summary", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == f"parameters: {(2 * 32 * 9 + 64) + 2 * (32 * 32 * 9 + 64) + 5 + 512 * 128 + 128 * 80}"
+    assert [line.split()[1] for line in out[2:-2]] == DEMO

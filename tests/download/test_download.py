@@ -186,10 +186,10 @@ def test_404_from_every_url_is_said_once_with_help_and_each_url_is_logged(server
     urls = [server.url("/a.bin"), server.url("/b.bin")]
     with caplog.at_level("WARNING", logger="pipeline.download.fetch"):
         with pytest.raises(DownloadError) as e:
-            run_fetch(urls, out / "f.bin", help="Get it from https://example.org/dataset by hand.")
+            run_fetch(urls, out / "f.bin", help="get it from https://example.org/dataset by hand")
     msg = str(e.value)
-    assert msg == "could not download f.bin from 2 URLs (2 URLs: HTTP 404 Not Found); Get it from " \
-                  "https://example.org/dataset by hand."
+    assert msg == f"could not download f.bin from 2 URLs (2 URLs: HTTP 404 Not Found); place it in {out} " \
+                  "(get it from https://example.org/dataset by hand)"
     # each URL's own answer, in full, as it failed (before the error line)
     assert [r.getMessage() for r in caplog.records] == [f"{u}: HTTP 404 Not Found" for u in urls]
     assert len(server.requests) == 2  # a 404 is not retried

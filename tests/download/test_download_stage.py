@@ -56,7 +56,8 @@ def test_real_archive_wrong_bytes_says_where_to_get_it(tmp_path):
     # registry's prose, with IBM's URL, is in docs/datasets.md, which test_messages checks)
     assert msg.startswith("could not download DvsGesture.tar.gz from file://.../DvsGesture.tar.gz (md5 mismatch: "
                           "got " + hashlib.md5(b"not the archive").hexdigest())
-    assert msg.endswith(f"); place it in {(tmp_path / 'downloads').resolve()} (sources: docs/datasets.md)")
+    assert msg.endswith(f"); place it in {(tmp_path / 'downloads').resolve()} "
+                        "(where to get it: python -m pipeline datasets dvsgesture)")
     assert not (tmp_path / "raw").exists() and list((tmp_path / "downloads").iterdir()) == []
 
 
@@ -64,4 +65,4 @@ def test_real_archive_without_mirrors(tmp_path):
     with pytest.raises(DownloadError) as e:
         download(params(tmp_path, dataset="dvsgesture"), tmp_path / "raw")
     assert str(e.value) == (f"no URL to download DvsGesture.tar.gz from; place it in {(tmp_path / 'downloads').resolve()} "
-                            "or add a mirror to download.mirrors (sources: docs/datasets.md)")
+                            "or add a mirror to download.mirrors (where to get it: python -m pipeline datasets dvsgesture)")

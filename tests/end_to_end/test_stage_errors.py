@@ -3,6 +3,8 @@ no traceback, and nothing partial left behind."""
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -86,8 +88,13 @@ def test_download_without_the_archive(tmp_path):
     params["download"].update(archive_dir=str(tmp_path / "downloads"), retries=0)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     line = one_error_line(run_stage("download", tmp_path, check=False), "download")
-    assert "DvsGesture.tar.gz" in line and "8a5c71fb11e24e5ca5b11866ca6c00a1" in line
+    assert "DvsGesture.tar.gz" in line and "place it in" in line and len(line) <= 220
     assert not (tmp_path / "data").exists()
+    # the command the line names says where the archive comes from and its md5
+    hint = line.rsplit("where to get it: ", 1)[1].rstrip(")")
+    assert hint == "python -m pipeline datasets dvsgesture"
+    r = subprocess.run([sys.executable, *hint.split()[1:]], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "8a5c71fb11e24e5ca5b11866ca6c00a1" in r.stdout and "IBM" in r.stdout, r.stdout
 
 
 def test_evaluate_without_a_model(tmp_path):

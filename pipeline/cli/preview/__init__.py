@@ -6,14 +6,21 @@ frames); :mod:`.render` draws them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .render import (
     LABEL_COLOUR,
     LEGEND,
+    MAX_FPS,
+    MAX_FRAMES,
+    MAX_PIXELS,
+    MAX_SIDE,
+    MIN_FPS,
     MIN_HEIGHT,
     OFF_COLOUR,
     ON_COLOUR,
+    PreviewError,
     SEPARATOR,
     SEPARATOR_COLOUR,
     TITLE_HEIGHT,
@@ -25,10 +32,12 @@ from .render import (
     robust_max,
     save_preview,
 )
-from .sources import COMMON_SENSORS, DEFAULT_T, PreviewError, event_file, frames_sample, infer_sensor_size, is_hdf5
+from .sources import COMMON_SENSORS, DEFAULT_T, event_file, frames_sample, infer_sensor_size, is_hdf5
+from ...core.atomic import check_target
 
 __all__ = [
-    "COMMON_SENSORS", "DEFAULT_T", "LABEL_COLOUR", "LEGEND", "MIN_HEIGHT", "OFF_COLOUR", "ON_COLOUR", "SEPARATOR",
+    "COMMON_SENSORS", "DEFAULT_T", "LABEL_COLOUR", "LEGEND", "MAX_FPS", "MAX_FRAMES", "MAX_PIXELS", "MAX_SIDE",
+    "MIN_FPS", "MIN_HEIGHT", "OFF_COLOUR", "ON_COLOUR", "SEPARATOR",
     "SEPARATOR_COLOUR", "TITLE_HEIGHT", "PreviewError", "default_cols", "default_scale", "grid",
     "infer_sensor_size", "preview_file", "render_frames", "render_rgb", "robust_max", "save_preview",
 ]
@@ -36,6 +45,16 @@ __all__ = [
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def check_name(name: str) -> str:
+    """``--name``: a plain file name (the outputs are ``<name>.png`` and ``<name>.gif`` in the
+    output folder), not empty, not a path (no separator, not ``.`` or ``..``)."""
+    seps = dict.fromkeys(s for s in (os.sep, os.altsep, "/") if s)
+    if not name or name in (".", "..") or any(s in name for s in seps) or "\0" in name:
+        raise PreviewError(f"--name {name!r}: must be a plain file name (no folder, no {' or '.join(seps)}, "
+                           "not . or ..); the folder is --out")
+    return name
 
 
 def preview_file(path: str | Path, out_dir: str | Path, *, T: int | None = None, split_by: str = "time",
@@ -49,6 +68,9 @@ def preview_file(path: str | Path, out_dir: str | Path, *, T: int | None = None,
     file ``T`` defaults to the file's own; a smaller ``T`` that divides it sums adjacent
     frames. ``name`` overrides the output base name.
     """
+    if name is not None:
+        check_name(name)
+    out_dir = check_target(out_dir, "folder", "--out")     # before any work: a file or FIFO there is refused
     path = Path(path)
     if not path.exists():
         raise PreviewError(f"{path}: no such file")
@@ -59,6 +81,5 @@ def preview_file(path: str | Path, out_dir: str | Path, *, T: int | None = None,
     else:
         shown = event_file(path, T, split_by, sensor_size)
     base = _safe(name if name is not None else shown.base)
-    out_dir = Path(out_dir)
     return save_preview(shown.frames, out_dir / f"{base}.png", out_dir / f"{base}.gif", scale=scale,
                         cols=cols, fps=fps, title=shown.title if title else None)

@@ -6,6 +6,11 @@ proportional to the count divided by a robust maximum over the whole sample (the
 percentile of the non-zero counts, at least 1), so a single hot pixel does not dim
 everything else; counts at or above it are drawn at full brightness. The PNG's title strip
 carries a legend of the two colours: a square of each, labelled "ON" and "OFF".
+
+What is drawn is bounded before anything is allocated (:func:`check_size`): at most
+:data:`MAX_FRAMES` frames, :data:`MAX_PIXELS` pixels in the GIF's frames together and in the
+PNG grid, :data:`MAX_SIDE` pixels a side (a GIF's 16-bit limit); a frame rate between
+:data:`MIN_FPS` and :data:`MAX_FPS`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ...core.atomic import atomic_path
+from ...core.atomic import atomic_path, check_target
+from ...core.errors import PipelineError
+
+
+class PreviewError(PipelineError, ValueError):
+    """A preview's input cannot be shown, or its output not written; the message names the file
+    or the argument and why."""
+
 
 ON_COLOUR = (255, 80, 40)
 OFF_COLOUR = (40, 160, 255)
@@ -27,6 +39,10 @@ TITLE_HEIGHT = 20  # one row of the title strip (two where the title and the leg
 LEGEND = (("ON", ON_COLOUR), ("OFF", OFF_COLOUR))  # the title strip's polarity legend, right-aligned
 SWATCH = 11  # side of a legend square, px
 MIN_HEIGHT = 256  # default scale makes each frame at least this tall
+MAX_FRAMES = 1024  # frames in a preview (the GIF's frames, the grid's cells)
+MAX_PIXELS = 2 ** 24  # pixels of the GIF's frames together, and of the PNG grid (~50 MB of RGB each)
+MAX_SIDE = 65535  # pixels, a frame's width or height: a GIF stores them in 16 bits
+MIN_FPS, MAX_FPS = 0.01, 50.0  # GIF frame delays are centiseconds: 100 s down to 20 ms (browsers slow shorter ones)
 
 
 # --- rendering ----------------------------------------------------------------------
@@ -161,6 +177,65 @@ def _draw_legend(draw: ImageDraw.ImageDraw, x: float, y: int, font) -> None:
         x += font.getlength(text) + 10
 
 
+# --- bounds -------------------------------------------------------------------------
+
+
+def check_fps(fps: float) -> float:
+    """``fps`` as a float when it is a frame rate a GIF can hold (:data:`MIN_FPS` to :data:`MAX_FPS`)."""
+    try:
+        value = float(fps)
+    except (TypeError, ValueError):
+        raise PreviewError(f"--fps {fps!r}: not a number") from None
+    if not MIN_FPS <= value <= MAX_FPS:          # NaN fails both
+        raise PreviewError(f"--fps {fps}: the GIF frame rate must be a number from {MIN_FPS:g} to {MAX_FPS:g}")
+    return value
+
+
+def _pixels(n: int) -> str:
+    return f"{n:,}" if n < 10 ** 15 else f"{n:.3g}"
+
+
+def check_frames(T: int, H: int, W: int, what: str = "") -> None:
+    """Refuse ``T`` frames of ``H`` x ``W`` (unscaled) beyond the bounds, before the counts are
+    allocated: at most :data:`MAX_FRAMES` frames, :data:`MAX_SIDE` a side, :data:`MAX_PIXELS`
+    pixels in all. ``what`` (the input file) starts the message."""
+    prefix = f"{what}: " if what else ""
+    if T > MAX_FRAMES:
+        raise PreviewError(f"{prefix}--T {T}: a preview draws at most {MAX_FRAMES} frames")
+    if max(H, W) > MAX_SIDE:
+        raise PreviewError(f"{prefix}frames of {H} x {W} (--sensor): a preview frame is at most {MAX_SIDE} px a side "
+                           "(a GIF's limit)")
+    if T * H * W > MAX_PIXELS:
+        raise PreviewError(f"{prefix}{T} frames of {H} x {W} (--T, --sensor) are {_pixels(T * H * W)} pixels; "
+                           f"a preview draws at most {MAX_PIXELS:,}: lower --T or --sensor")
+
+
+def grid_size(n: int, w: int, h: int, cols: int | None = None, title: str | None = None) -> tuple[int, int]:
+    """The size :func:`grid` gives ``n`` cells of ``w`` x ``h`` px, ``cols`` per row, computed
+    without drawing (the title strip counted at its tallest, two rows)."""
+    cols = min(default_cols(n) if cols is None else int(cols), n)
+    rows = math.ceil(n / cols)
+    top = 2 * TITLE_HEIGHT if title else 0
+    return cols * w + (cols - 1) * SEPARATOR, top + rows * h + (rows - 1) * SEPARATOR
+
+
+def check_size(T: int, H: int, W: int, scale: int, cols: int | None = None, title: str | None = None) -> None:
+    """Refuse a preview of ``T`` frames of ``H`` x ``W`` drawn ``scale`` times larger (and its
+    grid, ``cols`` per row) beyond the bounds, before anything is drawn."""
+    check_frames(T, H, W)
+    h, w = H * scale, W * scale
+    gw, gh = grid_size(T, w, h, cols, title)
+    if max(h, w) > MAX_SIDE:
+        raise PreviewError(f"--scale {scale}: frames of {h} x {w} px ({H} x {W} scaled); a preview frame is at most "
+                           f"{MAX_SIDE} px a side (a GIF's limit): lower --scale")
+    if T * h * w > MAX_PIXELS:
+        raise PreviewError(f"--scale {scale}: {T} frames of {h} x {w} px are {_pixels(T * h * w)} pixels; a preview "
+                           f"draws at most {MAX_PIXELS:,}: lower --scale or --T")
+    if gw * gh > MAX_PIXELS:
+        raise PreviewError(f"--cols {cols}: a grid of {gw} x {gh} px is {_pixels(gw * gh)} pixels; a preview draws at "
+                           f"most {MAX_PIXELS:,}: lower --scale or change --cols")
+
+
 # --- writing ------------------------------------------------------------------------
 
 
@@ -168,13 +243,17 @@ def save_preview(frames, out_png: str | Path, out_gif: str | Path, *, scale: int
                  cols: int | None = None, fps: float = 4.0, title: str | None = None) -> tuple[Path, Path]:
     """Write the PNG grid and a looping GIF (one frame per time bin) of ``frames``."""
     frames = _check_frames(frames)
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+    fps = check_fps(fps)
     scale = default_scale(frames.shape[2]) if scale is None else int(scale)
+    if scale < 1:
+        raise PreviewError(f"--scale {scale}: must be at least 1")
+    if cols is not None and int(cols) < 1:
+        raise PreviewError(f"--cols {cols}: must be at least 1")
+    check_size(frames.shape[0], frames.shape[2], frames.shape[3], scale, cols, title)
+    out_png, out_gif = check_target(out_png, "file"), check_target(out_gif, "file")
     images = render_frames(frames, scale)
-    out_png, out_gif = Path(out_png), Path(out_gif)
     sheet = grid(images, cols, title=title)
-    with atomic_path(out_png) as tmp:
+    with atomic_path(out_png, "file") as tmp:
         sheet.save(tmp, format="PNG", optimize=True)
 
     T = len(images)
@@ -184,6 +263,6 @@ def save_preview(frames, out_png: str | Path, out_gif: str | Path, *, scale: int
         _label(im, f"{i + 1}/{T}")  # also keeps consecutive frames distinct, so none are merged
         anim.append(im)
     duration = max(20, round(1000 / fps))
-    with atomic_path(out_gif) as tmp:
+    with atomic_path(out_gif, "file") as tmp:
         anim[0].save(tmp, format="GIF", save_all=True, append_images=anim[1:], duration=duration, loop=0)
     return out_png, out_gif

@@ -7,14 +7,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...core.errors import PipelineError
 from ...frames.integration import integrate
 from ...io import read_events
 from ...core.store import open_frames, read_field, read_frames, read_meta
-
-
-class PreviewError(PipelineError, ValueError):
-    """A preview's input cannot be shown; the message names the file and why."""
+from .render import MAX_FRAMES, PreviewError, check_frames
 
 
 DEFAULT_T = 8
@@ -92,12 +88,17 @@ def frames_sample(path: Path, index: int, T: int | None) -> Shown:
 def event_file(path: Path, T: int | None, split_by: str, sensor_size: tuple[int, int] | None) -> Shown:
     """Every event of an event file (any format :func:`pipeline.io.read_events` reads) in ``T`` frames."""
     T = DEFAULT_T if T is None else int(T)
+    if T > MAX_FRAMES:                                   # before reading anything
+        check_frames(T, 1, 1)
+    if sensor_size is not None:
+        check_frames(T, *(int(s) for s in sensor_size))
     events = read_events(path)
     if sensor_size is None:
         try:
             sensor_size = infer_sensor_size(events)
         except PreviewError as e:
             raise PreviewError(f"{path}: {e}") from None
+        check_frames(T, *sensor_size, what=f"{path}: inferred from its events")
     if split_by == "time" and events.size > 1 and np.any(np.diff(events["t"]) < 0):
         events = events[np.argsort(events["t"], kind="stable")]
     try:

@@ -7,6 +7,9 @@ accuracy and learned tau, as the package ships them (``paperlogs/``) unless ``pa
 another folder; without them (a damaged install) the report shows our runs alone and says
 where it looked. The folder is written under a temporary name and renamed
 (:func:`pipeline.core.atomic.atomic_path`): it holds the old report or the whole new one.
+Since it replaces the folder whole, it replaces only a new or empty folder or one that looks
+like a report it wrote (:func:`check_out`); never the project, a folder above it, a link, or a
+folder holding anything else.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...core.atomic import atomic_path
+from ...core.atomic import atomic_path, check_target
 from ...core.errors import PipelineError
 from .paper import PaperLogs, default_paper_dir, load_paper, log_file
 from .runs import NO_RUN, Run, collect_runs
@@ -43,16 +46,41 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"
 
 
-def _check_out(out: Path, root: Path) -> None:
-    """Refuse to replace a folder that is not a report (the project, a parent of it, data)."""
+#: what a report folder holds: report.md and PNG figures (``accuracy_*.png``, ``tau_*.png``,
+#: ``costs_*.png``, and those of runs no longer there, which the new report drops)
+REPORT_FILES = re.compile(r".+\.png|report\.md")
+
+
+def check_out(out: Path, root: Path) -> None:
+    """Refuse ``--out`` unless the report may replace it whole: a path :func:`check_target`
+    accepts for a folder (not empty, not a file, FIFO or device), not a symbolic link, not the
+    project ``root`` or a folder above it, and either absent, empty, or a report folder: only
+    regular files named as the report names them (:data:`REPORT_FILES`), report.md among them
+    and starting with the report's heading."""
+    check_target(out, "folder", "--out")
+    if out.is_symlink():
+        raise PipelineError(f"--out {out}: a symbolic link (to {out.resolve()}); give the folder itself")
     out_r, root_r = out.resolve(), root.resolve()
     if out_r == root_r or out_r in root_r.parents:
         raise PipelineError(f"--out {out}: the project folder or a parent of it; give a folder of its own")
-    if out.exists() and not out.is_dir():
-        raise PipelineError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "report.md").is_file():
-        raise PipelineError(f"--out {out}: a folder holding other files (no report.md): not replaced; "
-                            f"give a new or report folder")
+    if not out.is_dir():
+        return
+    from .table import HEADING
+
+    refuse = f"--out {out}: not a report folder (%s): not replaced; give a new folder, or a report folder"
+    entries = sorted(out.iterdir())
+    if not entries:
+        return
+    for entry in entries:
+        if entry.is_symlink() or not entry.is_file() or not REPORT_FILES.fullmatch(entry.name):
+            raise PipelineError(refuse % f"it holds {entry.name}, not a file the report writes")
+    md = out / "report.md"
+    if not md.is_file():
+        raise PipelineError(refuse % "no report.md")
+    with open(md, "rb") as f:
+        first = f.read(len(HEADING.encode()) + 1)
+    if not first.startswith(HEADING.encode()):
+        raise PipelineError(refuse % f"its report.md does not start with {HEADING!r}")
 
 
 def make_report(root: str | Path = ".", out: str | Path | None = None, paper: str | Path | None = None,
@@ -64,8 +92,10 @@ def make_report(root: str | Path = ".", out: str | Path | None = None, paper: st
     and missing is an error, the default missing a note).
     ``note`` receives one line per run left out. Raises PipelineError when no run is finished."""
     root = Path(root)
+    if out is not None:
+        check_target(out, "folder", "--out")    # '' before Path('') makes it '.'
     out = Path(out) if out is not None else root / "reports"
-    _check_out(out, root)
+    check_out(out, root)
     notes: list[str] = []
 
     def keep(line: str) -> None:
@@ -84,7 +114,7 @@ def make_report(root: str | Path = ".", out: str | Path | None = None, paper: st
     from .figures import accuracy_figure, costs_figure, tau_figure
     from .table import markdown
 
-    with atomic_path(out) as tmp:
+    with atomic_path(out, "folder") as tmp:
         tmp.mkdir()
         figures: dict[str, str] = {}
         written: list[str] = []
@@ -103,11 +133,11 @@ def make_report(root: str | Path = ".", out: str | Path | None = None, paper: st
             while name in names:
                 name, k = f"tau_{base}-{k}.png", k + 1
             names.add(name)
-            if tau_figure(run, logs, tmp / name) is not None:
+            if tau_figure(run, logs, tmp / name, note=keep) is not None:
                 figures[f"{run.label}: τ per layer"] = name
                 written.append(name)
             name = "costs_" + name[len("tau_"):]
-            if costs_figure(run, tmp / name) is not None:
+            if costs_figure(run, tmp / name, note=keep) is not None:
                 figures[f"{run.label}: firing rate and operations per layer"] = name
                 written.append(name)
         text = markdown(runs, logs, paper_dir, root.resolve(), figures, notes)

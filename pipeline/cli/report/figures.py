@@ -13,10 +13,15 @@ figures alike.
 Our runs last tens of epochs, the paper's 1,024, so a figure with paper curves has two panels:
 left, our epochs on a linear axis with the paper's first epochs beside ours; right, the
 paper's whole run on a logarithmic axis with ours overlaid and our range shaded.
+
+Names that come from the files (runs, datasets, layers, params) are drawn as plain text, never
+as matplotlib mathtext or TeX (a layer named ``$x^$`` is drawn as those four characters), and
+a figure draws at most :data:`MAX_LAYERS` layers, saying in its title how many it left out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +34,11 @@ from .paper import PAPER_CONFIGS, PAPER_DATASET, PAPER_EPOCHS, SIMULATED, PaperL
 from .runs import Run, differing_params, params_label
 
 DPI = 120
+#: layers drawn in one figure (the tau and the costs figures): the paper's largest network has 8
+#: spiking layers; 10,000 (all a results file may list) took 74 to 122 s to draw
+MAX_LAYERS = 64
+#: Text properties of a name read from a file: shown as written, not parsed as mathtext or TeX
+PLAIN = {"parse_math": False, "usetex": False}
 #: our runs: one colour each from this qualitative colormap, then its colours again with the next style
 RUN_COLORMAP = "tab10"
 OUR_STYLES = ["-", "--", "-.", ":"]
@@ -55,6 +65,25 @@ def _paper_style(config, runs_colors: list) -> tuple:
     if len(runs_colors) == 1:
         return runs_colors[0], PAPER_DASHES
     return PAPER_STYLES.get(config, ("0.45", (0, (3, 1, 1, 1))))
+
+
+def _plain(texts) -> None:
+    """Draw ``texts`` (matplotlib Text objects holding names from the files) as plain text."""
+    for t in texts:
+        t.set(**PLAIN)
+
+
+def _legend(fig: Figure, handles, labels, **kwargs):
+    legend = fig.legend(handles, labels, **kwargs)
+    _plain(legend.get_texts())
+    return legend
+
+
+def _capped(names: list, what: str) -> tuple[list, str]:
+    """The first :data:`MAX_LAYERS` of ``names``, and a note of those left out ('' when none)."""
+    if len(names) <= MAX_LAYERS:
+        return names, ""
+    return names[:MAX_LAYERS], f"the first {MAX_LAYERS} of {len(names):,} {what} drawn"
 
 
 def _figure(two_panels: bool, height: float = 5.0) -> tuple[Figure, list]:
@@ -154,9 +183,9 @@ def accuracy_figure(dataset: str, runs: list[Run], paper: PaperLogs | None, path
         title += f"\n(the paper has no log for {dataset} in these configurations)"
     else:
         title += "\n(the paper's logs were not found: ours only)"
-    fig.suptitle(title, fontsize=12)
-    fig.legend([h for h, _ in handles], [t for _, t in handles], loc="outside lower center",
-               ncol=1 if len(handles) > 3 or curves else min(len(handles), 2), fontsize=9, frameon=False)
+    fig.suptitle(title, fontsize=12, **PLAIN)
+    _legend(fig, [h for h, _ in handles], [t for _, t in handles], loc="outside lower center",
+            ncol=1 if len(handles) > 3 or curves else min(len(handles), 2), fontsize=9, frameon=False)
     return _save(fig, path)
 
 
@@ -167,16 +196,23 @@ def _layer_colors(count: int) -> list:
     return [colormaps["viridis"](i / max(count - 1, 1)) for i in range(count)]
 
 
-def tau_figure(run: Run, paper: PaperLogs | None, path: Path) -> Path | None:
+def tau_figure(run: Run, paper: PaperLogs | None, path: Path,
+               note: Callable[[str], None] | None = None) -> Path | None:
     """The learned tau of each spiking layer per epoch (the log's ``tau_<k>`` columns: layer
     ``spiking_<k>``), and the paper's per layer for the same dataset and configuration where it
-    has them; writes ``path`` (PNG). None when the log has no tau column."""
+    has them; writes ``path`` (PNG). None when the log has no tau column. At most
+    :data:`MAX_LAYERS` layers, the first; ``note`` gets a line saying how many were left out."""
     ours = run.taus
     if not ours:
         return None
     n = run.epochs
     theirs = paper.taus(run.dataset, run.config) if paper else None
     layers = sorted({*ours, *(theirs or {})}, key=lambda name: int(name.rsplit("_", 1)[1]))
+    layers, left_out = _capped(layers, "spiking layers")
+    ours = {k: v for k, v in ours.items() if k in layers}
+    theirs = {k: v for k, v in theirs.items() if k in layers} if theirs else theirs
+    if left_out and note is not None:
+        note(f"{run.label}: τ figure: {left_out}")
     count = len(layers)
     colors = dict(zip(layers, _layer_colors(count)))
     fig, axes = _figure(bool(theirs), 5.0)
@@ -204,27 +240,36 @@ def tau_figure(run: Run, paper: PaperLogs | None, path: Path) -> Path | None:
             title += " (a different, real dataset)"
     elif paper is not None and run.neuron == "plif":
         title += "\n(the paper logged τ only in CIFAR10 and CIFAR10DVS PLIF runs)"
-    fig.suptitle(title, fontsize=12)
+    if left_out:
+        title += f"\n({left_out})"
+    fig.suptitle(title, fontsize=12, **PLAIN)
     handles = [Line2D([], [], color=colors[layer], lw=2) for layer in layers]
     labels = [layer + ("" if layer in ours else " (paper only)") for layer in layers]
     if theirs:
         handles += [Line2D([], [], color="0.3", lw=2, **_markers(n)),
                     Line2D([], [], color="0.3", lw=1.3, ls=(0, (4, 2)), **_markers(n, hollow=True))]
         labels += ["ours (solid)", "paper (dashed)"]
-    fig.legend(handles, labels, loc="outside right upper", fontsize=9, frameon=False)
+    if len(labels) > 24:                  # up to MAX_LAYERS + 2: small, in rows of 8 under the axes
+        _legend(fig, handles, labels, loc="outside lower center", fontsize=6, frameon=False, ncol=8)
+    else:
+        _legend(fig, handles, labels, loc="outside right upper", fontsize=9, frameon=False)
     return _save(fig, path)
 
 
 def _tick_angle(count: int) -> dict:
-    """Layer names (``spiking_1``, ``conv_2``) as tick labels: slanted when many."""
-    return {"rotation": 30, "ha": "right", "rotation_mode": "anchor"} if count > 5 else {}
+    """Layer names (``spiking_1``, ``conv_2``) as tick labels, plain text: slanted when many,
+    upright and small beyond 24."""
+    if count > 24:
+        return {"rotation": 90, "fontsize": 6, **PLAIN}
+    return {"rotation": 30, "ha": "right", "rotation_mode": "anchor", **PLAIN} if count > 5 else dict(PLAIN)
 
 
-def costs_figure(run: Run, path: Path) -> Path | None:
+def costs_figure(run: Run, path: Path, note: Callable[[str], None] | None = None) -> Path | None:
     """What the run's evaluated network costs per test sample (``costs`` of evaluation.json): the
     firing rate of each spiking layer, and each weight layer's operations as the SNN runs them
     (accumulates; multiply-accumulates for an image encoder) beside the same layer run as an
-    ANN; writes ``path`` (PNG). None when the run has no costs."""
+    ANN; writes ``path`` (PNG). None when the run has no costs. At most :data:`MAX_LAYERS`
+    layers a panel, the first; ``note`` gets a line saying how many were left out."""
     costs = (run.evaluated or {}).get("costs")
     if not costs:
         return None
@@ -232,14 +277,18 @@ def costs_figure(run: Run, path: Path) -> Path | None:
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2, width_ratios=[1, 1.4])
     costs = {"firing_rate": {}, "accumulates": {}, "macs": {}, "ann_macs": {}, **costs}   # dvc drops empty tables
-    rates = costs["firing_rate"]
+    spiking, rates_left_out = _capped(list(costs["firing_rate"]), "spiking layers")
+    rates = {k: costs["firing_rate"][k] for k in spiking}
     left.bar(range(len(rates)), list(rates.values()), color="tab:blue")
     left.set_xticks(range(len(rates)), list(rates), **_tick_angle(len(rates)))
     left.set_xlabel("spiking layer")
     left.set_ylabel("spikes per neuron per time step")
-    left.set_title("firing rate", fontsize=10)
+    left.set_title("firing rate" + (f"\n({rates_left_out})" if rates_left_out else ""), fontsize=10)
     left.grid(alpha=0.3, axis="y")
-    layers = list(costs["ann_macs"])
+    layers, ops_left_out = _capped(list(costs["ann_macs"]), "weight layers")
+    for left_out in (rates_left_out, ops_left_out):
+        if left_out and note is not None:
+            note(f"{run.label}: costs figure: {left_out}")
     x = np.arange(len(layers))
     snn = [costs["accumulates"].get(k, costs["macs"].get(k, 0.0)) for k in layers]
     colors = ["tab:orange" if k in costs["macs"] else "tab:green" for k in layers]
@@ -248,7 +297,7 @@ def costs_figure(run: Run, path: Path) -> Path | None:
     right.set_yscale("log")
     right.set_xticks(x, layers, **_tick_angle(len(layers)))
     right.set_ylabel("operations per sample (log scale)")
-    right.set_title("operations per weight layer", fontsize=10)
+    right.set_title("operations per weight layer" + (f"\n({ops_left_out})" if ops_left_out else ""), fontsize=10)
     right.grid(alpha=0.3, axis="y", which="major")
     kinds = [("tab:green", "SNN: accumulates (spikes, events)")]
     if costs["macs"]:
@@ -260,5 +309,5 @@ def costs_figure(run: Run, path: Path) -> Path | None:
     fig.suptitle(f"{run.label}: costs per test sample, {run.dataset}" + (f", T={run.T}" if run.T else "")
                  + f"\nenergy {costs['energy_uJ']:.4g} µJ; the same network as an ANN {costs['ann_energy_uJ']:.4g} µJ"
                  + (f", {ratio:.3g}× as much" if ratio else "") + " (0.9 pJ per AC, 4.6 pJ per MAC, 45 nm)",
-                 fontsize=12)
+                 fontsize=12, **PLAIN)
     return _save(fig, path)

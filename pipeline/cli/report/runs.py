@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core.errors import PipelineError
+from ...core.errors import PipelineError, one_line
 from ...core.yamlfile import load as load_yaml
 from .paper import config_key, spiking_name
 
@@ -135,6 +135,17 @@ _COUNTS = ("selected_epoch", "best_epoch_A", "best_epoch_B", "epochs", "train_sa
            "test_samples")
 
 
+def _real(v) -> bool:
+    """``v`` a JSON number (not a bool) that a float holds and that is finite: a 401-digit integer
+    is valid JSON, but every float() of it (a figure's ``:.4g``, ``math.isfinite``) overflows."""
+    if type(v) not in (int, float):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def checked_record(obj: dict, where: str) -> dict:
     """``obj`` (a train.json or evaluation.json) with the values the report uses checked: a damaged
     file is one PipelineError naming it and the key, not a traceback in a table or figure."""
@@ -146,8 +157,8 @@ def checked_record(obj: dict, where: str) -> dict:
 
     for key in _NUMBERS:
         v = obj.get(key)
-        if v is not None and (type(v) not in (int, float) or not math.isfinite(v)):
-            raise bad(key, "expected a number")
+        if v is not None and not _real(v):
+            raise bad(key, "expected a finite number")
     for key in _COUNTS:
         v = obj.get(key)
         if v is not None and (type(v) is not int or not 0 <= v <= 10**9):
@@ -156,7 +167,7 @@ def checked_record(obj: dict, where: str) -> dict:
         raise bad("protocol", "expected A or B")
     tau = obj.get("tau")
     if tau is not None and (type(tau) is not list or len(tau) > 10_000 or
-                            not all(type(t) in (int, float) and math.isfinite(t) for t in tau)):
+                            not all(_real(t) for t in tau)):
         raise bad("tau", "expected a list of numbers")
     _check_costs(obj.get("costs"), where)
     return obj
@@ -172,7 +183,7 @@ def _check_costs(costs, where: str) -> None:
         return
 
     def number(v) -> bool:
-        return type(v) in (int, float) and math.isfinite(v) and v >= 0
+        return _real(v) and v >= 0
 
     def fail(what):
         return PipelineError(f"{where}: costs{what}, not what the evaluate stage writes")
@@ -185,13 +196,13 @@ def _check_costs(costs, where: str) -> None:
             raise fail(f".{key} is not a table of layers")
         for layer, v in table.items():
             if not number(v):
-                raise fail(f".{key}.{str(layer)[:40]} is not a number >= 0")
+                raise fail(f".{key}.{str(layer)[:40]} is not a number >= 0 (finite, in a float's range)")
     for key in _COST_NUMBERS:
         if not number(costs.get(key)):
-            raise fail(f".{key} is not a number >= 0")
+            raise fail(f".{key} is not a number >= 0 (finite, in a float's range)")
     ratio = costs.get("ann_to_snn_energy")
     if ratio is not None and not number(ratio):
-        raise fail(".ann_to_snn_energy is not a number >= 0")
+        raise fail(".ann_to_snn_energy is not a number >= 0 (finite, in a float's range)")
 
 
 #: params that leave a run's results as they are (the docs' promise: workers and threads change
@@ -285,6 +296,8 @@ def _json(text: str, where: str) -> dict:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
         raise PipelineError(f"{where}: not valid JSON: {e}") from None
+    except ValueError as e:          # an integer of more digits than int() converts (4,300)
+        raise PipelineError(f"{where}: not JSON the pipeline reads: {one_line(e)[:200]}") from None
     except RecursionError:
         raise PipelineError(f"{where}: not valid JSON here (nested too deep)") from None
     if not isinstance(obj, dict):

@@ -9,6 +9,8 @@ from .runs import Run
 
 #: a run shorter than this many epochs gets a note pointing at the "first N epochs" column
 SHORT = PAPER_EPOCHS // 2
+#: report.md's first line: how ``report`` knows a folder it may replace is a report it wrote
+HEADING = "# Our runs beside Fang et al., ICCV 2021 (PLIF)"
 
 
 def pct(x: float | None) -> str:
@@ -85,7 +87,7 @@ def markdown(runs: list[Run], paper: PaperLogs | None, paper_dir: Path, root: Pa
              notes: list[str]) -> str:
     """The whole report.md; ``figures`` maps a title to a PNG file name in the report folder."""
     plural = "s" if len(runs) != 1 else ""
-    out = ["# Our runs beside Fang et al., ICCV 2021 (PLIF)", "",
+    out = [HEADING, "",
            f"Runs of `{root}`: {len(runs)} finished run{plural} (the workspace and the DVC experiments)."]
     if paper is None:
         out += ["", (f"**The paper's logs were not found** (looked for `test_accuracy.csv` or "
