@@ -259,21 +259,6 @@ def workspace(folder: Path, costs: dict | None = None, log: str = LOG) -> Path:
     return folder
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """The report's matplotlib figures by file name, as saved."""
-    from pipeline.cli.report import figures
-
-    kept, save = {}, figures._save
-
-    def keep(fig, path):
-        kept[Path(path).name] = fig
-        return save(fig, path)
-
-    monkeypatch.setattr(figures, "_save", keep)
-    return kept
-
-
 def report(root: Path, out, *more, cwd=None, timeout=120):
     return run("report", "--root", root, "--out", out, "--no-experiments", *more, cwd=cwd, timeout=timeout)
 

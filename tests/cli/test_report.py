@@ -23,7 +23,6 @@ from dvcrepo import run as run_cmd
 
 from pipeline.core.errors import PipelineError
 from pipeline.cli import report as report_module
-from pipeline.cli.report import figures as figures_module
 from pipeline.cli.report import make_report
 from pipeline.cli.report.paper import load_paper
 from pipeline.cli.report.runs import collect_runs
@@ -137,18 +136,6 @@ def assert_figure(path: Path, min_w=800, min_h=400) -> tuple[int, int]:
     assert path.stat().st_size > 15_000, path
     return w, h
 
-
-@pytest.fixture
-def drawn(monkeypatch):
-    """The report's matplotlib figures by file name (``accuracy_demo.png``: its Figure), as saved."""
-    figures, save = {}, figures_module._save
-
-    def keep(fig, path):
-        figures[Path(path).name] = fig
-        return save(fig, path)
-
-    monkeypatch.setattr(figures_module, "_save", keep)
-    return figures
 
 
 def legend_texts(fig) -> list[str]:
