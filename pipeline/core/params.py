@@ -32,6 +32,18 @@ RUN_ONLY = frozenset({
     "frames.workers", "train.workers", "train.threads", "train.data_on_device",
 })
 
+#: The sections (and top-level params) each stage's output depends on. Their leaves less
+#: RUN_ONLY are the stage's ``params`` in ``dvc.yaml`` (a test checks both ways) and its slice
+#: (:func:`stage_slice`), which ``check`` writes to ``data/params/<stage>.json`` and the stage
+#: depends on: so ``dvc repro <stage>`` runs ``check`` first, and a param of one stage rewrites
+#: that stage's slice alone (the others keep their bytes, and DVC skips their stages).
+STAGE_SECTIONS = {
+    "download": ("dataset", "demo"),
+    "frames": ("dataset", "frames"),
+    "train": ("model", "train"),
+    "evaluate": (),
+}
+
 #: The largest sample the frames stage may build: T x 2 x H' x W' counts of 4 bytes.
 MAX_SAMPLE_BYTES = 256 << 20
 #: The largest weight matrix the network may have (elements of its first Linear layer).
@@ -41,6 +53,22 @@ MAX_LINEAR_WEIGHTS = 1 << 31
 #: fraction of its free memory (``torch.cuda.mem_get_info``) when training starts; the rest is
 #: left to the model's weights, activations and the allocator. A split that does not fit streams.
 DATA_ON_DEVICE_FRACTION = 0.5
+
+
+#: What YAML 1.1 (PyYAML, and this project before) read as booleans and YAML 1.2 (DVC) reads as
+#: strings; a bool param refuses them rather than read `yes` as true where DVC records "yes".
+YAML11_BOOLS = frozenset({"y", "yes", "n", "no", "on", "off"})
+
+
+def strict_bool(v, auto: bool = False):
+    """``v`` if it is a YAML boolean (or ``auto`` where allowed), else a ValueError that says
+    what to write: pydantic would take ``"yes"``, ``"off"`` or ``1`` as a bool, which DVC
+    records as the string or number it is."""
+    if isinstance(v, bool) or (auto and v == "auto"):
+        return v
+    hint = (f" (DVC reads params as YAML 1.2, where {v} is a string, not a boolean)"
+            if isinstance(v, str) and v.lower() in YAML11_BOOLS else "")
+    raise ValueError(f"must be true or false{' or auto' if auto else ''}{hint}")
 
 
 class _Section(BaseModel):
@@ -163,7 +191,12 @@ class TrainParams(_Section):
     @field_validator("amp", mode="before")
     @classmethod
     def _yaml_off(cls, v):
-        return "off" if v is False else v   # YAML 1.1 reads a bare `off` as false
+        return "off" if v is False else v   # `amp: false` is off (and a bare `off` under `%YAML 1.1`)
+
+    @field_validator("drop_last", "sync_bn", "deterministic", "channels_last", "data_on_device", mode="before")
+    @classmethod
+    def _strict_bool(cls, v, info):
+        return strict_bool(v, auto=info.field_name in ("channels_last", "data_on_device"))
 
     @model_validator(mode="after")
     def _batch_splits(self):
@@ -236,6 +269,28 @@ def leaf_names(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
     return names
 
 
+def stage_params(stage: str) -> list[str]:
+    """The leaf params ``stage`` depends on (``frames.T``, ...; its ``params`` in ``dvc.yaml``),
+    in schema order."""
+    sections = STAGE_SECTIONS[stage]
+    return [name for name in leaf_names() if name.split(".")[0] in sections and name not in RUN_ONLY]
+
+
+def stage_slice(params: Params, stage: str) -> dict:
+    """The values of :func:`stage_params` (validated, defaults filled), by section: what
+    ``check`` writes to ``data/params/<stage>.json``, the same bytes while none of them changes
+    (``evaluate``, which reads no param: ``{}``)."""
+    values = params.model_dump(mode="json")
+    out: dict = {}
+    for name in stage_params(stage):
+        section, _, key = name.partition(".")
+        if key:
+            out.setdefault(section, {})[key] = values[section][key]
+        else:
+            out[section] = values[section]
+    return out
+
+
 def _unknown_key(loc: tuple) -> str:
     """What is wrong with the unknown key at ``loc`` (``("train", "epocs")``), with the closest
     key of its section as a hint (``did you mean 'train.epochs'?``), as filters get."""
@@ -269,5 +324,5 @@ def validate_params(raw: dict, where: str = "params") -> Params:
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Parse and validate a params file; errors name the file and the offending params."""
     path = Path(path)
-    raw = load_yaml(path, ParamsError)          # no aliases, bounded nesting: one line if not
+    raw = load_yaml(path, ParamsError)          # as DVC reads it (YAML 1.2), bounded: one line if not
     return validate_params({} if raw is None else raw, str(path))

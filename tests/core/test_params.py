@@ -1,6 +1,7 @@
 """Params files: every shipped config is valid (never the user-editable params.yaml); bad values,
 unknown keys and combinations that cannot work fail before any stage works, naming the param."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -162,13 +163,18 @@ def test_a_one_dimensional_sensor_needs_the_fully_connected_network():
     assert validate_params(raw).frame_shape() == (raw["frames"]["T"], 2, 1, 700)
 
 
-def check_child(path: Path, timeout=60) -> subprocess.CompletedProcess:
+def check_child(path: Path, timeout=60, memory: int | None = None) -> subprocess.CompletedProcess:
+    """`python -m pipeline check <path>` in a child (its address space limited to ``memory``
+    bytes, where given), which prints its peak memory after ``PEAK``."""
+    import resource
+
     code = ("import sys\nfrom pipeline.cli.main import main\n"
             "try:\n    code = main(['check', sys.argv[1]])\nexcept SystemExit as e:\n    code = e.code\n"
             "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
             "print('PEAK', hwm * 1024)\nsys.exit(code)\n")
+    limit = (lambda: resource.setrlimit(resource.RLIMIT_AS, (memory, memory))) if memory else None
     return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)
+                          timeout=timeout, preexec_fn=limit)
 
 
 def alias_bomb() -> str:
@@ -243,3 +249,120 @@ def test_unknown_key_far_from_every_key_gets_no_hint(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().endswith("train.epocs: unknown key (did you mean 'train.epochs'?)")
+
+
+def dvc_records(path: Path) -> dict:
+    """The params file at ``path`` as DVC reads it (into dvc.lock and `dvc params diff`): its own
+    params loader, ruamel.yaml's YAML 1.2."""
+    import warnings
+
+    from dvc.dependency.param import read_param_file
+    from dvc.fs import LocalFileSystem
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_param_file(LocalFileSystem(), str(path))
+
+
+def with_value(section: str, key: str, value: str) -> str:
+    """configs/demo.yaml with the line of ``section.key`` set to ``value`` (as text)."""
+    lines, current, done = DEMO.read_text().splitlines(), None, False
+    for i, line in enumerate(lines):
+        if line and not line.startswith((" ", "#")):
+            current = line.split(":")[0]
+        elif current == section and line.startswith(f"  {key}:"):
+            lines[i], done = f"  {key}: {value}", True
+    assert done, (section, key)
+    return "\n".join(lines) + "\n"
+
+
+#: (param, value as written): YAML 1.1 (PyYAML, which read params here before) and YAML 1.2
+#: (DVC) read most of these differently
+SPLITS = [
+    ("frames.T", "010"),                 # 1.1: 8 (octal); DVC: 10
+    ("frames.T", "1:00"),                # 1.1: 60 (base 60); DVC: the string "1:00"
+    ("frames.T", "1_6"),                 # 16 for both with this DVC's ruamel.yaml
+    ("frames.T", "0o20"),                # 1.1: the string "0o20"; DVC: 16
+    ("frames.split_seed", "1:2:3"),      # 1.1: 3723
+    ("train.seed", "0777"),              # 1.1: 511; DVC: 777
+    ("train.epochs", "-010"),            # 1.1: -8; DVC: -10 (refused either way: at least 1)
+    ("train.lr", "1e-3"),                # 1.1: the string "1e-3"; DVC: 0.001
+    ("train.drop_last", "yes"),          # 1.1: true; DVC: the string "yes"
+    ("train.sync_bn", "off"),            # 1.1: false; DVC: "off"
+    ("train.deterministic", "on"),
+    ("train.channels_last", "no"),
+    ("train.data_on_device", "Yes"),
+    ("train.amp", "off"),                # 1.1: false, which amp took for off; DVC: "off"
+    ("train.drop_last", "true"),
+]
+
+
+def test_every_param_means_what_dvc_records_or_is_refused(tmp_path):
+    """`frames.T: 010` was T = 8 for check and the stages, 10 in dvc.lock and `dvc params diff`.
+    Each value here must be DVC's, of DVC's type, or refused in one line naming the param."""
+    wrong = []
+    for i, (param, value) in enumerate(SPLITS):
+        section, key = param.split(".")
+        path = tmp_path / f"params{i}.yaml"
+        path.write_text(with_value(section, key, value))
+        theirs = dvc_records(path)[section][key]
+        try:
+            ours = getattr(getattr(load_params(path), section), key)
+        except ParamsError as e:
+            if f"{param}: " not in str(e) or "\n" in str(e):
+                wrong.append(f"{param}: {value}: refused without naming it: {e}")
+            continue
+        if repr(ours) != repr(theirs):
+            wrong.append(f"{param}: {value}: ours {ours!r}, DVC's {theirs!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("value, reason", [("yes", "DVC reads params as YAML 1.2, where yes is a string"),
+                                           ("1", "must be true or false")])
+def test_a_bool_param_takes_true_or_false(tmp_path, value, reason):
+    path = tmp_path / "params.yaml"
+    path.write_text(with_value("train", "drop_last", value))
+    with pytest.raises(ParamsError, match=f"train.drop_last: .*{reason}"):
+        load_params(path)
+
+
+def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path):
+    """PyYAML kept the last `T` (2); DVC refuses the file. The lines counted by hand."""
+    text = DEMO.read_text().replace("\nmodel:\n", "\n  T: 2\nmodel:\n", 1)
+    lines = text.splitlines()
+    first, second = lines.index("  T: 16") + 1, lines.index("  T: 2") + 1
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(Exception, match="YAML file structure is corrupted"):
+        dvc_records(path)
+    r = check_child(path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.strip().splitlines() == [
+        f"python -m pipeline check: error: {path}: frames.T: the key is given twice (lines {first} and {second}); "
+        "DVC refuses a file with a duplicate key: keep one"]
+
+
+def test_hostile_params_text_is_one_line(tmp_path):
+    """A 5,000-digit integer (a traceback: Python converts at most 4,300 digits), /dev/zero
+    (read until memory ran out) and a FIFO (check blocked for ever): one line each, exit 1."""
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(with_value("frames", "T", "1" * 5000))
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    expected = {huge: f"{huge}: frames.T: an integer of 5000 digits (line ",
+                Path("/dev/zero"): "/dev/zero: a character device, not a regular file",
+                fifo: f"{fifo}: a named pipe, not a regular file"}
+    for path, start in expected.items():
+        r = check_child(path, timeout=30, memory=2 << 30)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, (path, r.stderr[-2000:])
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"python -m pipeline check: error: {start}"), lines
+
+
+def test_an_integer_over_30_digits_is_refused_naming_the_param(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(with_value("frames", "split_seed", "9" * 31))
+    with pytest.raises(ParamsError, match=r"frames\.split_seed: an integer of 31 digits \(line \d+\); at most 30"):
+        load_params(path)
+    path.write_text(with_value("frames", "split_seed", "9" * 30))
+    assert load_params(path).frames.split_seed == dvc_records(path)["frames"]["split_seed"] == 10 ** 30 - 1

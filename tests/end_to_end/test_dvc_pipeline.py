@@ -210,7 +210,7 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     from damage import damage_sample
 
     run(["dvc", "repro"], repo)
-    assert "verify: 10 of 10 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+    assert "verify: 11 of 11 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
     path = repo / "data/frames/train.h5"
     good = path.read_bytes()
     stat = path.stat()
@@ -218,7 +218,7 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))   # as a disk error would: same mtime
     out = run(["python", "-m", "pipeline", "verify"], repo, check=False)
     assert "DAMAGED  data/frames (frames)" in out and "file data/frames/train.h5 differs" in out
-    assert "its cache copy" in out and "verify: 9 of 10 outputs match dvc.lock; 1 damaged" in out
+    assert "its cache copy" in out and "verify: 10 of 11 outputs match dvc.lock; 1 damaged" in out
     # the HDF5 checksum names the sample when the file is read
     r = run(["python", "-c", "from pipeline.core.store import read_sample; read_sample('data/frames/train.h5', 1)"],
             repo, check=False)
@@ -229,7 +229,7 @@ def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     os.remove(rm)
     run(["dvc", "repro", "--force", "--single-item", "frames"], repo)
     assert path.read_bytes() == good
-    assert "verify: 10 of 10 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
+    assert "verify: 11 of 11 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
 
 
 @pytest.mark.parametrize("lock", [
@@ -292,3 +292,78 @@ def test_export_nir_gives_evaluates_predictions_through_an_independent_executor(
     predicted = [cfg["classes"][int(r["vote"].mean(0).argmax())] for r in runs]
     with open(repo / "results" / "confusion.csv") as f:
         assert predicted == [row["predicted"] for row in csv.DictReader(f)]
+
+
+@pytest.mark.parametrize("stage", ["download", "frames", "train", "evaluate"])
+def test_a_typo_fails_a_targeted_repro(repo, stage):
+    """`dvc repro frames` (or any one stage) with a typo said the stage was up to date: only a
+    plain `dvc repro` ran `check`. Each stage depends on its slice of the checked params
+    (data/params/<stage>.json), so `check` runs first, upstream, and fails."""
+    run(["dvc", "repro"], repo)
+    before = (repo / "params.yaml").read_text()
+    (repo / "params.yaml").write_text(before.replace("\nframes:\n", "\nframes:\n  TT: 20\n", 1))
+    try:
+        out = run(["dvc", "repro", stage], repo, check=False)
+        assert "Running stage 'check'" in out and "failed to reproduce 'check'" in out, out
+        errors = [line for line in out.splitlines() if line.startswith("check: error: ")]
+        assert errors == ["check: error: params.yaml: invalid parameters: frames.TT: unknown key "
+                          "(did you mean 'frames.T'?)"], out
+        assert f"Running stage '{stage}'" not in out and "Traceback" not in out, out
+    finally:
+        (repo / "params.yaml").write_text(before)
+
+
+def test_a_training_param_reruns_check_and_train_and_leaves_the_other_slices_alone(repo):
+    """Changing train.epochs rewrites train's slice alone: `dvc repro evaluate` runs check,
+    train and evaluate, and skips download and frames, whose slices keep their bytes."""
+    import yaml
+
+    run(["dvc", "repro"], repo)
+    paths = {s: repo / "data" / "params" / f"{s}.json" for s in ("download", "frames", "train", "evaluate")}
+    slices = {s: path.read_bytes() if path.exists() else None for s, path in paths.items()}
+    epochs = yaml.safe_load((repo / "params.yaml").read_text())["train"]["epochs"]
+    assert epochs != 3
+    set_params(repo, {"train": {"epochs": 3}})          # never run before in this repo: no run-cache entry
+    out = run(["dvc", "repro", "evaluate"], repo)
+    for stage in ("check", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in out, out
+    for stage in ("download", "frames"):
+        assert f"Stage '{stage}' didn't change, skipping" in out, out
+    after = {s: path.read_bytes() for s, path in paths.items()}
+    assert [s for s in slices if after[s] != slices[s]] == ["train"]
+    assert json.loads(after["train"])["train"]["epochs"] == 3 and json.loads(after["evaluate"]) == {}
+    assert json.loads((repo / "results/evaluation.json").read_text())["epochs"] == 3
+    set_params(repo, {"train": {"epochs": epochs}})
+    out = run(["dvc", "repro"], repo)                   # back: every stage from the run-cache
+    assert "Running stage" not in out, out
+
+
+def test_check_reads_params_as_dvc_records_them(repo):
+    """`frames.T: 010` was 8 for check and the stages (YAML 1.1) and 10 in dvc.lock and `dvc
+    params diff` (YAML 1.2); `1:00` was 60 against DVC's string "1:00". Our value is DVC's, or
+    refused in one line naming the param."""
+    import re
+
+    from dvc.utils.serialize import load_yaml
+
+    run(["dvc", "repro"], repo)
+    before = (repo / "params.yaml").read_text()
+    edited, n = re.subn(r"\n  T: \d+\n", "\n  T: 010\n", before, count=1)
+    assert n == 1
+    (repo / "params.yaml").write_text(edited)
+    try:
+        run(["dvc", "repro", "check"], repo)
+        recorded = load_yaml(repo / "dvc.lock")["stages"]["check"]["params"]["params.yaml"]["frames"]["T"]
+        diff = json.loads(run(["dvc", "params", "diff", "--json"], repo))["params.yaml"]["frames.T"]["new"]
+        assert recorded == diff == 10
+        assert json.loads((repo / "data/params.json").read_text())["frames"]["T"] == recorded
+        assert json.loads((repo / "data/params/frames.json").read_text())["frames"]["T"] == recorded
+
+        (repo / "params.yaml").write_text(edited.replace("\n  T: 010\n", "\n  T: 1:00\n"))
+        out = run(["dvc", "repro", "check"], repo, check=False)
+        errors = [line for line in out.splitlines() if line.startswith("check: error: ")]
+        assert len(errors) == 1 and "params.yaml: invalid parameters: frames.T: " in errors[0], out
+        assert "failed to reproduce 'check'" in out and "Traceback" not in out, out
+    finally:
+        (repo / "params.yaml").write_text(before)
+    run(["dvc", "repro"], repo)

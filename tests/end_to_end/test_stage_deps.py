@@ -84,7 +84,22 @@ def test_check_alone_tracks_the_whole_params_file():
     depends on every param (run-only knobs and unknown keys included); no other stage does."""
     whole = [s for s, stage in DVC.items() if {"params.yaml": None} in stage.get("params", [])]
     assert whole == ["check"] and DVC["check"]["params"] == [{"params.yaml": None}]
-    assert list(DVC)[0] == "check" and DVC["check"]["outs"] == ["data/params.json"]
+    assert list(DVC)[0] == "check" and DVC["check"]["outs"] == ["data/params.json", "data/params"]
+
+
+def test_every_stage_depends_on_its_slice_of_the_checked_params():
+    """`check` writes each stage's params, validated, to data/params/<stage>.json and the stage
+    depends on that file: a targeted `dvc repro <stage>` runs `check` first. The slice holds
+    exactly the params the stage lists in dvc.yaml (pipeline.core.params.STAGE_SECTIONS), so a
+    param of another stage leaves its bytes alone (test_dvc_pipeline.py runs both)."""
+    from pipeline.core.params import STAGE_SECTIONS, stage_params
+
+    assert set(STAGE_SECTIONS) == set(DVC) - {"check"}
+    for stage in STAGE_SECTIONS:
+        assert f"data/params/{stage}.json" in DVC[stage]["deps"], stage
+        assert set(stage_params(stage)) == leaf_params(DVC[stage]), stage
+        others = [d for d in DVC[stage]["deps"] if d.startswith("data/params")]
+        assert others == [f"data/params/{stage}.json"], f"{stage} depends on another stage's params: {others}"
 
 
 def test_every_param_that_changes_an_output_belongs_to_a_stage():
