@@ -218,7 +218,8 @@ class Params(_Section):
     @classmethod
     def _known(cls, v):
         if v not in DATASETS:
-            raise ValueError(f"unknown dataset {v!r}; known: {', '.join(DATASETS)}")
+            raise ValueError(f"unknown dataset {shown(v, 60)}{did_you_mean(v, DATASETS)}; "
+                             "`python -m pipeline datasets` lists them")
         return v
 
     def frame_shape(self) -> tuple[int, int, int, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.errors import LayoutError
+from ..core.filterparams import did_you_mean
 from .registry import (
     CIFAR10,
     CIFAR10_DVS,
@@ -31,7 +32,8 @@ def get(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise LayoutError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None
+        raise LayoutError(f"unknown dataset {str(name)[:60]!r}{did_you_mean(name, DATASETS)}; "
+                          "`python -m pipeline datasets` lists them") from None
 
 
 def help_text(name: str, **fields) -> str:

@@ -366,3 +366,13 @@ def test_an_integer_over_30_digits_is_refused_naming_the_param(tmp_path):
         load_params(path)
     path.write_text(with_value("frames", "split_seed", "9" * 30))
     assert load_params(path).frames.split_seed == dvc_records(path)["frames"]["split_seed"] == 10 ** 30 - 1
+
+
+def test_an_unknown_dataset_gets_a_hint_not_the_whole_list(tmp_path):
+    """It listed all 17 names (357 characters); now the closest, and where the list is."""
+    path = write(tmp_path, {}, {"dataset": "nmist"})
+    with pytest.raises(ParamsError) as e:
+        load_params(path)
+    msg = str(e.value)
+    assert "unknown dataset 'nmist' (did you mean 'nmnist'?)" in msg and "python -m pipeline datasets" in msg
+    assert "cifar10_dvs" not in msg and len(msg) - len(str(path)) < 200
