@@ -10,8 +10,6 @@ depends on its slice, so `dvc repro frames` (or any stage) runs this check first
 param of one stage changes that stage's slice alone and reruns no other stage.
 """
 
-import json
-
 from pipeline.core.atomic import atomic_path, write_json
 from pipeline.core.errors import report_errors
 from pipeline.core.params import STAGE_SECTIONS, load_params, stage_slice
@@ -22,7 +20,7 @@ if __name__ == "__main__":
         with atomic_path("data/params") as tmp:
             tmp.mkdir()
             for stage in STAGE_SECTIONS:
-                (tmp / f"{stage}.json").write_text(json.dumps(stage_slice(p, stage), indent=2) + "\n")
+                write_json(tmp / f"{stage}.json", stage_slice(p, stage))
         write_json("data/params.json", p.model_dump(mode="json"))
         T, C, H, W = p.frame_shape()
         print(f"check: params.yaml is valid: dataset {p.dataset}, frames {T} x {C} x {H} x {W}")

@@ -140,6 +140,18 @@ def _network_why(e: Exception) -> str:
     return caused.group(1) if caused else text
 
 
+def room(head: str, tail: str, where: str, usual: int) -> int:
+    """The characters left for why a download failed in a line ``head + why + tail`` of about
+    :data:`MESSAGE_LIMIT`, where ``tail`` holds the folder ``where``: one longer than ``usual``
+    lengthens the line rather than hiding why (callers set a floor of their own)."""
+    return MESSAGE_LIMIT - len(head) - len(tail) + max(0, len(where) - usual)
+
+
+def _sources(help: str) -> str:
+    """What ends a failed download's line: ``help`` when short enough, else :data:`SOURCES`."""
+    return help if help and len(help) <= HELP_LIMIT else SOURCES
+
+
 def _failed(name: str, failures: list[tuple[str, str]], folder: Path, help: str) -> str:
     """One line of about MESSAGE_LIMIT characters: the file, its URL (or how many), what they
     answered (each distinct answer once, URLs in it shortened, cut to fit: every URL's full
@@ -147,14 +159,14 @@ def _failed(name: str, failures: list[tuple[str, str]], folder: Path, help: str)
     n = len(failures)
     head = f"could not download {name} from {short_url(failures[0][0]) if n == 1 else f'{n} URLs'} ("
     where = shown_path(folder)
-    tail = f"); place it in {where} ({help if help and len(help) <= HELP_LIMIT else SOURCES})"
+    tail = f"); place it in {where} ({_sources(help)})"
     answers: dict[str, int] = {}
     for _, why in failures:
         why = short_urls(why)
         answers[why] = answers.get(why, 0) + 1
     # what the URLs answered gets the room left beside a folder of up to 20 characters: a longer
     # folder (or file name) lengthens the line rather than hiding why the download failed
-    budget = max(80, MESSAGE_LIMIT - len(head) - len(tail) + max(0, len(where) - 20))
+    budget = max(80, room(head, tail, where, 20))
     each = max(40, budget // len(answers) - 2)
     text = "; ".join(clip(why if k == 1 else f"{k} URLs: {why}", each) for why, k in answers.items())
     return head + clip(text, budget) + tail
@@ -231,7 +243,8 @@ def fetch(
     ``min_rate`` (bytes/s) is the stall rule's mean rate over ``2 x timeout`` seconds.
     ``deadline`` (seconds, None: none) bounds one URL, retries included. ``help`` (a short pointer
     to where the file comes from) ends the error message, after where to place the file, when
-    every URL fails, if it is at most :data:`HELP_LIMIT` characters (else :data:`SOURCES`), so the message stays one line of about :data:`MESSAGE_LIMIT` characters
+    every URL fails, if it is at most :data:`HELP_LIMIT` characters (else :data:`SOURCES`), so
+    the message stays one line of about :data:`MESSAGE_LIMIT` characters
     (each URL's full answer is logged as a warning when it fails). Returns ``dest`` as a Path.
     Raises DownloadError; nothing partial is left behind then.
     """
@@ -262,8 +275,7 @@ def fetch(
         )
 
     if not urls:
-        where = (f"place it in {shown_path(dest.parent)} or add a mirror to download.mirrors "
-                 f"({help if help and len(help) <= HELP_LIMIT else SOURCES})")
+        where = f"place it in {shown_path(dest.parent)} or add a mirror to download.mirrors ({_sources(help)})"
         raise DownloadError(f"no URL to download {dest.name} from; {where}")
 
     dest.parent.mkdir(parents=True, exist_ok=True)

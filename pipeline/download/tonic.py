@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 from ..core.atomic import atomic_path, remove, write_json
 from ..datasets import DatasetSpec
 from ..core.errors import DownloadError, one_line
-from .fetch import MESSAGE_LIMIT, clip, md5sum, short_url, short_urls, shown_path
+from .fetch import clip, md5sum, room, short_url, short_urls, shown_path
 from ..core.params import Params
 from ..core.source import SOURCE_FILE, Archive, Source
 from ..core.tonic_private import extractors_replaced
@@ -231,7 +231,7 @@ def _failed(spec: DatasetSpec, version: str, name: str, url: str | None, locatio
     tail = f"); place it in {where} (URLs: {DOCS})"
     # why gets the room left beside a folder as long as data/downloads/tonic/NCALTECH101: a longer
     # folder lengthens the line rather than hiding why
-    return head + clip(why, max(40, MESSAGE_LIMIT - len(head) - len(tail) + max(0, len(where) - 32))) + tail
+    return head + clip(why, max(40, room(head, tail, where, 32))) + tail
 
 
 def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> Source:

@@ -292,24 +292,21 @@ def _cell(v) -> str:
     return "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
+def _write_csv(path: Path, rows) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    write_text(path, out.getvalue())
+
+
 def write_log(path: Path, history: list[dict], tau_path: Path | None = None) -> None:
     """The per-epoch log, one row per epoch; with ``tau_path``, its tau columns again in long
     form (``epoch,layer,tau``, one row per epoch and spiking layer), which DVC's plot template
     ``.dvc/plots/layers.json`` draws as one line per layer whatever the number of layers."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(history[0].keys())
-    for row in history:
-        w.writerow([_cell(v) for v in row.values()])
-    write_text(path, out.getvalue())
+    _write_csv(path, [list(history[0]), *([_cell(v) for v in row.values()] for row in history)])
     if tau_path is not None:
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(["epoch", "layer", "tau"])
-        for row in history:
-            w.writerows([row["epoch"], "spiking_" + k.removeprefix("tau_"), _cell(v)]
-                        for k, v in row.items() if k.startswith("tau_"))
-        write_text(tau_path, out.getvalue())
+        _write_csv(tau_path, [["epoch", "layer", "tau"],
+                              *([row["epoch"], "spiking_" + k.removeprefix("tau_"), _cell(v)]
+                                for row in history for k, v in row.items() if k.startswith("tau_"))])
 
 
 # --- the end --------------------------------------------------------------------------------
@@ -362,13 +359,14 @@ def train(train_h5: str | Path, test_h5: str | Path, classes: list[str], mp: Mod
     columns in long form as well (:func:`write_log`).
     """
     model_dir, log_csv, metrics_json = Path(model_dir), Path(log_csv), Path(metrics_json)
+    tau_csv = None if tau_csv is None else Path(tau_csv)
     checkpoint = Path(resume) if resume is not None else model_dir.parent / "checkpoints" / "train.pt"
     ctx = distributed.setup(tp.device)
     try:
         run = start_run(ctx, Path(train_h5), Path(test_h5), list(classes), mp, tp)
         resume_run(run, checkpoint)
         if ctx.main:                                   # only global rank 0 writes outputs
-            for p in (model_dir, log_csv.parent, metrics_json.parent, *([Path(tau_csv).parent] if tau_csv else [])):
+            for p in (model_dir, log_csv.parent, metrics_json.parent, *([tau_csv.parent] if tau_csv else [])):
                 p.mkdir(parents=True, exist_ok=True)
         bar = tqdm(range(run.progress.start, tp.epochs + 1), desc="train", unit="epoch", disable=not ctx.main)
         for epoch in bar:
@@ -379,7 +377,7 @@ def train(train_h5: str | Path, test_h5: str | Path, classes: list[str], mp: Mod
             run.progress.history.append({"epoch": epoch, "loss": trained["loss"], "accuracy": trained["accuracy"],
                                          **scores, "lr": trained["lr"], "seconds": time.perf_counter() - t0,
                                          **tau_columns(run.learner.model)})
-            save_checkpoint(run, epoch, checkpoint, log_csv, None if tau_csv is None else Path(tau_csv))
+            save_checkpoint(run, epoch, checkpoint, log_csv, tau_csv)
             bar.set_postfix(loss=f"{trained['loss']:.4f}", acc=f"{trained['accuracy']:.3f}",
                             test=f"{scores['test_accuracy']:.3f}",
                             **({"val": f"{scores['val_accuracy']:.3f}"} if run.feed.val_idx.size else {}))

@@ -10,7 +10,7 @@ import numpy as np
 from ...frames.integration import integrate
 from ...io import read_events
 from ...core.store import open_frames, read_field, read_frames, read_meta
-from .render import MAX_FRAMES, PreviewError, check_frames
+from .render import PreviewError, check_frames
 
 
 DEFAULT_T = 8
@@ -88,10 +88,7 @@ def frames_sample(path: Path, index: int, T: int | None) -> Shown:
 def event_file(path: Path, T: int | None, split_by: str, sensor_size: tuple[int, int] | None) -> Shown:
     """Every event of an event file (any format :func:`pipeline.io.read_events` reads) in ``T`` frames."""
     T = DEFAULT_T if T is None else int(T)
-    if T > MAX_FRAMES:                                   # before reading anything
-        check_frames(T, 1, 1)
-    if sensor_size is not None:
-        check_frames(T, *(int(s) for s in sensor_size))
+    check_frames(T, *(int(s) for s in sensor_size or (1, 1)))     # before reading anything
     events = read_events(path)
     if sensor_size is None:
         try:
