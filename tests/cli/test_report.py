@@ -648,3 +648,27 @@ def test_report_in_a_clone_without_shared(tmp_path):
     row = table_rows(md)["workspace"]
     # SOURCES.md: DVS128Gesture PLIF tau0=2 max 97.57 (Table 2); awk over epochs 0-29: 0.920139
     assert row[COLS["paper_A"]] == "97.57" and row[COLS["paper_N"]] == "92.01 (N=30)"
+
+
+def test_a_paper_log_past_the_bound_is_refused_before_it_is_all_read(tmp_path, monkeypatch):
+    """A small xz file can hold gigabytes: decompression stops at the bound (set low here), and a
+    plain CSV is read no further than it."""
+    from pipeline.cli.report import paper
+
+    monkeypatch.setattr(paper, "MAX_LOG_BYTES", 1000)
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    header = b"dataset,neuron,init_tau,pooling,T,epoch,test_accuracy,wall_time\n"
+    (folder / "test_accuracy.csv.xz").write_bytes(lzma.compress(header + b"0" * 5000))   # 5 kB in ~100 bytes
+    with pytest.raises(PipelineError, match=r"test_accuracy.csv.xz: decompresses to more than") as e:
+        load_paper(folder)
+    assert "\n" not in str(e.value)
+    (folder / "test_accuracy.csv.xz").unlink()
+    (folder / "test_accuracy.csv").write_bytes(header + b"0" * 5000)
+    with pytest.raises(PipelineError, match=r"test_accuracy.csv: more than"):
+        load_paper(folder)
+    # trailing bytes after the xz stream are damage, as a truncation is
+    (folder / "test_accuracy.csv").unlink()
+    (folder / "test_accuracy.csv.xz").write_bytes(lzma.compress(header) + b"junk")
+    with pytest.raises(PipelineError, match="not an xz file, or a damaged one"):
+        load_paper(folder)

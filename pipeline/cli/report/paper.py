@@ -110,6 +110,18 @@ def spiking_name(k: int) -> str:
     return f"spiking_{k}"
 
 
+#: the most a paper log may hold, plain or once decompressed (the real ones: 1.5 MB each)
+MAX_LOG_BYTES = 64 << 20
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise PipelineError(f"{path}: more than {limit >> 20} MiB; the paper's logs are about 1.5 MB each")
+    return data
+
+
 def _text(path: Path) -> str:
     """A log file's text: plain, or xz-compressed when its name ends in :data:`COMPRESSED`."""
     if path.name.endswith(COMPRESSED):
@@ -118,12 +130,19 @@ def _text(path: Path) -> str:
         except ImportError:
             raise PipelineError(f"{path}: this Python has no lzma module (built without liblzma) to read it; "
                                 f"give --paper DIR, a folder of the plain CSVs (xz -dk {path.name})") from None
-        try:
-            data = lzma.decompress(path.read_bytes())
+        raw = _read_at_most(path, MAX_LOG_BYTES)
+        unpacker = lzma.LZMADecompressor()
+        try:                                       # never more than the bound, however well it packs
+            data = unpacker.decompress(raw, max_length=MAX_LOG_BYTES + 1)
         except lzma.LZMAError as e:
             raise PipelineError(f"{path}: not an xz file, or a damaged one ({e})") from None
+        if len(data) > MAX_LOG_BYTES:
+            raise PipelineError(f"{path}: decompresses to more than {MAX_LOG_BYTES >> 20} MiB; the paper's logs "
+                                "are about 1.5 MB each")
+        if not unpacker.eof or unpacker.unused_data:
+            raise PipelineError(f"{path}: not an xz file, or a damaged one (truncated, or bytes after its end)")
     else:
-        data = path.read_bytes()
+        data = _read_at_most(path, MAX_LOG_BYTES)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
