@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..datasets import DATASETS
+from .augmentparams import validate as validate_augment
 from .errors import ParamsError
 from .filterparams import did_you_mean
 from .filterparams import validate as validate_filters
@@ -169,7 +170,7 @@ class TrainParams(_Section):
     batch_size: int = Field(16, ge=1, le=65536)      # global: split evenly across the processes of a DDP run
     lr: float = Field(1e-3, gt=0, le=10)
     T_max: int = Field(64, ge=1)                     # cosine annealing period, in epochs
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
     workers: int = Field(0, ge=0, le=256)            # DataLoader workers (per process)
     threads: int = Field(0, ge=0, le=1024)           # torch intra-op threads, 0 = torch's default
     protocol: Literal["A", "B"] = "B"  # epoch chosen on: A the test set (the paper), B a validation split
@@ -187,6 +188,20 @@ class TrainParams(_Section):
     # load each split's frames onto the device once and index batches there (the same batches
     # as streaming); auto: on CUDA when the split fits in DATA_ON_DEVICE_FRACTION of its memory
     data_on_device: Literal["auto"] | bool = "auto"
+    # augmentation of each training batch on the device, in order: a list of one-key mappings,
+    # e.g. [{flip: {p: 0.5}}, {roll: {max_shift: 5}}] (pipeline.train.augment.events)
+    augment: list[dict[str, dict]] = []
+    loss: Literal["mse", "ce", "tet"] = "mse"        # mse: the paper's; tet: Deng et al., ICLR 2022
+    tet_lambda: float = Field(1e-3, ge=0, le=1)      # TET's lambda: (1 - l) L_TET + l MSE(outputs, 1)
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _known_ops(cls, v):
+        try:
+            validate_augment(v, where="augment")
+        except ParamsError as e:
+            raise ValueError(str(e)) from None
+        return [{name: dict(args or {})} for item in v or [] for name, args in item.items()]
 
     @field_validator("amp", mode="before")
     @classmethod

@@ -204,15 +204,19 @@ class SpikingConvNet(nn.Module):
         layers += [SeqToBatch(nn.Linear(hidden, classes * votes, bias=False)), spiking()]
         self.layers = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, per_step: bool = False) -> torch.Tensor:
         """``x``: frames ``(B, T, C, H, W)``, or images ``(B, C, H, W)`` of raw 0..255 values
-        when the network repeats them (``image_steps``) -> firing rate per class ``(B, classes)``."""
+        when the network repeats them (``image_steps``) -> firing rate per class ``(B, classes)``;
+        with ``per_step``, each step's ``(T, B, classes)`` (the votes' mean spike, as TET's loss
+        takes them)."""
         if self.encoder is not None:
             y = self.encoder(self.normalize(x))             # (B, channels, H, W), once
             seq = y.unsqueeze(0).expand(self.image_steps, *y.shape).contiguous()
         else:
             seq = x.transpose(0, 1)
         spikes = self.layers(seq)                            # (T, B, classes * votes)
+        if per_step:
+            return spikes.reshape(*spikes.shape[:2], self.classes, self.votes).mean(3)
         rate = spikes.mean(0)
         return rate.reshape(rate.shape[0], self.classes, self.votes).mean(2)
 

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -49,13 +50,14 @@ from ..core.atomic import write_json, write_text
 from ..core.device import configure_torch
 from ..core.errors import LayoutError
 from ..core.params import ModelParams, TrainParams
-from ..model import SpikingConvNet, build_model, loss_fn, resolve_backend
+from ..model import SpikingConvNet, build_model, resolve_backend
 from ..model.network import walk
 from . import distributed
-from .augment import build_augmentation
+from .augment import augment_events, build_augmentation
 from .checkpoint import FORMAT, atomic_save, load_resumable, rng_state, set_rng_state
 from .data import H5Frames
 from .distributed import Context
+from .losses import per_step, training_loss
 from .placement import Feed, full_batches, hold_out, make_feed, split_batches, split_size
 from .scoring import amp_dtype, autocast, channels_last, on_device, score_batches
 
@@ -217,21 +219,39 @@ def renamed_taus(history: list[dict]) -> list[dict]:
 # --- one epoch ------------------------------------------------------------------------------
 
 
+def augment_batch(x: torch.Tensor, y: torch.Tensor, tp: TrainParams, epoch: int, indices: torch.Tensor,
+                  classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(frames, targets)``: ``train.augment`` applied to a cast training batch (images
+    ``(B, C, H, W)`` as one frame each), seeded by ``(train.seed, epoch, indices)``; the targets
+    one-hot unless ``cutmix`` mixed them."""
+    if not tp.augment:
+        return x, F.one_hot(y, classes).to(torch.float32)
+    image = x.dim() == 4
+    x, targets = augment_events(x.unsqueeze(1) if image else x, y, tp.augment, seed=tp.seed, epoch=epoch,
+                                indices=indices, num_classes=classes)
+    return (x.squeeze(1) if image else x), targets
+
+
+
 def train_epoch(run: Run, epoch: int) -> dict:
     """One pass over this rank's share of the training set; loss and accuracy over all ranks."""
     ctx, learner, feed = run.ctx, run.learner, run.feed
     learner.net.train()
     loss_sum = correct = torch.zeros((), dtype=torch.float64, device=ctx.device)
     seen = 0
-    for k, (x, y) in enumerate(feed.epoch(epoch)):
+    tp, steps = run.tp, per_step(run.tp.loss)
+    for k, (x, y, indices) in enumerate(feed.epoch(epoch)):
         if feed.batches is not None and k == feed.batches:
             break   # drop_last: rank-local batch k is part of global batch k, so every rank stops here
         x, y = on_device(x, y, ctx.device)
         if learner.augment is not None:
             x = learner.augment(x)
+        x, targets = augment_batch(x, y, tp, epoch, indices, len(run.classes))
         with autocast(ctx.device, learner.dtype):
-            rate = learner.net(x)
-        loss = loss_fn(rate.float(), y, len(run.classes))
+            out = learner.net(x, per_step=True) if steps else learner.net(x)
+        out = out.float()
+        rate = out.mean(0) if steps else out
+        loss = training_loss(tp.loss, out, targets, tp.tet_lambda)
         learner.opt.zero_grad(set_to_none=True)
         learner.scaler.scale(loss).backward()          # DDP averages the gradients over the ranks here
         learner.scaler.step(learner.opt)

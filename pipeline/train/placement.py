@@ -42,11 +42,19 @@ class Feed:
     scoring: dict                     # "val", "test": this rank's share, a DataLoader or DeviceFrames
 
     def epoch(self, epoch: int):
-        """Epoch ``epoch``'s training batches (all of them: the loop stops at :attr:`batches`)."""
+        """Epoch ``epoch``'s training batches (all of them: the loop stops at :attr:`batches`),
+        each ``(x, y, indices)``: ``indices`` (int64, on the CPU) are the samples' indices in the
+        training file, which seed their augmentation."""
         self.sampler.set_epoch(epoch)
+        order = torch.as_tensor(np.asarray(self.train_idx, np.int64))[torch.tensor(list(self.sampler),
+                                                                                   dtype=torch.int64)]
+        size = self.loader.batch_size
         if self.on_device is None:
-            return self.loader
-        return device_batches(self.on_device, self.sampler, self.loader.batch_size, self.generator)
+            batches = self.loader
+        else:
+            batches = device_batches(self.on_device, self.sampler, size, self.generator)
+        for k, (x, y) in enumerate(batches):
+            yield x, y, order[k * size:(k + 1) * size]
 
 
 def hold_out(data: H5Frames, tp: TrainParams, path) -> tuple[np.ndarray, np.ndarray]:

@@ -672,3 +672,105 @@ def test_a_paper_log_past_the_bound_is_refused_before_it_is_all_read(tmp_path, m
     (folder / "test_accuracy.csv.xz").write_bytes(lzma.compress(header) + b"junk")
     with pytest.raises(PipelineError, match="not an xz file, or a damaged one"):
         load_paper(folder)
+
+
+# --- results over seeds: runs that differ only in train.seed ----------------------------------
+
+def seed_run(tmp_path, name, seed, a, b=None, protocol="B", **sections):
+    """A finished run named ``name`` with ``train.seed: seed``, best test accuracy ``a`` and (protocol
+    B) ``b`` at the best validation epoch; ``sections``: params set over write_run's (``frames={"T": 8}``)."""
+    ws = write_run(tmp_path / name, protocol=protocol, test_acc=[a / 2, a],
+                   train={"accuracy_A_test_best_epoch": a,
+                          **({"accuracy_B_test_at_best_val_epoch": b} if b is not None else {})})
+    params = yaml.safe_load((ws / "params.yaml").read_text(encoding="utf-8"))
+    params["train"]["seed"] = seed
+    for section, values in sections.items():
+        params[section] = {**params.get(section, {}), **values}
+    (ws / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    (run,) = collect_runs(ws, experiments=False, note=lambda _: None)
+    run.name = name
+    return run
+
+
+def seed_rows(md: str) -> list[list[str]]:
+    """The cells of each row of report.md's "Over seeds" table ([] when the report has none)."""
+    if "\n## Over seeds\n" not in md:
+        return []
+    section = md.split("\n## Over seeds\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("| ")]
+    assert lines[0].startswith("| group | n |"), lines
+    return [[c.strip() for c in line.strip().strip("|").split(" | ")] for line in lines[1:]]
+
+
+def report_of(runs, tmp_path, monkeypatch):
+    monkeypatch.setattr(report_module, "collect_runs", lambda *a, **k: runs)
+    rep = make_report(tmp_path / runs[0].name, tmp_path / "out", write_paper(tmp_path / "paper"))
+    return rep, (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+
+
+def test_runs_over_seeds_mean_and_sample_std(tmp_path, monkeypatch):
+    """Three seeds of one configuration: A 90, 92, 94 % -> 92.00 ± 2.00 (sample std, ddof=1:
+    sqrt((2² + 0 + 2²) / 2) = 2); B 80, 85, 84 % -> mean 83.00, std sqrt((9 + 4 + 1) / 2) =
+    sqrt(7) = 2.6458 -> 2.65. A T=8 run (another param) and its lone seed form no group."""
+    runs = [seed_run(tmp_path, "s2", 2, 0.92, 0.85), seed_run(tmp_path, "s1", 1, 0.90, 0.80),
+            seed_run(tmp_path, "s3", 3, 0.94, 0.84), seed_run(tmp_path, "t8", 1, 0.5, 0.5, frames={"T": 8})]
+    rep, md = report_of(runs, tmp_path, monkeypatch)
+    assert seed_rows(md) == [["T=16", "3", "92.00 ± 2.00", "83.00 ± 2.65", "1, 2, 3", "s1, s2, s3"]]
+    rows = table_rows(md)                                    # the per-run table keeps a row per run
+    assert {"s1", "s2", "s3", "t8"} <= set(rows)
+    assert (rows["s1"][COLS["A"]], rows["s1"][COLS["B"]]) == ("90.00", "80.00")
+    assert "sample standard deviation (ddof=1" in md
+    assert [[r.name for r in g.runs] for g in rep.groups] == [["s1", "s2", "s3"]]
+    assert "report: 4 runs (demo), 1 group over seeds, 1 figure;" in rep.summary
+
+
+def test_only_the_seed_may_differ_within_a_group(tmp_path, monkeypatch):
+    """Lists and tables compared whole: train.augment [flip p=0.5] and [flip p=0.3] are two
+    groups, labelled by it; [flip p=0.5] written with its keys in another order is the same."""
+    flip5, flip3 = [{"flip": {"p": 0.5}}], [{"flip": {"p": 0.3}}]
+    runs = [seed_run(tmp_path, "a1", 1, 0.60, 0.58, train={"augment": flip5}),
+            seed_run(tmp_path, "b1", 1, 0.70, 0.66, train={"augment": flip3}),
+            seed_run(tmp_path, "a2", 2, 0.64, 0.60, train={"augment": [{"flip": {"p": 0.5}}]}),
+            seed_run(tmp_path, "b2", 2, 0.74, 0.70, train={"augment": flip3})]
+    _, md = report_of(runs, tmp_path, monkeypatch)
+    # a: A 60, 64 -> 62.00 ± sqrt(8) = 2.83; B 58, 60 -> 59.00 ± sqrt(2) = 1.41
+    # b: A 70, 74 -> 72.00 ± 2.83; B 66, 70 -> 68.00 ± 2.83
+    assert seed_rows(md) == [
+        ["augment=[{'flip': {'p': 0.5}}]", "2", "62.00 ± 2.83", "59.00 ± 1.41", "1, 2", "a1, a2"],
+        ["augment=[{'flip': {'p': 0.3}}]", "2", "72.00 ± 2.83", "68.00 ± 2.83", "1, 2", "b1, b2"]]
+
+
+def test_seed_groups_direct(tmp_path):
+    """seed_groups on Run objects: a single run, or runs of the same seed (reruns), form no group;
+    a float 8.0 and an int 8 are the same T; a run in no group still names what tells groups apart."""
+    from pipeline.cli.report import seed_groups
+
+    lone = seed_run(tmp_path, "lone", 1, 0.5, 0.5)
+    assert seed_groups([lone]) == []
+    rerun = seed_run(tmp_path, "rerun", 1, 0.6, 0.6)
+    assert seed_groups([lone, rerun]) == []
+    t8 = [seed_run(tmp_path, f"t8-{s}", s, 0.5, 0.5, frames={"T": T}) for s, T in [(1, 8), (2, 8.0)]]
+    (group,) = seed_groups([lone, *t8])
+    assert [r.name for r in group.runs] == ["t8-1", "t8-2"] and group.label == "T=8" and group.seeds == [1, 2]
+    (group,) = seed_groups(t8)                                # nothing else: no param to name
+    assert group.label == ""
+
+
+def test_protocol_A_runs_over_seeds_give_only_A(tmp_path, monkeypatch):
+    """Protocol A has no B: the group's B is an em dash; one group alone is named by its dataset,
+    configuration and T. A B group where one run lacks B: its one value, '(1 of 2)'."""
+    runs = [seed_run(tmp_path, "a1", 1, 0.80, protocol="A"), seed_run(tmp_path, "a2", 2, 0.81, protocol="A")]
+    rep, md = report_of(runs, tmp_path, monkeypatch)
+    # A 80, 81 -> 80.50 ± sqrt(0.5) = 0.71
+    assert seed_rows(md) == [["demo, PLIF τ0=2, max, T=16", "2", "80.50 ± 0.71", "—", "1, 2", "a1, a2"]]
+    assert table_rows(md)["a1"][COLS["B"]] == "—"
+    runs = [seed_run(tmp_path, "b1", 1, 0.80, 0.70), seed_run(tmp_path, "b2", 2, 0.82)]
+    _, md = report_of(runs, tmp_path, monkeypatch)
+    assert seed_rows(md) == [["demo, PLIF τ0=2, max, T=16", "2", "81.00 ± 1.41", "70.00 (1 of 2)", "1, 2", "b1, b2"]]
+
+
+def test_no_group_no_section(tmp_path, monkeypatch):
+    runs = [seed_run(tmp_path, "x", 1, 0.5, 0.5), seed_run(tmp_path, "y", 2, 0.6, 0.6, model={"neuron": "lif"})]
+    rep, md = report_of(runs, tmp_path, monkeypatch)
+    assert seed_rows(md) == [] and "Over seeds" not in md and rep.groups == []
+    assert "group" not in rep.summary

@@ -32,6 +32,10 @@ def test_public_names():
     assert list(inspect.signature(pipeline.core.store.FrameWriter.write).parameters) == [
         "self", "frames", "label", "recording", "label_row", "n_events"]
     assert list(inspect.signature(pipeline.core.store.read_sample).parameters) == ["path", "i"]
+    from pipeline.train.augment import augment_events               # a user's own loop (docs/training.md)
+    augment = inspect.signature(augment_events).parameters
+    assert list(augment) == ["frames", "labels", "ops", "seed", "epoch", "indices", "num_classes"]
+    assert all(augment[k].kind is inspect.Parameter.KEYWORD_ONLY for k in list(augment)[3:])
 
 
 def test_write_then_read_through_the_public_names(tmp_path):

@@ -55,9 +55,16 @@ def test_two_processes_average_the_gradients_of_one(data, tmp_path):
     assert max_diff(a["grads"], b["grads"]) > 1e-2 * scale
 
 
+#: every op but cutmix (whose partner comes from the process's share of the batch): each sample
+#: is augmented as one process augments it, so the runs agree; and TET's loss on each step
+AUGMENTED = {"loss": "tet", "augment": [{"flip": {"p": 0.5}}, {"roll": {"max_shift": 2}}, {"rotate": {"degrees": 20}},
+                                        {"shear": {"max": 0.3}}, {"cutout": {"size": 0.25}},
+                                        {"drop": {"p": 0.1, "by": "frames"}}, {"drop": {"p": 0.05, "by": "pixels"}}]}
+
+
 def test_train_stage_under_torchrun(train_workspace):
-    one = train_workspace("one", epochs=2, T_max=2)
-    two = train_workspace("two", epochs=2, T_max=2)
+    one = train_workspace("one", epochs=2, T_max=2, **AUGMENTED)
+    two = train_workspace("two", epochs=2, T_max=2, **AUGMENTED)
     run_stage("train", one)
     r = run_stage("train", two, nproc=2)
     out = r.stdout + r.stderr

@@ -1,5 +1,6 @@
 """Resumable training: a run killed mid-epoch, rerun, ends with the weights, log and metrics
-of an uninterrupted run (dropout on, so the restored random states matter)."""
+of an uninterrupted run (dropout on, so the restored random states matter; augmentation on,
+cutmix included, and the cross-entropy loss on soft targets)."""
 
 import json
 import re
@@ -17,7 +18,8 @@ from damage import DEEP_KEY, with_pickle
 
 STAGE = ROOT / "stages" / "train.py"
 # 32 train samples: 28 trained on in batches of 8 (4 batches), 4 held out; 32 reads an epoch
-MODEL, TRAIN = {"dropout": 0.5}, {"epochs": 4, "T_max": 4}
+MODEL, TRAIN = {"dropout": 0.5}, {"epochs": 4, "T_max": 4, "loss": "ce",
+                                  "augment": [{"nda": {}}, {"cutout": {"size": 0.3}}, {"cutmix": {"p": 0.5}}]}
 
 
 def python(args, cwd):

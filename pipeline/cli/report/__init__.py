@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...core.atomic import atomic_path, check_target
 from ...core.errors import PipelineError
 from .paper import PaperLogs, default_paper_dir, load_paper, log_file
-from .runs import NO_RUN, Run, collect_runs
+from .runs import NO_RUN, Run, SeedGroup, collect_runs, seed_groups
 
-__all__ = ["NO_RUN", "Report", "Run", "collect_runs", "load_paper", "make_report"]
+__all__ = ["NO_RUN", "Report", "Run", "SeedGroup", "collect_runs", "load_paper", "make_report", "seed_groups"]
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Report:
     paper: PaperLogs | None   # None: the paper's logs were not found
     paper_dir: Path
     summary: str              # one line
+    groups: list[SeedGroup] = field(default_factory=list)   # runs that differ only in train.seed
 
 
 def _plural(n: int, word: str) -> str:
@@ -86,7 +87,8 @@ def check_out(out: Path, root: Path) -> None:
 def make_report(root: str | Path = ".", out: str | Path | None = None, paper: str | Path | None = None,
                 experiments: bool = True, note: Callable[[str], None] = print) -> Report:
     """Collect the finished runs of ``root``, read the paper's logs, write ``out`` (default
-    ``<root>/reports``): ``report.md``, ``accuracy_<dataset>.png`` per dataset and
+    ``<root>/reports``): ``report.md`` (with, for runs that differ only in ``train.seed``, their
+    mean ± std: :func:`.runs.seed_groups`), ``accuracy_<dataset>.png`` per dataset and
     ``tau_<run>.png`` and (where evaluated) ``costs_<run>.png`` per run. ``paper``: the folder of
     the paper's CSVs (default: the package's compressed copies, :data:`.paper.PAPER_LOGS`; given
     and missing is an error, the default missing a note).
@@ -140,11 +142,14 @@ def make_report(root: str | Path = ".", out: str | Path | None = None, paper: st
             if costs_figure(run, tmp / name, note=keep) is not None:
                 figures[f"{run.label}: firing rate and operations per layer"] = name
                 written.append(name)
-        text = markdown(runs, logs, paper_dir, root.resolve(), figures, notes)
+        groups = seed_groups(runs)
+        text = markdown(runs, logs, paper_dir, root.resolve(), figures, notes, groups)
         (tmp / "report.md").write_text(text, encoding="utf-8")
     datasets = ", ".join(by_dataset)
     compared = sum(1 for r in runs if logs is not None and logs.curve(r.dataset, r.config) is not None)
-    summary = (f"report: {_plural(len(runs), 'run')} ({datasets}), {_plural(len(written), 'figure')}; "
+    summary = (f"report: {_plural(len(runs), 'run')} ({datasets}), "
+               + (f"{_plural(len(groups), 'group')} over seeds, " if groups else "")
+               + f"{_plural(len(written), 'figure')}; "
                + (f"{compared} compared with the paper's logs" if logs is not None
                   else f"the paper's logs not found in {paper_dir}"))
-    return Report(out, out / "report.md", [out / n for n in written], runs, logs, paper_dir, summary)
+    return Report(out, out / "report.md", [out / n for n in written], runs, logs, paper_dir, summary, groups)

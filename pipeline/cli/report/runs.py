@@ -218,14 +218,18 @@ def _comparable(v):
     return json.dumps(v, sort_keys=True, default=str)
 
 
+def _telling(key: str) -> bool:
+    """Whether a param can tell runs apart (not one of :data:`SAME_RESULTS`, nor ``download.*``)."""
+    return key not in SAME_RESULTS and not key.startswith("download.")
+
+
 def differing_params(runs: list[Run]) -> list[str]:
     """The params (flat, dotted) whose values are not the same in all ``runs``, in the order the
     params files list them; [] for one run or runs of the same params."""
     if len(runs) < 2:
         return []
     keys = dict.fromkeys(k for r in runs for k in r.params)
-    return [k for k in keys if k not in SAME_RESULTS and not k.startswith("download.")
-            and len({_comparable(r.params.get(k)) for r in runs}) > 1]
+    return [k for k in keys if _telling(k) and len({_comparable(r.params.get(k)) for r in runs}) > 1]
 
 
 def params_label(run: Run, keys: list[str]) -> str:
@@ -242,6 +246,70 @@ def params_label(run: Run, keys: list[str]) -> str:
 
     parts = [f"{k if last.count(n) > 1 else n}={value(run.params.get(k))}" for k, n in zip(keys, last)]
     return ", ".join(parts[:LABEL_PARAMS]) + (", …" if len(parts) > LABEL_PARAMS else "")
+
+
+#: the param a sweep over seeds varies (``dvc exp run --queue -S train.seed=1,2,3``)
+SEED = "train.seed"
+
+
+@dataclass
+class SeedGroup:
+    """Runs whose params are all the same but :data:`SEED` (:func:`seed_groups`), in the order of
+    their seeds; ``label``: the params that tell this group from the other runs' ('' when none
+    do: the runs are this group and nothing else)."""
+    runs: list[Run]
+    label: str = ""
+
+    @property
+    def n(self) -> int:
+        return len(self.runs)
+
+    @property
+    def seeds(self) -> list:
+        return [r.params.get(SEED) for r in self.runs]
+
+    @property
+    def accuracy_A(self) -> list[float]:
+        """The runs' A accuracies (those that have one)."""
+        return [a for a in (r.accuracy_A for r in self.runs) if a is not None]
+
+    @property
+    def accuracy_B(self) -> list[float]:
+        """The runs' B accuracies: protocol B's only (protocol A runs have none)."""
+        return [b for b in (r.accuracy_B for r in self.runs) if b is not None]
+
+
+def mean_std(values: list[float]) -> tuple[float, float] | None:
+    """The mean and the sample standard deviation (ddof=1: the ± over seeds papers report) of
+    ``values``; None for fewer than two values (one run has no spread)."""
+    if len(values) < 2:
+        return None
+    a = np.asarray(values, float)
+    return float(a.mean()), float(a.std(ddof=1))
+
+
+def _seed_order(v):
+    return (0, float(v), "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0.0, _comparable(v))
+
+
+def seed_groups(runs: list[Run]) -> list[SeedGroup]:
+    """The groups of ``runs`` (already merged where their files are the same bytes) whose params
+    are equal in everything but :data:`SEED`, compared as canonical JSON (lists and tables as
+    well; 8 and 8.0 the same) and, as :func:`differing_params` does, leaving out the params that
+    change no result (:data:`SAME_RESULTS`, ``download.*``). A group is two or more runs with at
+    least two different seeds (runs of the same params and seed are reruns, not a sweep); in the
+    order of each group's first run. Each group's ``label`` names its values of the params that
+    differ between the groups and the runs in no group (:func:`params_label`)."""
+    keyed: dict[str, list[Run]] = {}
+    for run in runs:
+        key = json.dumps({k: _comparable(v) for k, v in run.params.items() if k != SEED and _telling(k)},
+                         sort_keys=True)
+        keyed.setdefault(key, []).append(run)
+    sets = list(keyed.values())
+    groups = [sorted(s, key=lambda r: _seed_order(r.params.get(SEED))) for s in sets
+              if len(s) >= 2 and len({_comparable(r.params.get(SEED)) for r in s}) >= 2]
+    keys = [k for k in differing_params([s[0] for s in sets]) if k != SEED]
+    return [SeedGroup(g, params_label(g[0], keys) if keys else "") for g in groups]
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .paper import PAPER_DATASET, PAPER_EPOCHS, SIMULATED, PaperLogs, config_label, spiking_name
-from .runs import Run
+from .runs import SEED, Run, SeedGroup, mean_std, seed_groups
 
 #: a run shorter than this many epochs gets a note pointing at the "first N epochs" column
 SHORT = PAPER_EPOCHS // 2
@@ -58,6 +58,40 @@ def table(runs: list[Run], paper: PaperLogs | None) -> str:
     return "\n".join(lines)
 
 
+def pct_mean_std(values: list[float], n: int) -> str:
+    """``92.00 ± 2.00``: the mean ± the sample std (ddof=1) in %, as :func:`pct` writes a value;
+    ``(k of n)`` after it when only k of the group's n runs have one; one value alone, without
+    ±; none: an em dash."""
+    of = f" ({len(values)} of {n})" if values and len(values) < n else ""
+    if len(values) == 1:
+        return pct(values[0]) + of
+    ms = mean_std(values)
+    return "—" if ms is None else f"{pct(ms[0])} ± {pct(ms[1])}" + of
+
+
+def _seed(v) -> str:
+    return "—" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def group_label(group: SeedGroup) -> str:
+    """What the group's runs share that tells them from the other runs (``T=8``); the dataset,
+    configuration and T when nothing does (one group, no other run)."""
+    if group.label:
+        return group.label
+    run = group.runs[0]
+    return f"{run.dataset}, {config_label(run.config)}" + (f", T={run.T}" if run.T is not None else "")
+
+
+def seed_table(groups: list[SeedGroup]) -> str:
+    head = ["group", "n", "ours A, mean ± std", "ours B, mean ± std", "seeds", "runs"]
+    lines = ["| " + " | ".join(head) + " |", "|---|--:|--:|--:|---|---|"]
+    for g in groups:
+        cells = [group_label(g), g.n, pct_mean_std(g.accuracy_A, g.n), pct_mean_std(g.accuracy_B, g.n),
+                 ", ".join(_seed(s) for s in g.seeds), ", ".join(r.label for r in g.runs)]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
 def _run_details(run: Run) -> str:
     t, ev = run.train, run.evaluated or {}
     where = "the workspace" if run.source == "workspace" else f"{run.source} `{run.name}`, {(run.rev or '')[:7]}"
@@ -84,8 +118,10 @@ def _run_details(run: Run) -> str:
 
 
 def markdown(runs: list[Run], paper: PaperLogs | None, paper_dir: Path, root: Path, figures: dict,
-             notes: list[str]) -> str:
-    """The whole report.md; ``figures`` maps a title to a PNG file name in the report folder."""
+             notes: list[str], groups: list[SeedGroup] | None = None) -> str:
+    """The whole report.md; ``figures`` maps a title to a PNG file name in the report folder;
+    ``groups``: the runs' :func:`.runs.seed_groups` (computed here when None)."""
+    groups = seed_groups(runs) if groups is None else groups
     plural = "s" if len(runs) != 1 else ""
     out = [HEADING, "",
            f"Runs of `{root}`: {len(runs)} finished run{plural} (the workspace and the DVC experiments)."]
@@ -109,6 +145,14 @@ def markdown(runs: list[Run], paper: PaperLogs | None, paper_dir: Path, root: Pa
              "five: PLIF τ0=2 max (its model), PLIF τ0=16 max, LIF τ=2 max, LIF τ=16 max, PLIF τ0=2 avg.")]
     if any(r.dataset in SIMULATED for r in runs):
         out += [f"- {text}." for d, text in SIMULATED.items() if any(r.dataset == d for r in runs)]
+    if groups:
+        out += ["", "## Over seeds", "", seed_table(groups), "",
+                (f"- Runs whose params are all the same but `{SEED}` (the workers and threads, which change "
+                 "no result, aside), each group of two or more runs with different seeds: **n** runs, and "
+                 "the mean ± the sample standard deviation (ddof=1: the ± over seeds papers report) of "
+                 "their A and B test accuracies, in %. B only under protocol B (— under protocol A); "
+                 "\"(k of n)\": only k runs have the value. **group**: the params that tell the group "
+                 "from the other runs. Each run stays in the table above.")]
     out += ["", "## Runs", ""] + [_run_details(r) for r in runs]
     if notes:
         out += ["", "Left out or noted while collecting runs:", ""] + [f"- {_cell(n)}" for n in notes]

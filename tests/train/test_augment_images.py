@@ -1,4 +1,4 @@
-"""pipeline.train.augment: the paper's torchvision augmentations, rebuilt with Kornia, checked against
+"""pipeline.train.augment.images: the paper's torchvision augmentations, rebuilt with Kornia, checked against
 torchvision's parameter definitions and an independent numpy re-implementation of what
 torchvision's PIL path computes (its inverse affine matrix, PIL's nearest-neighbour sampling)."""
 
