@@ -131,7 +131,7 @@ class FramesParams(_Section):
     @classmethod
     def _known_filters(cls, v):
         try:
-            validate_filters(v, where="filters")     # names, arguments, bounds (the sensor: in frames)
+            validate_filters(v, where="frames.filters")     # names, arguments, bounds (the sensor: in frames)
         except ParamsError as e:
             raise ValueError(str(e)) from None
         return [{name: dict(args or {})} for item in v or [] for name, args in item.items()]
@@ -198,7 +198,7 @@ class TrainParams(_Section):
     @classmethod
     def _known_ops(cls, v):
         try:
-            validate_augment(v, where="augment")
+            validate_augment(v, where="train.augment")
         except ParamsError as e:
             raise ValueError(str(e)) from None
         return [{name: dict(args or {})} for item in v or [] for name, args in item.items()]
@@ -327,14 +327,24 @@ def validate_params(raw: dict, where: str = "params") -> Params:
     try:
         params = Params.model_validate(raw)
     except ValidationError as e:
-        problems = [(".".join(str(p) for p in err["loc"])[:120] or "(top level)",
-                     _unknown_key(err["loc"]) if err["type"] == "extra_forbidden"
-                     else f"{err['msg'][:300]} (got {shown(err.get('input'))})") for err in e.errors()[:20]]
+        problems = [_problem(err) for err in e.errors()[:20]]
     else:
-        problems = _check_together(params)
+        problems = [f"{k}: {m}" for k, m in _check_together(params)]
     if problems:
-        raise ParamsError(f"{where}: invalid parameters: " + "; ".join(f"{k}: {m}" for k, m in problems))
+        raise ParamsError(f"{where}: invalid parameters: " + "; ".join(problems))
     return params
+
+
+def _problem(err: dict) -> str:
+    """One pydantic error as ``param: what``; an op list's own message, which names its entry
+    (``train.augment[0] flip: argument 'p' = 1.5 must be <= 1``), as it is."""
+    name = ".".join(str(p) for p in err["loc"])[:120] or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{name}: {_unknown_key(err['loc'])}"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "value_error" and (msg.startswith(name + "[") or msg.startswith(name + ": ")):
+        return msg[:300]
+    return f"{name}: {err['msg'][:300]} (got {shown(err.get('input'))})"
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

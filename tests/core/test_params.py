@@ -376,3 +376,33 @@ def test_an_unknown_dataset_gets_a_hint_not_the_whole_list(tmp_path):
     msg = str(e.value)
     assert "unknown dataset 'nmist' (did you mean 'nmnist'?)" in msg and "python -m pipeline datasets" in msg
     assert "cifar10_dvs" not in msg and len(msg) - len(str(path)) < 200
+
+
+@pytest.mark.parametrize("ops,message", [
+    ([{"flp": {"p": 0.5}}], r"train.augment\[0\]: unknown op 'flp' \(did you mean 'flip'\?\)"),
+    ([{"flip": {"p": 1.5}}], r"train.augment\[0\] flip: argument 'p' = 1.5 must be <= 1"),
+    ([{"roll": {"max_shift": 2}}, {"drop": {"p": -0.1}}], r"train.augment\[1\] drop: argument 'p' = -0.1 must be >= 0"),
+    ([{"roll": {"max_shift": -3}}], r"train.augment\[0\] roll: argument 'max_shift' = -3 must be >= 0"),
+    ([{"roll": {"max_shift": 2.5}}], r"train.augment\[0\] roll: argument 'max_shift' must be an integer"),
+    ([{"cutout": {"size": -0.2}}], r"train.augment\[0\] cutout: argument 'size' = -0.2 must be >= 0"),
+    ([{"cutout": {"size": 1.2}}], r"train.augment\[0\] cutout: argument 'size' = 1.2 must be <= 1"),
+    ([{"drop": {"p": 0.1, "by": "time"}}], r"train.augment\[0\] drop: argument 'by' = 'time' must be one of frames, pixels"),
+    ([{"cutmix": {"p": 0.5, "weight": "pixels"}}],
+     r"train.augment\[0\] cutmix: argument 'weight' = 'pixels' must be one of events, area"),
+    ([{"cutmix": {"p": 0.5, "alpha": 1}}], r"train.augment\[0\] cutmix: unknown argument 'alpha'; arguments: p, weight"),
+    ([{"nda": {"n": 2}}], r"train.augment\[0\] nda: unknown argument 'n'; it takes no arguments"),
+    ({"flip": {"p": 0.5}}, r"train.augment: expected a list of one-key mappings"),
+])
+def test_a_bad_augment_op_is_one_line_naming_the_op_and_value(tmp_path, ops, message):
+    with pytest.raises(ParamsError, match=message) as e:
+        load_params(write(tmp_path, {"train": {"augment": ops}}))
+    assert "\n" not in str(e.value)
+
+
+def test_augment_ops_fill_their_defaults(tmp_path):
+    from pipeline.core.augmentparams import validate
+    p = load_params(write(tmp_path, {"train": {"augment": [{"drop": {"p": 0.1}}, {"cutmix": {"p": 0.5}}, {"nda": None}],
+                                               "loss": "tet"}}))
+    assert validate(p.train.augment) == [("drop", {"p": 0.1, "by": "frames"}),
+                                         ("cutmix", {"p": 0.5, "weight": "events"}), ("nda", {})]
+    assert p.train.loss == "tet" and p.train.tet_lambda == 1e-3

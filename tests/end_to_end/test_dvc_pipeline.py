@@ -134,6 +134,25 @@ def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(re
     assert (repo / "data/frames/train.h5").read_bytes() == first
 
 
+def test_augmentation_reruns_train_and_evaluate_never_frames(repo):
+    """train.augment and train.loss change training alone: `dvc status` names train (after
+    check), never download or frames; repro reruns train and evaluate; back: the run-cache."""
+    set_params(repo, {"train": {"epochs": 2}})
+    run(["dvc", "repro"], repo)
+    frames = (repo / "data/frames/train.h5").read_bytes()
+    set_params(repo, {"train": {"augment": [{"flip": {"p": 0.5}}, {"cutmix": {"p": 0.5}}], "loss": "tet"}})
+    assert set(json.loads(run(["dvc", "status", "--json"], repo))) == {"check", "train"}
+    out = run(["dvc", "repro"], repo)
+    for stage in ("download", "frames"):
+        assert f"Stage '{stage}' didn't change, skipping" in out, out
+    for stage in ("check", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in out, out
+    assert (repo / "data/frames/train.h5").read_bytes() == frames
+    set_params(repo, {"train": {"augment": [], "loss": "mse"}})
+    out = run(["dvc", "repro"], repo)
+    assert "Running stage" not in out, out
+
+
 def test_run_only_knobs_mark_nothing_but_the_check(repo):
     """Worker and thread counts, download mirrors and time limits cannot change a result: only
     `check`, which validates the whole params file, sees them; it reruns alone, in a moment."""
