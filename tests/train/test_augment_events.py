@@ -271,3 +271,18 @@ def test_nda_gives_a_third_of_the_samples_a_roll_within_five_48ths():
     rolled = [any(torch.equal(o, torch.roll(s, (dy, dx), (-2, -1))) for dy in range(-5, 6) for dx in range(-5, 6))
               for o, s in zip(out, x)]
     assert 0.25 < np.mean(rolled) < 0.45
+
+
+def test_the_training_loop_augments_images_as_one_frame_each():
+    from pipeline.core.params import TrainParams
+    from pipeline.train.loop import augment_batch
+
+    x = frames(b=8, t=1)[:, 0]                                          # (B, C, H, W) images
+    y, idx = torch.arange(8) % CLASSES, torch.arange(8)
+    tp = TrainParams(seed=3, augment=[{"flip": {"p": 1}}, {"cutmix": {"p": 1, "weight": "area"}}])
+    out, targets = augment_batch(x, y, tp, 2, idx, CLASSES)
+    ref, ref_targets = augment_events(x.unsqueeze(1), y, tp.augment, seed=3, epoch=2, indices=idx,
+                                      num_classes=CLASSES)
+    assert out.shape == x.shape and torch.equal(out, ref[:, 0]) and torch.equal(targets, ref_targets)
+    plain, one_hot = augment_batch(x, y, TrainParams(), 2, idx, CLASSES)
+    assert plain is x and torch.equal(one_hot, torch.eye(CLASSES)[y])
