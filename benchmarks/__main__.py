@@ -25,10 +25,10 @@ FILTER_SECTIONS = ("filters_denoise", "filters_refractory_period", "filters_deci
                    "filters_crop_time", "filters_time_skew")
 GPU_SECTIONS = ("gpu_plif", "gpu_step", "gpu_loader", "gpu_epoch")     # benchmarks/gpu.py
 SECTIONS = ("aedat_read", "integration_number", "integration_time", "frames_stage", "loading", "plif_layer",
-            "training_step", *FILTER_SECTIONS, *GPU_SECTIONS)
+            "training_step", "augment", *FILTER_SECTIONS, *GPU_SECTIONS)
 GROUPS = {"aedat": ("aedat_read",), "integration": ("integration_number", "integration_time"),
           "frames": ("frames_stage",), "loading": ("loading",), "plif": ("plif_layer",),
-          "training": ("training_step",), "filters": FILTER_SECTIONS, "gpu": GPU_SECTIONS}
+          "training": ("training_step",), "augment": ("augment",), "filters": FILTER_SECTIONS, "gpu": GPU_SECTIONS}
 
 
 def parse(argv=None):
@@ -83,7 +83,7 @@ def parse(argv=None):
 
 def main(argv=None) -> int:
     args = parse(argv)
-    from . import aedat_read, filters, frames_stage, gpu, integration, loading, training
+    from . import aedat_read, augment, filters, frames_stage, gpu, integration, loading, training
     from .common import machine, machine_busy_s, own_cpu_s, table, wait_quiet
     from .corpus import demo_recording, ensure_corpus
     from .peers import load_all
@@ -132,6 +132,7 @@ def main(argv=None) -> int:
             (("loading",), lambda: [("loading", loading.run(args, peers, corpus()))]),
             (("plif_layer",), lambda: [("plif_layer", training.run_plif(args, peers))]),
             (("training_step",), lambda: [("training_step", training.run_step(args))]),
+            (("augment",), lambda: [("augment", augment.run(args))]),
             (FILTER_SECTIONS, lambda: filters.run(args, peers, recording_events())),
             (("gpu_plif",), lambda: [("gpu_plif", gpu.run_plif(args, peers, state))]),
             (("gpu_step",), lambda: [("gpu_step", gpu.run_step(args, state))]),

@@ -18,8 +18,10 @@ On an H200-class GPU the four sections take under 3 minutes together (``GPU_BUDG
   joint BatchNorm, channels_last flipped, cuDNN autotuning instead of deterministic
   algorithms, a time-major batch (per-step BatchNorm one call per step), the eager PLIF);
   peak GPU memory; and the step's share of the device's limits: convolution and linear
-  FLOPs at the measured TF32 matrix rate, elementwise bytes at the measured copy bandwidth.
-  On CPU a reduced network (16 channels) and two variants, unless ``--full``.
+  FLOPs at the measured TF32 matrix rate, elementwise bytes at the measured copy bandwidth;
+  and the ``nda`` augmentation chain on the step's batch against the fp32 step (target: at
+  most 5 % on CUDA, issue #25). On CPU a reduced network (16 channels) and two variants,
+  unless ``--full``.
 - ``gpu_loader``: ``H5Frames`` through the DataLoader that ``pipeline.train.placement.train_loader``
   builds (pinned memory on CUDA), each batch moved to the device and cast to float32 there,
   over a frames file generated here; compared with the step's samples/s (does it keep up?).
@@ -502,6 +504,7 @@ def run_step(args, state) -> Section:
         state["step"]["step_s"][label] = t.median
     configure_torch(0, tp.deterministic, dev)
     first = sec.rows[rows_start]
+    _augment_row(sec, x, y, dev, first["median_s"], args.repeats)
     if dev.type == "cuda":
         sec.notes.append(f"host time to enqueue the paper step: {first['host_enqueue_s'] * 1e3:.1f} ms of "
                          f"{first['median_s'] * 1e3:.1f} ms (well below: the GPU, not kernel launches, bounds "
@@ -510,6 +513,22 @@ def run_step(args, state) -> Section:
                               f"{first['median_s'] * 1e3:.1f} ms: launch-bound")
         _limits_note(sec, mp, tp, cfg, dev, x, first["median_s"], state)
     return sec
+
+
+def _augment_row(sec: Section, x, y, dev: torch.device, step_s: float, repeats: int) -> None:
+    """The ``nda`` chain (``train.augment: [{nda: {}}]``, as ``train_epoch`` calls it) on the
+    step's batch on the device, against the paper recipe's fp32 step (issue #25: at most
+    ``augment.TARGET_GPU_PCT`` % on CUDA). On CUDA each call waits for the GPU; 20 calls at least."""
+    from .augment import NDA, TARGET_GPU_PCT, TRAIN_SAMPLES, augment_call
+
+    indices = torch.randperm(TRAIN_SAMPLES, generator=torch.Generator().manual_seed(1))[:len(y)]   # on the host
+    t, _ = measure(augment_call(x, y, indices, NDA, dev, CLASSES), max(repeats, 20) if dev.type == "cuda" else repeats)
+    pct = 100 * t.median / step_s
+    sec.rows.append(row("ours nda chain on the step's batch (augment_events [{nda: {}}])", t, items=len(y),
+                        unit="samples", note=f"{pct:.1f} % of the fp32 step (paper recipe)", step_share_pct=pct))
+    if dev.type == "cuda":
+        sec.targets.append(Target("nda chain / fp32 training step (CUDA)", pct, TARGET_GPU_PCT, "<", "%",
+                                  f"issue #25; the step's batch {tuple(x.shape)}"))
 
 
 def _time_steps(mp, tp, cfg, dev, dtype, x, y, repeats) -> tuple[Timing, int, float]:

@@ -8,6 +8,8 @@
 #    ($OUT/tests.txt);
 # 2. `python -m benchmarks --device cuda --only gpu --repeats 3` ($OUT/gpu.json, $OUT/gpu.txt;
 #    under 3 minutes on an H200-class GPU; EXTRA="--triton-sweep" adds the block-size sweep);
+#    its 6b includes the nda augmentation chain on the step's batch against the fp32 step
+#    (issue #25: at most 5 %), repeated at the end as "gpu_check: nda ...";
 # 3. the demo's four stage scripts (configs/demo.yaml) in a scratch folder, each timed
 #    ($OUT/demo.txt, $OUT/demo-metrics.json): `dvc repro` without dvc, which a GPU machine
 #    without internet may lack.
@@ -32,7 +34,7 @@ export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null | tee "$OUT/nvidia-smi.txt"
 
 start=$(date +%s)
-timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/model/test_triton_plif.py tests/benchmarks/test_benchmarks.py -k "triton or cuda" 2>&1 | tee "$OUT/tests.txt"
+timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/model/test_triton_plif.py tests/benchmarks/test_benchmarks.py tests/train/test_augment_events.py -k "triton or cuda" 2>&1 | tee "$OUT/tests.txt"
 tests=${PIPESTATUS[0]}
 echo "gpu_check: tests $(( $(date +%s) - start )) s"
 
@@ -40,6 +42,7 @@ start=$(date +%s)
 timeout 300 "$PY" -m benchmarks --device cuda --only gpu --repeats 3 ${EXTRA:-} --out "$OUT/gpu.json" 2>&1 | tee "$OUT/gpu.txt"
 bench=${PIPESTATUS[0]}
 echo "gpu_check: benchmark $(( $(date +%s) - start )) s"
+grep -E "nda chain" "$OUT/gpu.txt" | sed 's/^ */gpu_check: nda: /'
 
 demo=0
 W=$(mktemp -d)

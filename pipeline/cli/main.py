@@ -32,14 +32,34 @@ def _positive(text: str) -> int:
     return v
 
 
-def cmd_preview(args) -> int:
-    from .preview import preview_file
+def _epochs(text: str) -> int:
+    from .preview import MAX_EPOCHS
 
-    png, gif = preview_file(
-        args.path, args.out, T=args.T, split_by=args.split_by,
-        sensor_size=tuple(args.sensor) if args.sensor else None, index=args.index,
-        scale=args.scale, cols=args.cols, fps=args.fps, name=args.name, title=not args.no_title,
-    )
+    v = _positive(text)
+    if v > MAX_EPOCHS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_EPOCHS}, got {v}")
+    return v
+
+
+def cmd_preview(args) -> int:
+    from .preview import PreviewError, preview_augmented, preview_file
+
+    if args.augment:
+        if args.cols is not None:
+            raise PreviewError("--cols: with --augment each row is one epoch's sample, one column per frame")
+        png, gif = preview_augmented(
+            args.path, args.out, params=args.params or "params.yaml", epochs=args.epochs or 4, index=args.index,
+            T=args.T, scale=args.scale, fps=args.fps, name=args.name, title=not args.no_title,
+        )
+    else:
+        for flag, value in (("--epochs", args.epochs), ("--params", args.params)):
+            if value is not None:
+                raise PreviewError(f"{flag}: only with --augment")
+        png, gif = preview_file(
+            args.path, args.out, T=args.T, split_by=args.split_by,
+            sensor_size=tuple(args.sensor) if args.sensor else None, index=args.index,
+            scale=args.scale, cols=args.cols, fps=args.fps, name=args.name, title=not args.no_title,
+        )
     print(png)
     print(gif)
     return 0
@@ -131,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("preview", help="render a sample as a PNG grid and a looping GIF",
                        description="Render an HDF5 frames file's sample, or an event file integrated "
-                                   "into T frames, as a PNG grid and an animated GIF; print both paths.")
+                                   "into T frames, as a PNG grid and an animated GIF; print both paths. With "
+                                   "--augment, a frames file's sample as params' train.augment transforms it "
+                                   "in epochs 1..N.")
     p.add_argument("path", help="an HDF5 frames file (.h5) or an event file (AEDAT, N-MNIST .bin, ...)")
     p.add_argument("--out", default="previews", metavar="DIR", help="output folder (default: previews)")
     p.add_argument("--T", type=_positive, default=None,
@@ -146,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_fps, default=4.0, help="GIF frame rate, 0.01 to 50 (default: 4)")
     p.add_argument("--name", help="output base name, a plain file name (default: from the input and sample)")
     p.add_argument("--no-title", action="store_true", help="no title strip above the grid")
+    p.add_argument("--augment", action="store_true",
+                   help="a frames file's sample as params' train.augment transforms it: the original and "
+                        "epochs 1..N as rows (<base>_augment.png), and a GIF cycling through them")
+    p.add_argument("--epochs", type=_epochs, default=None, metavar="N",
+                   help="with --augment: the epochs drawn, 1 to 16 (default: 4)")
+    p.add_argument("--params", default=None, metavar="PATH",
+                   help="with --augment: the params file of train.augment and train.seed (default: params.yaml)")
     p.set_defaults(func=cmd_preview)
 
     p = sub.add_parser("info", help="what a frames file is: params, source archives and md5, counts",

@@ -17,6 +17,8 @@ import torch
 
 from benchmarks.__main__ import GPU_SECTIONS, SECTIONS
 
+NDA_ROW = "ours nda chain on the step's batch (augment_events [{nda: {}}])"
+
 
 def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
     # a spikingjelly and a psutil that cannot be imported, ahead of any installed ones
@@ -62,6 +64,7 @@ def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
     step = {r["name"]: r for r in res["sections"]["gpu_step"]["rows"]}
     assert step["ours step fp32 (paper recipe)"]["median_s"] > 0
     assert step["ours step fp32, time-major batch (per-step BN: one call per step)"]["median_s"] > 0
+    assert step[NDA_ROW]["median_s"] > 0 and step[NDA_ROW]["step_share_pct"] > 0
     assert any("keeps up" in k for k in res["sections"]["gpu_loader"]["checks"])
     epoch = {r["name"]: r for r in res["sections"]["gpu_epoch"]["rows"]}     # --quick: a small one, on CPU
     assert epoch["ours epoch 2: train + score"]["median_s"] > 0 and epoch["ours epoch 2: train + score"]["measured"]
@@ -79,6 +82,54 @@ def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
     # the PLIF target needs SpikingJelly: not met, not failed either
     plif = [t for t in res["targets"] if t["section"] == "plif_layer"][0]
     assert plif["value"] is None and plif["met"] is None
+
+
+def test_augment_section_quick(tmp_path):
+    """`--only augment --quick`: section 7, the nda chain, the training step and the longer
+    chain timed in turns, the ratio to the step as a target (< 10 %); nothing else runs."""
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "augment", "--repeats", "1",
+                           "--data", str(tmp_path / "data"), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "== 7. Training augmentation vs the training step on CPU" in proc.stdout
+    res = json.loads(out.read_text())
+    sec = res["sections"]["augment"]
+    assert "error" not in sec, sec.get("traceback")
+    assert sec["inputs"]["batch"] == 2 and sec["inputs"]["T"] == 4            # --quick: a small batch and network
+    rows = {r["name"].split(" (")[0]: r for r in sec["rows"]}
+    assert set(rows) == {"ours nda chain", "ours training step", "ours longer chain"}
+    assert all(r["median_s"] > 0 and r["repeats"] == 1 for r in rows.values())
+    for k in ("ours nda chain", "ours longer chain"):
+        assert rows[k]["step_share_pct"] == pytest.approx(100 * rows[k]["median_s"] / rows["ours training step"]
+                                                          ["median_s"])
+    assert all(sec["checks"][f"{k}: shape, dtype, targets sum to 1"] is True for k in ("nda", "long"))
+    (target,) = sec["targets"]
+    assert target["op"] == "<" and target["threshold"] == 10 and target["unit"] == "%"
+    assert target["value"] == pytest.approx(rows["ours nda chain"]["step_share_pct"])
+    assert [t["section"] for t in res["targets"]] == ["augment"]
+    assert all(res["sections"][k].get("skipped") for k in SECTIONS if k != "augment")
+
+
+def test_nda_row_of_the_device_step_on_cpu():
+    """The device group's nda row (gpu.py, 6b) through the code it runs on CUDA, here on CPU on a
+    tiny batch: a timed row with its share of the step; the 5 % target is for CUDA only."""
+    from benchmarks.augment import NDA, augment_call, batch
+    from benchmarks.common import Section
+    from benchmarks.gpu import _augment_row
+
+    dev = torch.device("cpu")
+    x, y, indices = batch(3, 2, 8, 8, dev)
+    sec = Section("t")
+    _augment_row(sec, x, y, dev, 0.5, 2)
+    (r,) = sec.rows
+    assert r["name"] == NDA_ROW and r["repeats"] == 2
+    assert r["step_share_pct"] == pytest.approx(100 * r["median_s"] / 0.5)
+    assert sec.targets == []
+    call = augment_call(x, y, indices, NDA, dev)
+    (f1, t1), (f2, t2) = call(), call()            # one epoch further each call: other draws
+    assert f1.shape == x.shape and t1.shape == (3, 11) and torch.equal(t1, t2)
+    assert not torch.equal(f1, f2)
 
 
 def test_corpus_cut_to_a_sample_count(tmp_path):
@@ -160,6 +211,9 @@ def test_device_group_on_cuda(tmp_path):
     assert step["ours step fp32 (paper recipe)"]["peak_gpu_bytes"] > 0
     if torch.cuda.is_bf16_supported():
         assert step["ours step bf16 autocast"]["peak_gpu_bytes"] > 0
+    assert step[NDA_ROW]["median_s"] > 0 and step[NDA_ROW]["step_share_pct"] > 0
+    nda = [t for t in res["sections"]["gpu_step"]["targets"] if t["name"].startswith("nda chain")]
+    assert len(nda) == 1 and nda[0]["threshold"] == 5 and nda[0]["value"] > 0
     epoch = {r["name"]: r for r in res["sections"]["gpu_epoch"]["rows"]}
     assert epoch["ours epoch 2: train + score"]["median_s"] > 0
 

@@ -289,3 +289,177 @@ def test_the_cli_png_has_the_legend(tmp_path):
         a = np.asarray(im.convert("RGB"))
     # 4 frames of 8 x 8 scaled to 256 px: one row of cells under the strip
     assert_legend(a, a.shape[0] - 256)
+
+
+# --- preview --augment: a sample as train.augment transforms it, epoch by epoch ---------------
+
+
+@pytest.fixture(scope="module")
+def aug_file(tmp_path_factory):
+    """A frames file of 6 tiny samples (4 frames of 16 x 16, classes a-d in turn)."""
+    from tinyframes import write_frames
+
+    return write_frames(tmp_path_factory.mktemp("augment") / "train.h5", 6, T=4, size=16, seed=3)
+
+
+def file_sample(path, i):
+    from pipeline.core.store import open_frames, read_frames
+
+    with open_frames(path) as f:
+        return read_frames(f, i).astype(np.float32)
+
+
+def params_file(folder, augment, seed=0):
+    import yaml
+
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump({"train": {"augment": augment, "seed": seed}}))
+    return path
+
+
+def test_augment_flip_p1_mirrors_every_epoch(aug_file):
+    from pipeline.cli.preview import augmented_sample
+
+    a = augmented_sample(aug_file, 1, [{"flip": {"p": 1}}], seed=0, epochs=3)
+    orig = file_sample(aug_file, 1)
+    assert a.frames.shape == (4, *orig.shape) and a.batch == [1, 2, 3, 4]
+    assert np.array_equal(a.frames[0], orig)
+    for row in a.frames[1:]:
+        assert np.array_equal(row, np.flip(orig, -1))            # left-right, all T and both polarities
+    assert np.array_equal(a.targets, np.eye(4, dtype=np.float32)[[1, 1, 1]])     # one-hot, class b
+
+
+def test_augment_roll_epochs_differ_and_match_training_alone(aug_file):
+    import torch
+
+    from pipeline.cli.preview import augmented_sample
+    from pipeline.train.augment import augment_events
+
+    ops = [{"roll": {"max_shift": 3}}]
+    a = augmented_sample(aug_file, 5, ops, seed=7, epochs=4)
+    orig = file_sample(aug_file, 5)
+    assert a.batch == [5, 0, 1, 2]                                # the next samples, wrapping at the end
+    shifts = []
+    for e, row in enumerate(a.frames[1:], 1):
+        found = [(sy, sx) for sy in range(-3, 4) for sx in range(-3, 4)
+                 if np.array_equal(row, np.roll(orig, (sy, sx), axis=(-2, -1)))]
+        assert found, f"epoch {e} is no roll of the original within 3 px"
+        shifts.append(found[0])
+        # what training gives the sample in any batch: here a batch of it alone
+        alone, _ = augment_events(torch.from_numpy(orig[None]), torch.tensor([1]), ops, seed=7, epoch=e,
+                                  indices=torch.tensor([5]), num_classes=4)
+        assert np.array_equal(row, alone[0].numpy())
+    assert len(set(shifts)) > 1, "every epoch drew the same shift"
+
+
+def test_augment_cutmix_takes_from_a_partner_and_mixes_the_target(aug_file):
+    from pipeline.cli.preview import augmented_sample
+    from pipeline.cli.preview.augmented import row_labels
+
+    a = augmented_sample(aug_file, 0, [{"cutmix": {"p": 1, "weight": "area"}}], seed=1, epochs=6)
+    orig = file_sample(aug_file, 0)
+    partners = [file_sample(aug_file, i) for i in a.batch[1:]]
+    assert np.allclose(a.targets.sum(1), 1)
+    for row, t in zip(a.frames[1:], a.targets):
+        differs = np.any(row != orig, axis=(0, 1))                  # (H, W): pixels not the original's
+        from_partner = [k for k, p in enumerate(partners) if np.array_equal(row[:, :, differs], p[:, :, differs])]
+        assert from_partner, "mixed pixels come from one partner of the batch"
+        k = from_partner[0]
+        # weight area: the partner's share is its rectangle's area, the pixels that changed and at
+        # most those the two samples hold alike (classes a, b, c, d: the target mixes two classes)
+        share, same = 1 - t[0], np.all(orig == partners[k], axis=(0, 1)).mean()
+        assert differs.mean() - 1e-6 <= share <= differs.mean() + same + 1e-6
+        if share:
+            assert t[a.batch[1 + k] % 4] == pytest.approx(share)
+    labels = row_labels(a)
+    assert labels[0] == "original" and [s.split("\n")[0] for s in labels[1:]] == [f"epoch {e}" for e in range(1, 7)]
+    assert any("\n" in s and " a" in s for s in labels[1:])         # a shown share: "0.63 a, 0.37 b"
+
+
+def test_augment_png_rows_are_the_mirrored_original(aug_file, tmp_path):
+    from pipeline.cli.preview import preview_augmented
+
+    params = params_file(tmp_path, [{"flip": {"p": 1}}])
+    png, gif = preview_augmented(aug_file, tmp_path / "o", params=params, epochs=2, index=2, scale=4, title=False)
+    assert png.name == "train_0002_c_augment.png" and gif.name == "train_0002_c_augment.gif"
+    with Image.open(png) as im:
+        a = np.asarray(im.convert("RGB"))
+    cell, T, rows = 64, 4, 3
+    assert a.shape == (rows * cell + (rows - 1) * SEPARATOR, T * cell + (T - 1) * SEPARATOR, 3)
+
+    def cells(r):    # row r's cells, below their labels (the top 20 px), side by side
+        y = r * (cell + SEPARATOR)
+        return [a[y + 20:y + cell, t * (cell + SEPARATOR):t * (cell + SEPARATOR) + cell] for t in range(T)]
+    original = cells(0)
+    assert any(c.max() > 0 for c in original)
+    for r in (1, 2):
+        assert all(np.array_equal(c, o[:, ::-1]) for c, o in zip(cells(r), original))
+    with Image.open(gif) as im:
+        assert im.n_frames == rows and im.info.get("loop") == 0
+
+
+def test_augment_refusals(aug_file, tmp_path):
+    from pipeline.cli.preview import PreviewError, preview_augmented
+    from pipeline.core.errors import ParamsError
+
+    empty = params_file(tmp_path, [])
+    with pytest.raises(PreviewError, match=rf"^train\.augment is empty in {empty}: nothing to show$"):
+        preview_augmented(aug_file, tmp_path / "o", params=empty)
+    events = tmp_path / "g.aedat"
+    write_aedat3(events, gesture_events(200))
+    with pytest.raises(PreviewError, match="g.aedat: not an HDF5 frames file; --augment"):
+        preview_augmented(events, tmp_path / "o", params=params_file(tmp_path, [{"flip": {"p": 1}}]))
+    with pytest.raises(ParamsError, match=r"train\.augment\[0\]: unknown op 'flop'"):
+        preview_augmented(aug_file, tmp_path / "o", params=params_file(tmp_path, [{"flop": {}}]))
+    with pytest.raises(PreviewError, match="--epochs 17"):
+        preview_augmented(aug_file, tmp_path / "o", params=params_file(tmp_path, [{"flip": {"p": 1}}]), epochs=17)
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def cli_inprocess(capsys, *args):
+    """``(status, stdout, stderr)`` of ``python -m pipeline ARGS`` run in this process."""
+    from pipeline.cli.main import main
+
+    try:
+        status = main([str(a) for a in args])
+    except SystemExit as e:
+        status = e.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_augment(aug_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)                                     # the default params.yaml: this folder's
+    params_file(tmp_path, [{"roll": {"max_shift": 2}}, {"cutmix": {"p": 0.5}}])
+    status, out, err = cli_inprocess(capsys, "preview", aug_file, "--index", 3, "--augment", "--epochs", 2,
+                                     "--out", "o", "--scale", 2)
+    assert status == 0, err
+    png, gif = out.split()
+    assert png == str(Path("o") / "train_0003_d_augment.png") and gif.endswith("_augment.gif")
+    with Image.open(png) as im:
+        assert im.height > 3 * 32                                     # 3 rows of 16 px scaled 2, and the title
+
+    params_file(tmp_path, [])
+    status, _, err = cli_inprocess(capsys, "preview", aug_file, "--augment")
+    assert status == 1
+    assert err == "python -m pipeline preview: error: train.augment is empty in params.yaml: nothing to show\n"
+    events = tmp_path / "g.aedat"
+    write_aedat3(events, gesture_events(200))
+    status, _, err = cli_inprocess(capsys, "preview", events, "--augment")
+    assert status == 1 and len(err.splitlines()) == 1 and "not an HDF5 frames file" in err
+    for args in (["--epochs", 2], ["--params", "p.yaml"]):               # meaningless without --augment
+        status, _, err = cli_inprocess(capsys, "preview", aug_file, *args)
+        assert status == 1 and "only with --augment" in err
+    status, _, err = cli_inprocess(capsys, "preview", aug_file, "--augment", "--epochs", 17)
+    assert status == 2 and "--epochs" in err
+
+
+def test_cli_augment_bad_op_is_one_line(aug_file, tmp_path):
+    bad = params_file(tmp_path, [{"flip": {"p": 2}}])
+    r = run_cli("preview", aug_file, "--augment", "--params", bad, "--out", tmp_path / "o")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    (line,) = r.stderr.splitlines()
+    assert line.startswith("python -m pipeline preview: error: ") and "train.augment[0]" in line and "p" in line
+    # the same line as the check stage's
+    check = run_cli("check", bad)
+    assert check.returncode == 1 and check.stderr.strip().split("error: ", 1)[1] == line.split("error: ", 1)[1]

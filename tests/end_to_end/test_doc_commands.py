@@ -40,6 +40,11 @@ RUN = {
     "python -m pipeline summary": 0,
     "python -m pipeline info data/frames/train.h5": 0,
     "python -m pipeline preview data/frames/train.h5 --index 4 --T 8": 0,
+    # the demo's train.augment is empty: docs/training.md says so, the one-line refusal, exit status 1
+    # (the next one draws it with the ops of configs/cifar10_dvs-augmented.yaml)
+    "python -m pipeline preview data/frames/train.h5 --index 0 --augment": 1,
+    "python -m pipeline preview data/frames/train.h5 --index 0 --augment "
+    "--params configs/cifar10_dvs-augmented.yaml": 0,
     "python -m pipeline verify": 0,
     "python -m pipeline report": 0,
     "python -m pipeline export --nir": 0,

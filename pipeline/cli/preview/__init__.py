@@ -1,7 +1,8 @@
 """Seeing the data: ``python -m pipeline preview`` draws a sample as a PNG grid and a looping GIF.
 
 :mod:`.sources` finds the frames (a frames file's sample, or an event file integrated into
-frames); :mod:`.render` draws them.
+frames); :mod:`.render` draws them; :mod:`.augmented` (``preview --augment``) draws a sample as
+params' ``train.augment`` transforms it, epoch by epoch.
 """
 
 from __future__ import annotations
@@ -32,14 +33,16 @@ from .render import (
     robust_max,
     save_preview,
 )
+from .augmented import MAX_EPOCHS, PARTNERS, augment_rows, augmented_sample, preview_augmented
 from .sources import COMMON_SENSORS, DEFAULT_T, event_file, frames_sample, infer_sensor_size, is_hdf5
 from ...core.atomic import check_target
 
 __all__ = [
-    "COMMON_SENSORS", "DEFAULT_T", "LABEL_COLOUR", "LEGEND", "MAX_FPS", "MAX_FRAMES", "MAX_PIXELS", "MAX_SIDE",
-    "MIN_FPS", "MIN_HEIGHT", "OFF_COLOUR", "ON_COLOUR", "SEPARATOR",
-    "SEPARATOR_COLOUR", "TITLE_HEIGHT", "PreviewError", "default_cols", "default_scale", "grid",
-    "infer_sensor_size", "preview_file", "render_frames", "render_rgb", "robust_max", "save_preview",
+    "COMMON_SENSORS", "DEFAULT_T", "LABEL_COLOUR", "LEGEND", "MAX_EPOCHS", "MAX_FPS", "MAX_FRAMES", "MAX_PIXELS",
+    "MAX_SIDE", "MIN_FPS", "MIN_HEIGHT", "OFF_COLOUR", "ON_COLOUR", "PARTNERS", "SEPARATOR",
+    "SEPARATOR_COLOUR", "TITLE_HEIGHT", "PreviewError", "augment_rows", "augmented_sample", "default_cols",
+    "default_scale", "grid", "infer_sensor_size", "preview_augmented", "preview_file", "render_frames", "render_rgb",
+    "robust_max", "save_preview",
 ]
 
 
