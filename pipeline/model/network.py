@@ -204,21 +204,27 @@ class SpikingConvNet(nn.Module):
         layers += [SeqToBatch(nn.Linear(hidden, classes * votes, bias=False)), spiking()]
         self.layers = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor, per_step: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, currents: bool = False):
         """``x``: frames ``(B, T, C, H, W)``, or images ``(B, C, H, W)`` of raw 0..255 values
-        when the network repeats them (``image_steps``) -> firing rate per class ``(B, classes)``;
-        with ``per_step``, each step's ``(T, B, classes)`` (the votes' mean spike, as TET's loss
-        takes them)."""
+        when the network repeats them (``image_steps``) -> firing rate per class ``(B, classes)``.
+        With ``currents``, ``(rate, currents)``: ``currents`` ``(T, B, classes)`` is each step's
+        input to the last spiking layer (its Linear layer's output) averaged over the class's
+        votes, the non-spiking per-step logits that cross-entropy and TET take."""
         if self.encoder is not None:
             y = self.encoder(self.normalize(x))             # (B, channels, H, W), once
             seq = y.unsqueeze(0).expand(self.image_steps, *y.shape).contiguous()
         else:
             seq = x.transpose(0, 1)
-        spikes = self.layers(seq)                            # (T, B, classes * votes)
-        if per_step:
-            return spikes.reshape(*spikes.shape[:2], self.classes, self.votes).mean(3)
+        if currents:
+            current = self.layers[:-1](seq)                  # (T, B, classes * votes)
+            spikes = self.layers[-1](current)
+        else:
+            spikes = self.layers(seq)                        # (T, B, classes * votes)
         rate = spikes.mean(0)
-        return rate.reshape(rate.shape[0], self.classes, self.votes).mean(2)
+        rate = rate.reshape(rate.shape[0], self.classes, self.votes).mean(2)
+        if currents:
+            return rate, current.reshape(*current.shape[:2], self.classes, self.votes).mean(3)
+        return rate
 
     def taus(self) -> list[float]:
         return [m.tau for m in self.modules() if isinstance(m, PLIF)]

@@ -57,7 +57,7 @@ from .augment import augment_events, build_augmentation
 from .checkpoint import FORMAT, atomic_save, load_resumable, rng_state, set_rng_state
 from .data import H5Frames
 from .distributed import Context
-from .losses import per_step, training_loss
+from .losses import training_loss, uses_logits
 from .placement import Feed, full_batches, hold_out, make_feed, split_batches, split_size
 from .scoring import amp_dtype, autocast, channels_last, on_device, score_batches
 
@@ -239,7 +239,7 @@ def train_epoch(run: Run, epoch: int) -> dict:
     learner.net.train()
     loss_sum = correct = torch.zeros((), dtype=torch.float64, device=ctx.device)
     seen = 0
-    tp, steps = run.tp, per_step(run.tp.loss)
+    tp, logits = run.tp, uses_logits(run.tp.loss)
     for k, (x, y, indices) in enumerate(feed.epoch(epoch)):
         if feed.batches is not None and k == feed.batches:
             break   # drop_last: rank-local batch k is part of global batch k, so every rank stops here
@@ -248,10 +248,9 @@ def train_epoch(run: Run, epoch: int) -> dict:
             x = learner.augment(x)
         x, targets = augment_batch(x, y, tp, epoch, indices, len(run.classes))
         with autocast(ctx.device, learner.dtype):
-            out = learner.net(x, per_step=True) if steps else learner.net(x)
-        out = out.float()
-        rate = out.mean(0) if steps else out
-        loss = training_loss(tp.loss, out, targets, tp.tet_lambda)
+            rate, steps = learner.net(x, currents=True) if logits else (learner.net(x), None)
+        loss = training_loss(tp.loss, rate.float(), None if steps is None else steps.float(), targets,
+                             tp.tet_lambda)
         learner.opt.zero_grad(set_to_none=True)
         learner.scaler.scale(loss).backward()          # DDP averages the gradients over the ranks here
         learner.scaler.step(learner.opt)

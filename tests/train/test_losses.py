@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.model import loss_fn
-from pipeline.train.losses import per_step, training_loss
+from pipeline.train.losses import training_loss, uses_logits
 
 
 def soft_targets(b=6, k=4, seed=0):
@@ -18,13 +18,14 @@ def soft_targets(b=6, k=4, seed=0):
 def test_mse_with_one_hot_targets_is_the_papers_loss():
     rate = torch.rand(6, 4, generator=torch.Generator().manual_seed(1))
     y = torch.tensor([0, 1, 2, 3, 0, 1])
-    assert torch.equal(training_loss("mse", rate, F.one_hot(y, 4).float()), loss_fn(rate, y, 4))
+    assert torch.equal(training_loss("mse", rate, None, F.one_hot(y, 4).float()), loss_fn(rate, y, 4))
 
 
-def test_ce_with_soft_targets_written_out():
-    rate, t = torch.rand(6, 4, generator=torch.Generator().manual_seed(2)), soft_targets()
-    expected = -(t * torch.log_softmax(rate, 1)).sum(1).mean()
-    assert training_loss("ce", rate, t).item() == pytest.approx(expected.item(), rel=1e-6)
+def test_ce_of_the_mean_logits_with_soft_targets_written_out():
+    steps, t = torch.randn(5, 6, 4, generator=torch.Generator().manual_seed(2)), soft_targets()
+    expected = -(t * torch.log_softmax(steps.mean(0), 1)).sum(1).mean()
+    rate = torch.rand(6, 4)
+    assert training_loss("ce", rate, steps, t).item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 def tet_loss_as_published(outputs, targets, means, lamb):
@@ -40,19 +41,27 @@ def tet_loss_as_published(outputs, targets, means, lamb):
 
 @pytest.mark.parametrize("lam", [0.0, 1e-3, 0.5])
 def test_tet_is_the_published_loss(lam):
-    steps = torch.rand(5, 6, 4, generator=torch.Generator().manual_seed(3))      # (T, B, K)
+    steps = torch.randn(5, 6, 4, generator=torch.Generator().manual_seed(3))     # (T, B, K)
     t = soft_targets()
     expected = tet_loss_as_published(steps.transpose(0, 1), t, 1.0, lam)
-    assert training_loss("tet", steps, t, lam).item() == pytest.approx(expected.item(), rel=1e-6)
-    assert per_step("tet") and not per_step("mse") and not per_step("ce")
+    rate = torch.rand(6, 4, requires_grad=True)
+    loss = training_loss("tet", rate, steps, t, lam)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    loss.backward()                              # the rate is in the graph (DDP), with a zero gradient
+    assert torch.equal(rate.grad, torch.zeros_like(rate))
+    assert uses_logits("tet") and uses_logits("ce") and not uses_logits("mse")
 
 
-def test_the_networks_steps_average_to_its_rate():
+def test_the_logits_are_the_last_spiking_layers_input_averaged_over_the_votes():
     from pipeline.model import SpikingConvNet
     torch.manual_seed(0)
     net = SpikingConvNet(in_channels=2, input_size=(16, 16), channels=4, blocks=2, hidden=8, classes=3, votes=2,
                          dropout=0.0, dropout_hidden=0.0, backend="eager").eval()
-    x = (torch.rand(2, 4, 2, 16, 16) < 0.3).float()
-    steps = net(x, per_step=True)
-    assert steps.shape == (4, 2, 3)
-    assert torch.allclose(steps.mean(0), net(x), atol=1e-6)
+    seen = []
+    net.layers[-1].register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    x = torch.poisson(torch.full((2, 4, 2, 16, 16), 2.0))
+    rate, logits = net(x, currents=True)
+    assert torch.equal(rate, net(x))
+    current = seen[0]                                            # (T, B, classes * votes)
+    assert logits.shape == (4, 2, 3)
+    assert torch.equal(logits, (current[..., 0::2] + current[..., 1::2]) / 2)   # class k: units 2k, 2k+1
