@@ -7,10 +7,11 @@ params' ``train.augment`` transforms it, epoch by epoch.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .render import (
+    check_name,
+    safe_name,
     LABEL_COLOUR,
     LEGEND,
     MAX_FPS,
@@ -40,24 +41,10 @@ from ...core.atomic import check_target
 __all__ = [
     "COMMON_SENSORS", "DEFAULT_T", "LABEL_COLOUR", "LEGEND", "MAX_EPOCHS", "MAX_FPS", "MAX_FRAMES", "MAX_PIXELS",
     "MAX_SIDE", "MIN_FPS", "MIN_HEIGHT", "OFF_COLOUR", "ON_COLOUR", "PARTNERS", "SEPARATOR",
-    "SEPARATOR_COLOUR", "TITLE_HEIGHT", "PreviewError", "augment_rows", "augmented_sample", "default_cols",
+    "SEPARATOR_COLOUR", "TITLE_HEIGHT", "PreviewError", "augment_rows", "augmented_sample", "check_name", "default_cols",
     "default_scale", "grid", "infer_sensor_size", "preview_augmented", "preview_file", "render_frames", "render_rgb",
     "robust_max", "save_preview",
 ]
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
-def check_name(name: str) -> str:
-    """``--name``: a plain file name (the outputs are ``<name>.png`` and ``<name>.gif`` in the
-    output folder), not empty, not a path (no separator, not ``.`` or ``..``)."""
-    seps = dict.fromkeys(s for s in (os.sep, os.altsep, "/") if s)
-    if not name or name in (".", "..") or any(s in name for s in seps) or "\0" in name:
-        raise PreviewError(f"--name {name!r}: must be a plain file name (no folder, no {' or '.join(seps)}, "
-                           "not . or ..); the folder is --out")
-    return name
 
 
 def preview_file(path: str | Path, out_dir: str | Path, *, T: int | None = None, split_by: str = "time",
@@ -83,6 +70,6 @@ def preview_file(path: str | Path, out_dir: str | Path, *, T: int | None = None,
         shown = frames_sample(path, int(index), T)
     else:
         shown = event_file(path, T, split_by, sensor_size)
-    base = _safe(name if name is not None else shown.base)
+    base = safe_name(name if name is not None else shown.base)
     return save_preview(shown.frames, out_dir / f"{base}.png", out_dir / f"{base}.gif", scale=scale,
                         cols=cols, fps=fps, title=shown.title if title else None)

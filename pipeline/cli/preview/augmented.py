@@ -20,7 +20,7 @@ import numpy as np
 
 from ...core.atomic import atomic_path, check_target
 from ...core.store import open_frames, read_field, read_frames, read_meta
-from .render import PreviewError, _label, check_fps, check_size, default_scale, grid, render_frames, robust_max
+from .render import PreviewError, _label, check_fps, check_name, check_size, default_scale, grid, render_frames, robust_max, safe_name
 from .sources import frames_sample, is_hdf5, merge_bins
 
 __all__ = ["MAX_EPOCHS", "PARTNERS", "Augmented", "augment_rows", "augmented_sample", "batch_indices",
@@ -182,7 +182,6 @@ def preview_augmented(path: str | Path, out_dir: str | Path, *, params: str | Pa
     """``preview FILE --augment``: sample ``index`` of the frames file ``path`` as ``params``'
     ``train.augment`` transforms it at epochs ``1..epochs``; write ``<base>_augment.png`` (or
     ``<name>.png``) and its ``.gif`` in ``out_dir``, return both paths."""
-    from . import _safe, check_name
 
     if name is not None:
         check_name(name)
@@ -198,7 +197,7 @@ def preview_augmented(path: str | Path, out_dir: str | Path, *, params: str | Pa
                            "(e.g. data/frames/train.h5) as training augments it")
     ops, seed = load_augment(params)
     aug = augmented_sample(path, index, ops, seed=seed, epochs=epochs)
-    stem = _safe(name if name is not None else f"{aug.base}_augment")
+    stem = safe_name(name if name is not None else f"{aug.base}_augment")
     caption = None
     if title:
         caption = f"{aug.title}, train.augment of {Path(params).name}, seed {seed}, epochs 1-{epochs}"

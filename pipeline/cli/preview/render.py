@@ -16,6 +16,7 @@ PNG grid, :data:`MAX_SIDE` pixels a side (a GIF's 16-bit limit); a frame rate be
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -266,3 +267,18 @@ def save_preview(frames, out_png: str | Path, out_gif: str | Path, *, scale: int
     with atomic_path(out_gif, "file") as tmp:
         anim[0].save(tmp, format="GIF", save_all=True, append_images=anim[1:], duration=duration, loop=0)
     return out_png, out_gif
+
+
+def safe_name(name: str) -> str:
+    """``name`` with every character but letters, digits and ``-_.`` replaced by ``_``."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def check_name(name: str) -> str:
+    """``--name``: a plain file name (the outputs are ``<name>.png`` and ``<name>.gif`` in the
+    output folder), not empty, not a path (no separator, not ``.`` or ``..``)."""
+    seps = dict.fromkeys(s for s in (os.sep, os.altsep, "/") if s)
+    if not name or name in (".", "..") or any(s in name for s in seps) or "\0" in name:
+        raise PreviewError(f"--name {name!r}: must be a plain file name (no folder, no {' or '.join(seps)}, "
+                           "not . or ..); the folder is --out")
+    return name
