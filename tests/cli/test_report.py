@@ -736,8 +736,21 @@ def test_only_the_seed_may_differ_within_a_group(tmp_path, monkeypatch):
     # a: A 60, 64 -> 62.00 ± sqrt(8) = 2.83; B 58, 60 -> 59.00 ± sqrt(2) = 1.41
     # b: A 70, 74 -> 72.00 ± 2.83; B 66, 70 -> 68.00 ± 2.83
     assert seed_rows(md) == [
-        ["augment=[{'flip': {'p': 0.5}}]", "2", "62.00 ± 2.83", "59.00 ± 1.41", "1, 2", "a1, a2"],
-        ["augment=[{'flip': {'p': 0.3}}]", "2", "72.00 ± 2.83", "68.00 ± 2.83", "1, 2", "b1, b2"]]
+        ["augment=[{flip: {p: 0.5}}]", "2", "62.00 ± 2.83", "59.00 ± 1.41", "1, 2", "a1, a2"],
+        ["augment=[{flip: {p: 0.3}}]", "2", "72.00 ± 2.83", "68.00 ± 2.83", "1, 2", "b1, b2"]]
+
+
+def test_a_group_label_names_every_param_that_tells_it_apart(tmp_path, monkeypatch):
+    """Four params differ: the figures' legends stop at three (then …), the table does not, or
+    two groups that differ only in the fourth would read the same."""
+    differ = {"epochs": 30, "T_max": 30, "augment": [{"nda": {}}]}
+    runs = [seed_run(tmp_path, f"{loss}{seed}", seed, 0.5, 0.5, train={**differ, "loss": loss})
+            for loss in ("mse", "tet") for seed in (1, 2)]
+    runs.append(seed_run(tmp_path, "long", 1, 0.9, 0.9, train={"epochs": 90, "T_max": 90, "augment": [],
+                                                               "loss": "mse"}))
+    _, md = report_of(runs, tmp_path, monkeypatch)
+    assert [row[0] for row in seed_rows(md)] == ["T_max=30, augment=[{nda: {}}], epochs=30, loss=mse",
+                                                 "T_max=30, augment=[{nda: {}}], epochs=30, loss=tet"]
 
 
 def test_seed_groups_direct(tmp_path):

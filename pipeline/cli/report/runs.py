@@ -232,20 +232,26 @@ def differing_params(runs: list[Run]) -> list[str]:
     return [k for k in keys if _telling(k) and len({_comparable(r.params.get(k)) for r in runs}) > 1]
 
 
-def params_label(run: Run, keys: list[str]) -> str:
+def params_label(run: Run, keys: list[str], limit: int | None = LABEL_PARAMS) -> str:
     """``T=8``, ``neuron=lif, tau0=16``: ``run``'s values of ``keys`` (:func:`differing_params`),
     each named by its last part (``frames.T``: ``T``) unless two keys share it; at most
-    :data:`LABEL_PARAMS` of them, then ``…``."""
+    ``limit`` of them (None: all), then ``…``. Lists and mappings as params.yaml writes them in
+    flow style (``augment=[{nda: {}}]``)."""
     last = [k.rsplit(".", 1)[-1] for k in keys]
 
     def value(v) -> str:
         if v is None:
             return "—"
-        text = f"{v:g}" if isinstance(v, float) else str(v)
-        return text if len(text) <= 24 else text[:23] + "…"
+        if isinstance(v, (list, dict)):
+            text = json.dumps(v, separators=(", ", ": "), default=str).replace('"', "")
+        else:
+            text = f"{v:g}" if isinstance(v, float) else str(v)
+        return text if len(text) <= 40 else text[:39] + "…"
 
     parts = [f"{k if last.count(n) > 1 else n}={value(run.params.get(k))}" for k, n in zip(keys, last)]
-    return ", ".join(parts[:LABEL_PARAMS]) + (", …" if len(parts) > LABEL_PARAMS else "")
+    if limit is None or len(parts) <= limit:
+        return ", ".join(parts)
+    return ", ".join(parts[:limit]) + ", …"
 
 
 #: the param a sweep over seeds varies (``dvc exp run --queue -S train.seed=1,2,3``)
@@ -309,7 +315,7 @@ def seed_groups(runs: list[Run]) -> list[SeedGroup]:
     groups = [sorted(s, key=lambda r: _seed_order(r.params.get(SEED))) for s in sets
               if len(s) >= 2 and len({_comparable(r.params.get(SEED)) for r in s}) >= 2]
     keys = [k for k in differing_params([s[0] for s in sets]) if k != SEED]
-    return [SeedGroup(g, params_label(g[0], keys) if keys else "") for g in groups]
+    return [SeedGroup(g, params_label(g[0], keys, limit=None) if keys else "") for g in groups]
 
 
 def _flat(d: dict, prefix: str = "") -> dict:
