@@ -40,9 +40,7 @@ RUN = {
     "python -m pipeline summary": 0,
     "python -m pipeline info data/frames/train.h5": 0,
     "python -m pipeline preview data/frames/train.h5 --index 4 --T 8": 0,
-    # the demo's train.augment is empty: docs/training.md says so, the one-line refusal, exit status 1
-    # (the next one draws it with the ops of configs/cifar10_dvs-augmented.yaml)
-    "python -m pipeline preview data/frames/train.h5 --index 0 --augment": 1,
+    # (the demo's own train.augment is empty: that refusal is tests/cli/test_preview.py's)
     "python -m pipeline preview data/frames/train.h5 --index 0 --augment "
     "--params configs/cifar10_dvs-augmented.yaml": 0,
     "python -m pipeline verify": 0,
@@ -56,6 +54,9 @@ RUN = {
 #: examples not run here, each with why
 SKIP = {
     "python -m pytest": "the test suite itself",
+    "python -m pipeline preview data/frames/train.h5 --index 0 --augment":
+        "the demo's train.augment is empty: the one-line refusal docs/training.md shows is "
+        "tests/cli/test_preview.py::test_cli_augment's; the next RUN line draws it with ops",
     "python -m benchmarks": "minutes of benchmarks against Tonic and SpikingJelly; "
                             "tests/benchmarks/test_benchmarks.py runs it in a quick form",
 }

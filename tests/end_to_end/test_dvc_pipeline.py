@@ -134,25 +134,6 @@ def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(re
     assert (repo / "data/frames/train.h5").read_bytes() == first
 
 
-def test_augmentation_reruns_train_and_evaluate_never_frames(repo):
-    """train.augment and train.loss change training alone: `dvc status` names train (after
-    check), never download or frames; repro reruns train and evaluate; back: the run-cache."""
-    set_params(repo, {"train": {"epochs": 2}})
-    run(["dvc", "repro"], repo)
-    frames = (repo / "data/frames/train.h5").read_bytes()
-    set_params(repo, {"train": {"augment": [{"flip": {"p": 0.5}}, {"cutmix": {"p": 0.5}}], "loss": "tet"}})
-    assert set(json.loads(run(["dvc", "status", "--json"], repo))) == {"check", "train"}
-    out = run(["dvc", "repro"], repo)
-    for stage in ("download", "frames"):
-        assert f"Stage '{stage}' didn't change, skipping" in out, out
-    for stage in ("check", "train", "evaluate"):
-        assert f"Running stage '{stage}'" in out, out
-    assert (repo / "data/frames/train.h5").read_bytes() == frames
-    set_params(repo, {"train": {"augment": [], "loss": "mse"}})
-    out = run(["dvc", "repro"], repo)
-    assert "Running stage" not in out, out
-
-
 def test_run_only_knobs_mark_nothing_but_the_check(repo):
     """Worker and thread counts, download mirrors and time limits cannot change a result: only
     `check`, which validates the whole params file, sees them; it reruns alone, in a moment."""
@@ -333,16 +314,17 @@ def test_a_typo_fails_a_targeted_repro(repo, stage):
 
 
 def test_a_training_param_reruns_check_and_train_and_leaves_the_other_slices_alone(repo):
-    """Changing train.epochs rewrites train's slice alone: `dvc repro evaluate` runs check,
-    train and evaluate, and skips download and frames, whose slices keep their bytes."""
-    import yaml
-
+    """Changing train params (train.augment and train.loss here: augmentation runs in training,
+    on the device) rewrites train's slice alone: `dvc status` names check and train, never
+    download or frames; `dvc repro evaluate` runs check, train and evaluate and skips download
+    and frames, whose slices and frames keep their bytes. Back: every stage from the run-cache."""
     run(["dvc", "repro"], repo)
     paths = {s: repo / "data" / "params" / f"{s}.json" for s in ("download", "frames", "train", "evaluate")}
     slices = {s: path.read_bytes() if path.exists() else None for s, path in paths.items()}
-    epochs = yaml.safe_load((repo / "params.yaml").read_text())["train"]["epochs"]
-    assert epochs != 3
-    set_params(repo, {"train": {"epochs": 3}})          # never run before in this repo: no run-cache entry
+    frames = (repo / "data/frames/train.h5").read_bytes()
+    augment = [{"flip": {"p": 0.5}}, {"cutmix": {"p": 0.5}}]
+    set_params(repo, {"train": {"augment": augment, "loss": "tet"}})   # never run before in this repo
+    assert set(json.loads(run(["dvc", "status", "--json"], repo))) == {"check", "train"}
     out = run(["dvc", "repro", "evaluate"], repo)
     for stage in ("check", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out, out
@@ -350,9 +332,9 @@ def test_a_training_param_reruns_check_and_train_and_leaves_the_other_slices_alo
         assert f"Stage '{stage}' didn't change, skipping" in out, out
     after = {s: path.read_bytes() for s, path in paths.items()}
     assert [s for s in slices if after[s] != slices[s]] == ["train"]
-    assert json.loads(after["train"])["train"]["epochs"] == 3 and json.loads(after["evaluate"]) == {}
-    assert json.loads((repo / "results/evaluation.json").read_text())["epochs"] == 3
-    set_params(repo, {"train": {"epochs": epochs}})
+    assert json.loads(after["train"])["train"]["augment"] == augment and json.loads(after["evaluate"]) == {}
+    assert (repo / "data/frames/train.h5").read_bytes() == frames
+    set_params(repo, {"train": {"augment": [], "loss": "mse"}})
     out = run(["dvc", "repro"], repo)                   # back: every stage from the run-cache
     assert "Running stage" not in out, out
 
