@@ -48,7 +48,9 @@ class Draws:
     in the training set) at ``epoch`` of a run seeded ``seed``. Every draw is addressed by the op's
     position in the chain (``op``) and a ``slot``; its values depend on nothing else."""
 
-    def __init__(self, seed: int, epoch: int, indices: torch.Tensor):
+    def __init__(self, seed: int, epoch: int, indices: torch.Tensor, device: torch.device | None = None):
+        """``indices`` are checked where they are (on the host, no device sync, as the loader
+        gives them); the draws are made on ``device`` (default: the indices')."""
         if not 0 <= seed < 2**64 or not 0 <= epoch < 2**32:
             raise ValueError(f"augment: seed {seed} or epoch {epoch} out of range (0 <= seed < 2**64, "
                              "0 <= epoch < 2**32)")
@@ -56,9 +58,10 @@ class Draws:
             raise ValueError(f"augment: indices must be an int64 vector, got {indices.dtype} {tuple(indices.shape)}")
         if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= 2**32):
             raise ValueError("augment: indices must lie in [0, 2**32)")
-        head = _chain(torch.zeros((), dtype=torch.int64, device=indices.device), seed, seed >> 32, epoch)
+        self.device = indices.device if device is None else torch.device(device)
+        indices = indices.to(self.device, non_blocking=True)
+        head = _chain(torch.zeros((), dtype=torch.int64, device=self.device), seed, seed >> 32, epoch)
         self.keys = lowbias32(head ^ indices)            # (B,): one key per sample
-        self.device = indices.device
 
     def __len__(self) -> int:
         return len(self.keys)

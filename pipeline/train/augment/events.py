@@ -226,9 +226,7 @@ def augment_events(frames: torch.Tensor, labels: torch.Tensor, ops, *, seed: int
                          f"{tuple(labels.shape)} and {indices.dtype} {tuple(indices.shape)}")
     if not 1 <= num_classes <= 2**20:
         raise ValueError(f"augment: num_classes {num_classes} out of range")
-    draws = Draws(int(seed), int(epoch), indices.to(torch.int64))            # checked where they are
-    if draws.device != frames.device:
-        draws.keys, draws.device = draws.keys.to(frames.device, non_blocking=True), frames.device
+    draws = Draws(int(seed), int(epoch), indices.to(torch.int64), frames.device)
     targets = F.one_hot(labels.to(frames.device), num_classes).to(torch.float32)
     x, source, keep = frames, None, None
     for op, (name, args) in enumerate(chain):
