@@ -35,7 +35,7 @@ from .render import (
     save_preview,
 )
 from .augmented import MAX_EPOCHS, PARTNERS, augment_rows, augmented_sample, preview_augmented
-from .sources import COMMON_SENSORS, DEFAULT_T, event_file, frames_sample, infer_sensor_size, is_hdf5
+from .sources import COMMON_SENSORS, DEFAULT_T, check_input, event_file, frames_sample, infer_sensor_size, is_hdf5
 from ...core.atomic import check_target
 
 __all__ = [
@@ -61,11 +61,7 @@ def preview_file(path: str | Path, out_dir: str | Path, *, T: int | None = None,
     if name is not None:
         check_name(name)
     out_dir = check_target(out_dir, "folder", "--out")     # before any work: a file or FIFO there is refused
-    path = Path(path)
-    if not path.exists():
-        raise PreviewError(f"{path}: no such file")
-    if not path.is_file():
-        raise PreviewError(f"{path}: not a file")
+    path = check_input(path)
     if is_hdf5(path):
         shown = frames_sample(path, int(index), T)
     else:

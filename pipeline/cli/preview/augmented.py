@@ -18,10 +18,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...core.atomic import atomic_path, check_target
+from ...core.atomic import check_target
 from ...core.store import open_frames, read_field, read_frames, read_meta
-from .render import PreviewError, _label, check_fps, check_name, check_size, default_scale, grid, render_frames, robust_max, safe_name
-from .sources import frames_sample, is_hdf5, merge_bins
+from .render import (PreviewError, check_fps, check_name, check_size, default_scale, draw_label, grid, render_frames,
+                     robust_max, safe_name, write_outputs)
+from .sources import check_input, frames_sample, is_hdf5, merge_bins
 
 __all__ = ["MAX_EPOCHS", "PARTNERS", "Augmented", "augment_rows", "augmented_sample", "batch_indices",
            "preview_augmented"]
@@ -156,23 +157,17 @@ def save_augmented(aug: Augmented, out_png: Path, out_gif: Path, *, T: int | Non
     cells = []
     for r, row in enumerate(frames):
         for t, im in enumerate(render_frames(row, scale, vmax)):
-            _label(im, names[r] if t == 0 else str(t))
+            draw_label(im, names[r] if t == 0 else str(t))
             cells.append(im)
     sheet = grid(cells, T, title=title, labels=False)
-    with atomic_path(out_png, "file") as tmp:
-        sheet.save(tmp, format="PNG", optimize=True)
-
     sums = frames.sum(axis=1)                          # (R, C, H, W): each row's T frames in one
     svmax = robust_max(sums[0])
     anim = []
     for r, s in enumerate(sums):
         (im,) = render_frames(s[None], scale, svmax)
-        _label(im, names[r].replace("\n", ": ") + (f" ({r}/{R - 1})" if r else ""))
+        draw_label(im, names[r].replace("\n", ": ") + (f" ({r}/{R - 1})" if r else ""))
         anim.append(im)
-    duration = max(20, round(1000 / fps))
-    with atomic_path(out_gif, "file") as tmp:
-        anim[0].save(tmp, format="GIF", save_all=True, append_images=anim[1:], duration=duration, loop=0)
-    return out_png, out_gif
+    return write_outputs(sheet, anim, out_png, out_gif, fps)
 
 
 def preview_augmented(path: str | Path, out_dir: str | Path, *, params: str | Path = "params.yaml",
@@ -187,11 +182,7 @@ def preview_augmented(path: str | Path, out_dir: str | Path, *, params: str | Pa
         check_name(name)
     epochs = check_epochs(epochs)
     out_dir = check_target(out_dir, "folder", "--out")
-    path = Path(path)
-    if not path.exists():
-        raise PreviewError(f"{path}: no such file")
-    if not path.is_file():
-        raise PreviewError(f"{path}: not a file")
+    path = check_input(path)
     if not is_hdf5(path):
         raise PreviewError(f"{path}: not an HDF5 frames file; --augment shows a sample of a frames file "
                            "(e.g. data/frames/train.h5) as training augments it")

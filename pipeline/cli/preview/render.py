@@ -104,7 +104,7 @@ def _font(size: int = 11):
         return ImageFont.load_default()
 
 
-def _label(im: Image.Image, text: str) -> None:
+def draw_label(im: Image.Image, text: str) -> None:
     """Write ``text`` small in the top-left corner, on a dark backing so it stays legible."""
     draw = ImageDraw.Draw(im)
     font = _font(max(8, min(11, im.height // 3)))
@@ -142,7 +142,7 @@ def grid(images: list[Image.Image], cols: int | None = None, *, title: str | Non
         cell = im.convert("RGB")
         if labels:
             cell = cell.copy()
-            _label(cell, str(i))
+            draw_label(cell, str(i))
         r, c = divmod(i, cols)
         out.paste(cell, (c * (w + SEPARATOR), top + r * (h + SEPARATOR)))
     if rows * cols > len(images):  # unused trailing cells: black, not separator grey
@@ -254,16 +254,22 @@ def save_preview(frames, out_png: str | Path, out_gif: str | Path, *, scale: int
     out_png, out_gif = check_target(out_png, "file"), check_target(out_gif, "file")
     images = render_frames(frames, scale)
     sheet = grid(images, cols, title=title)
-    with atomic_path(out_png, "file") as tmp:
-        sheet.save(tmp, format="PNG", optimize=True)
-
     T = len(images)
     anim = []
     for i, im in enumerate(images):
         im = im.copy()
-        _label(im, f"{i + 1}/{T}")  # also keeps consecutive frames distinct, so none are merged
+        draw_label(im, f"{i + 1}/{T}")  # also keeps consecutive frames distinct, so none are merged
         anim.append(im)
+    return write_outputs(sheet, anim, out_png, out_gif, fps)
+
+
+def write_outputs(sheet: Image.Image, anim: list[Image.Image], out_png: Path, out_gif: Path,
+                  fps: float) -> tuple[Path, Path]:
+    """Write the PNG ``sheet`` and the looping GIF of ``anim`` at ``fps`` (checked), each under a
+    temporary name and renamed; returns ``(out_png, out_gif)``."""
     duration = max(20, round(1000 / fps))
+    with atomic_path(out_png, "file") as tmp:
+        sheet.save(tmp, format="PNG", optimize=True)
     with atomic_path(out_gif, "file") as tmp:
         anim[0].save(tmp, format="GIF", save_all=True, append_images=anim[1:], duration=duration, loop=0)
     return out_png, out_gif

@@ -38,6 +38,16 @@ class Shown(NamedTuple):
     title: str
 
 
+def check_input(path: str | Path) -> Path:
+    """``path`` as a Path when it names an existing regular file, else a one-line refusal."""
+    path = Path(path)
+    if not path.exists():
+        raise PreviewError(f"{path}: no such file")
+    if not path.is_file():
+        raise PreviewError(f"{path}: not a file")
+    return path
+
+
 def is_hdf5(path: str | Path) -> bool:
     with open(path, "rb") as f:
         return f.read(8) == HDF5_SIGNATURE
