@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import ParamsError
-from .oplist import Arg, OpSpec, check_list, check_sensor, did_you_mean
+from .oplist import Arg, OpSpec, check_list, did_you_mean, is_int, short
 
 __all__ = ["SPECS", "Arg", "FilterSpec", "check_sensor", "did_you_mean", "validate"]
 
@@ -52,6 +52,16 @@ _SPEC_LIST = [
 
 #: The filters by name, in the order the docs list them.
 SPECS: dict[str, FilterSpec] = {f.name: f for f in _SPEC_LIST}
+
+
+def check_sensor(sensor_size, error=ParamsError) -> tuple[int, int]:
+    try:
+        ok = len(sensor_size) == 2 and all(is_int(s) and 1 <= s <= 65536 for s in sensor_size)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise error(f"filters: sensor_size must be two integers (H, W) in [1, 65536], got {short(sensor_size)}")
+    return int(sensor_size[0]), int(sensor_size[1])
 
 
 def _crop_time(at: str, name: str, args: dict) -> None:

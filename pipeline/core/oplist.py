@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import ParamsError
 
-__all__ = ["MAX_OPS", "Arg", "OpSpec", "check_list", "check_sensor", "did_you_mean", "short"]
+__all__ = ["MAX_OPS", "Arg", "OpSpec", "check_list", "did_you_mean", "is_int", "short"]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 #: the most entries one list may have
@@ -85,16 +85,6 @@ def did_you_mean(word, known, prefix: str = "") -> str:
 def short(v, limit: int = 60) -> str:
     text = repr(v).replace("\n", " ")
     return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def check_sensor(sensor_size, error=ParamsError) -> tuple[int, int]:
-    try:
-        ok = len(sensor_size) == 2 and all(is_int(s) and 1 <= s <= 65536 for s in sensor_size)
-    except TypeError:
-        ok = False
-    if not ok:
-        raise error(f"filters: sensor_size must be two integers (H, W) in [1, 65536], got {short(sensor_size)}")
-    return int(sensor_size[0]), int(sensor_size[1])
 
 
 def _pixels(where: str, arg: Arg, v, sensor) -> list[tuple[int, int]]:
