@@ -1,5 +1,7 @@
 """Event-to-frame integration: per-pixel event counts in ``T`` frames (Numba kernels).
 
+SpikingJelly's two modes:
+
 ``split_by="number"``: with N events and ``di = N // T``, frame i takes events
 ``[i*di, (i+1)*di)`` and the last frame ends at N (it takes the remainder).
 
@@ -7,23 +9,25 @@
 ``t[0] + i*dt <= t < t[0] + (i+1)*dt`` and the last frame also ends at N. An empty
 window is an all-zero frame. Events must be sorted by time in this mode.
 
+Tonic's two fixed-T modes, equal to Tonic 1.7's ``ToFrame`` counts to the event, edges
+included (:mod:`pipeline.frames.bins` says which events each frame takes):
+
+``split_by="time_bins"``: ``ToFrame(sensor_size=(W, H, 2), n_time_bins=T, overlap=overlap)``.
+Without overlap the events at the last timestamp are in no frame (19,181 of 19,182 events
+counted on the real DVS128 recording of ``../shared/data/real``); a span shorter than T µs gives T empty frames. Sorted timestamps.
+
+``split_by="event_bins"``: ``ToFrame(..., n_event_bins=T, overlap=overlap)``. The ``N % T``
+last events are in no frame without overlap; T > N gives T empty frames.
+
+Only these two take an ``overlap`` in ``[0, 1)`` (a fraction of a bin, as Tonic's); ``number``
+and ``time`` refuse one. Tonic counts in int16, which wraps past 32,767 events on one pixel in
+one frame; these counts do not (uint32).
+
 Coordinates are divided by ``downsample`` (``x // f``, ``y // f``); the output is
 ``(T, 2, ceil(H/f), ceil(W/f))`` with channel 0 = polarity 0 (OFF), channel 1 = ON.
 
-Input types (all checked in Python before a kernel runs, so no input can make a kernel
-read or write outside its arrays):
-
-* ``events`` is a 1-D numpy structured array with (at least) the fields ``t``, ``x``,
-  ``y``, ``p``, each a scalar bool, integer or floating-point field.
-* Native-byte-order integer ``x``, ``y``, ``p`` columns of any width and signedness (the
-  :data:`~pipeline.core.events.EVENT_DTYPE` ones, Tonic's ``int64``), bool columns and a native
-  ``int64`` ``t`` are used in place, without a copy (one compiled kernel per combination of types).
-* Any other column -- big-endian (non-native byte order), float, or a ``t`` of another
-  integer type -- is converted to a native ``int64`` copy first. Float columns are accepted
-  when every value is integral (``3.0``); NaN, inf and non-integral values (``2.5``) are
-  refused with the event's index, as are timestamps outside the int64 range.
-* Negative coordinates and polarities are refused like too large ones (a ``uint64`` value
-  of 2**63 or more reads as negative in the kernel: it is refused too).
+Input types and checks: :mod:`pipeline.frames.columns` (so no input can make a kernel read
+or write outside its arrays).
 """
 
 from __future__ import annotations
@@ -32,30 +36,16 @@ import numba
 import numpy as np
 
 from ..core.events import FRAME_DTYPE
+from .bins import BIN_MODES, check_overlap, windows
+from .columns import OK, UNSORTED, X_RANGE, Y_RANGE, P_RANGE, T_VALUE, check_event  # noqa: F401
+from .columns import check_events, check_shape, checked_columns, columns, raise_bad
 
-SPLIT_MODES = ("number", "time")
-FIELDS = ("t", "x", "y", "p")
-
-_OK, _X_RANGE, _Y_RANGE, _P_RANGE, _UNSORTED = 0, 1, 2, 3, 4
-_T_VALUE = 5      # a timestamp no int64 can hold (found in Python, not by a kernel)
-
-_INT64_MAX = 2**63 - 1
-
-
-@numba.njit(cache=True, inline="always")
-def _check(xk, yk, pk, W, H):
-    if xk < 0 or xk >= W:
-        return _X_RANGE
-    if yk < 0 or yk >= H:
-        return _Y_RANGE
-    if pk < 0 or pk > 1:
-        return _P_RANGE
-    return _OK
+SPLIT_MODES = ("number", "time", *BIN_MODES)
 
 
 @numba.njit(cache=True)
 def _add(x, y, p, a, b, W, H, xoff, yoff, plane, base, out):
-    """Count events ``[a, b)`` into the flat output at ``base``; returns (error, event) or (_OK, -1).
+    """Count events ``[a, b)`` into the flat output at ``base``; returns (error, event) or (OK, -1).
 
     ``xoff[x] = x // f`` and ``yoff[y] = (y // f) * W'`` (look-up tables: no division per event).
     Every index is checked to be in ``[0, W)``, ``[0, H)``, ``[0, 1]`` before it is used
@@ -66,9 +56,9 @@ def _add(x, y, p, a, b, W, H, xoff, yoff, plane, base, out):
         yk = np.int64(y[k])
         pk = np.int64(p[k])
         if xk >= W or yk >= H or pk > 1 or xk < 0 or yk < 0 or pk < 0:
-            return _check(xk, yk, pk, W, H), k
+            return check_event(xk, yk, pk, W, H), k
         out[base + pk * plane + yoff[yk] + xoff[xk]] += 1
-    return _OK, -1
+    return OK, -1
 
 
 @numba.njit(cache=True)
@@ -80,7 +70,7 @@ def _integrate(t, x, y, p, by_time, T, W, H, f, out):
     xoff = np.arange(W) // f
     yoff = (np.arange(H) // f) * Wf
     if n == 0:
-        return _OK, -1
+        return OK, -1
     di = n // T
     t0 = t[0]
     # dt and the bounds in wrapping uint64 arithmetic: exact for sorted timestamps whatever
@@ -103,16 +93,16 @@ def _integrate(t, x, y, p, by_time, T, W, H, f, out):
                 if tb < prev:
                     # report the first bad event in file order: a range error before b wins
                     err, k = _add(x, y, p, a, b, W, H, xoff, yoff, plane, i * 2 * plane, out)
-                    return (err, k) if err != _OK else (_UNSORTED, b)
+                    return (err, k) if err != OK else (UNSORTED, b)
                 if tb >= bound and not last:
                     break
                 prev = tb
                 b += 1
         err, k = _add(x, y, p, a, b, W, H, xoff, yoff, plane, i * 2 * plane, out)
-        if err != _OK:
+        if err != OK:
             return err, k
         a = b
-    return _OK, -1
+    return OK, -1
 
 
 def frame_shape(T: int, sensor_size: tuple[int, int], downsample: int = 1) -> tuple[int, int, int, int]:
@@ -121,123 +111,63 @@ def frame_shape(T: int, sensor_size: tuple[int, int], downsample: int = 1) -> tu
     return (T, 2, -(-H // downsample), -(-W // downsample))
 
 
-def _is_int(v) -> bool:
-    """A Python or numpy integer, not a bool (``True`` is an ``int`` to Python)."""
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-
-def _check_events(events) -> None:
-    """One-line ``ValueError`` unless ``events`` is a 1-D structured array with usable t, x, y, p."""
-    expected = "a 1-D numpy structured array with fields t, x, y, p"
-    if not isinstance(events, np.ndarray):
-        raise ValueError(f"integrate: events must be {expected}, got {type(events).__name__}")
-    names = events.dtype.names
-    if names is None:
-        raise ValueError(f"integrate: events must be {expected}, got a plain {events.dtype} array "
-                         f"of shape {events.shape}")
-    if events.ndim != 1:
-        raise ValueError(f"integrate: events must be {expected}, got a {events.ndim}-D array of shape "
-                         f"{events.shape}")
-    missing = [f for f in FIELDS if f not in names]
-    if missing:
-        raise ValueError(f"integrate: events must be {expected}; missing {', '.join(missing)} "
-                         f"(fields: {', '.join(names)})")
-    for name in FIELDS:
-        ftype = events.dtype.fields[name][0]
-        if ftype.shape != () or ftype.kind not in "biuf":
-            raise ValueError(f"integrate: field {name!r} has type {ftype}; expected a scalar bool, "
-                             "integer or float")
-
-
-def _as_int64(name: str, col: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
-    """``col`` as a contiguous native int64 column, and the first event whose timestamp cannot
-    be one (-1: none).
-
-    Values of ``x``, ``y``, ``p`` that are not integers in ``[0, limit)`` become -1, which the
-    kernel reports (in file order) as out of range; the message then describes the original value.
-    """
-    if col.dtype.kind in "biu":
-        if name == "t" and col.dtype.kind == "u" and col.dtype.itemsize == 8 and col.size:
-            big = col > np.uint64(_INT64_MAX)
-            if big.any():
-                return col.astype(np.int64), int(np.argmax(big))
-        return col.astype(np.int64), -1       # an out-of-range uint64 coordinate wraps negative: refused
-    with np.errstate(invalid="ignore", over="ignore"):
-        good = np.isfinite(col) & (np.floor(col) == col)
-        if name == "t":
-            good &= (col >= -(2.0**63)) & (col < 2.0**63)
-        else:
-            good &= (col >= 0) & (col < limit)
-        if name == "t" and not good.all():
-            return np.where(good, col, 0).astype(np.int64), int(np.argmin(good))
-        return np.where(good, col, -1).astype(np.int64), -1
-
-
-def _describe(name: str, v, limit: int) -> str:
-    """What is wrong with value ``v`` of field ``name`` (the kernel found it out of range)."""
-    if np.asarray(v).dtype.kind == "f" and not (np.isfinite(v) and v == np.floor(v)):
-        problem = "is not an integer"
-    elif name == "t":
-        problem = "is outside the int64 range"
-    elif name == "p":
-        problem = "is not 0 or 1"
-    elif v < 0:
-        problem = "is negative"
-    else:
-        problem = f"outside the sensor {'width' if name == 'x' else 'height'} {limit}"
-    return f"{'polarity ' if name == 'p' else ''}{name} = {v!s} {problem}"  # str: numpy's float32 digits
+@numba.njit(cache=True)
+def _add_windows(x, y, p, starts, ends, W, H, f, out):
+    """Frame i counts events ``[starts[i], ends[i])`` (every event already checked by
+    :func:`~pipeline.frames.columns.first_bad`; ``0 <= start <= end <= N`` checked in Python)."""
+    Hf, Wf = -(-H // f), -(-W // f)
+    plane = Hf * Wf
+    xoff = np.arange(W) // f
+    yoff = (np.arange(H) // f) * Wf
+    for i in range(starts.shape[0]):
+        base = i * 2 * plane
+        for k in range(starts[i], ends[i]):
+            out[base + np.int64(p[k]) * plane + yoff[np.int64(y[k])] + xoff[np.int64(x[k])]] += 1
 
 
 def integrate(events: np.ndarray, T: int, split_by: str = "number",
-              sensor_size: tuple[int, int] = (128, 128), downsample: int = 1) -> np.ndarray:
+              sensor_size: tuple[int, int] = (128, 128), downsample: int = 1,
+              overlap: float = 0.0) -> np.ndarray:
     """Integrate events into ``T`` frames of per-pixel counts, shape ``(T, 2, H', W')``.
 
+    ``split_by``: ``number`` or ``time`` (SpikingJelly's), ``time_bins`` or ``event_bins``
+    (Tonic's ``ToFrame(n_time_bins=T)`` / ``ToFrame(n_event_bins=T)``, with ``overlap`` in
+    ``[0, 1)``); the module docstring gives each mode's windows and edges.
+
     ``events``: a 1-D structured array with fields ``t``, ``x``, ``y``, ``p`` of bool, integer
-    (any width or signedness, either byte order) or float type; see the module docstring for
-    which are used in place and which are converted. ``T`` and ``downsample``: positive
-    integers (``bool`` and ``float`` are refused).
+    (any width or signedness, either byte order) or float type; see
+    :mod:`pipeline.frames.columns` for which are used in place and which are converted. ``T``
+    and ``downsample``: positive integers (``bool`` and ``float`` are refused).
 
     Coordinates are validated against ``sensor_size = (H, W)`` before any pixel is
     written; coordinates outside ``[0, W)`` / ``[0, H)`` (negative ones too), polarities
-    other than 0/1, float values that are NaN, infinite or not integral and (for ``time``)
-    unsorted timestamps raise ``ValueError("integrate: event {k}: ...")`` naming the first
-    such event in file order. A malformed ``events`` array raises a one-line ``ValueError``.
+    other than 0/1, float values that are NaN, infinite or not integral and (for ``time`` and
+    ``time_bins``) unsorted timestamps raise ``ValueError("integrate: event {k}: ...")`` naming
+    the first such event in file order. A malformed ``events`` array raises a one-line ``ValueError``.
     """
-    if not _is_int(T) or T < 1:
-        raise ValueError(f"integrate: T must be a positive integer, got {T!r}")
+    H, W = check_shape("integrate", T, sensor_size, downsample)
     if split_by not in SPLIT_MODES:
         raise ValueError(f"integrate: split_by must be one of {SPLIT_MODES}, got {split_by!r}")
-    if not _is_int(downsample) or downsample < 1:
-        raise ValueError(f"integrate: downsample must be a positive integer, got {downsample!r}")
-    if len(sensor_size) != 2 or not all(_is_int(s) and s >= 1 for s in sensor_size):
-        raise ValueError(f"integrate: sensor_size must be two positive integers (H, W), got {sensor_size!r}")
-    H, W = (int(s) for s in sensor_size)
-    _check_events(events)
-    if events.size >= 2**32:
-        raise ValueError("integrate: more than 2**32 - 1 events in one sample")
-    limits = {"t": 0, "x": W, "y": H, "p": 2}
-    cols, bad_t = {}, -1
-    for name in FIELDS:
-        col = np.asarray(events[name])
-        if col.dtype.kind == "b":
-            col = col.view(np.uint8)
-        if col.dtype.kind in "iu" and col.dtype.isnative and (name != "t" or col.dtype == np.int64):
-            cols[name] = col                   # in place: the kernel checks every value's range
-        else:
-            cols[name], bad = _as_int64(name, col, limits[name])
-            bad_t = bad if name == "t" else bad_t
-    n = events.size if bad_t < 0 else bad_t    # a bad timestamp: first look for an earlier error
+    overlap = check_overlap("integrate", overlap)
+    if overlap and split_by not in BIN_MODES:
+        raise ValueError(f"integrate: split_by {split_by!r} takes no overlap (only {' and '.join(BIN_MODES)} do), "
+                         f"got {overlap!r}")
     out = np.zeros(frame_shape(int(T), (H, W), int(downsample)), dtype=FRAME_DTYPE)
+    if split_by in BIN_MODES:
+        cols = checked_columns("integrate", events, H, W, ordered=split_by == "time_bins")
+        try:
+            starts, ends = windows(split_by, cols["t"], int(T), overlap)
+        except ValueError as e:
+            raise ValueError(f"integrate: {e}") from None
+        _add_windows(cols["x"], cols["y"], cols["p"], starts, ends, W, H, int(downsample), out.reshape(-1))
+        return out
+    check_events(events, "integrate")
+    cols, bad_t = columns(events, H, W)
+    n = events.size if bad_t < 0 else bad_t    # a bad timestamp: first look for an earlier error
     err, k = _integrate(cols["t"][:n], cols["x"][:n], cols["y"][:n], cols["p"][:n], split_by == "time",
                         int(T), W, H, int(downsample), out.reshape(-1))
-    if err == _OK and bad_t >= 0:
-        err, k = _T_VALUE, bad_t
-    if err != _OK:
-        e = events[k]
-        if err == _UNSORTED:
-            what = f"timestamps not sorted (t[{k}] = {e['t']} < t[{k - 1}] = {events['t'][k - 1]})"
-        else:
-            name = {_T_VALUE: "t", _X_RANGE: "x", _Y_RANGE: "y", _P_RANGE: "p"}[err]
-            what = _describe(name, e[name], limits[name])
-        raise ValueError(f"integrate: event {k}: {what}")
+    if err == OK and bad_t >= 0:
+        err, k = T_VALUE, bad_t
+    if err != OK:
+        raise_bad("integrate", events, err, k, H, W)
     return out
