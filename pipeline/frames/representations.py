@@ -9,12 +9,14 @@ left share, then every right share), rounded once to float32. Edges:
 
 * the events at the last timestamp have ``s = T``: both their bins are past the end, so they
   add nothing (Tonic's; the original E2VID code scales by ``T - 1`` instead);
-* equal first and last timestamps (one event included): Tonic divides 0 by 0 and fails with an
-  IndexError; here every event adds its whole polarity to bin 0;
+* equal first and last timestamps (one event included): Tonic divides 0 by 0, and the NaN times
+  cast to an integer make indices that wrap: an IndexError, or NaN written into some bins,
+  depending on the sensor size. Here every event adds its whole polarity to bin 0;
 * no events: all zeros (Tonic fails on ``t[0]``);
-* Tonic turns polarity 0 into -1 in the polarity column's own type: for a ``uint8`` or ``bool``
-  column (its own datasets' and ours) that gives 255 or True, not -1. This module always uses
-  -1 and +1, which Tonic gives for signed polarity columns.
+* Tonic turns polarity 0 into -1 in the polarity column's own type: on a ``bool`` column (its
+  own datasets' type) that gives True, so OFF events add +1 like ON ones; on a ``uint8`` column
+  (ours) NumPy 2 refuses it with an OverflowError. This module always uses -1 and +1, which is
+  what Tonic gives on a signed polarity column.
 
 Timestamps must be sorted (``t_0`` and ``t_{N-1}`` are the range).
 

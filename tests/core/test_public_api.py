@@ -36,6 +36,13 @@ def test_public_names():
     augment = inspect.signature(augment_events).parameters
     assert list(augment) == ["frames", "labels", "ops", "seed", "epoch", "indices", "num_classes"]
     assert all(augment[k].kind is inspect.Parameter.KEYWORD_ONLY for k in list(augment)[3:])
+    # Tonic's representations (issue 26): the issue's names and argument order
+    from pipeline.frames.representations import binarep, voxel_grid
+    assert pipeline.frames.voxel_grid is voxel_grid and pipeline.frames.binarep is binarep
+    assert list(inspect.signature(integrate).parameters) == ["events", "T", "split_by", "sensor_size",
+                                                            "downsample", "overlap"]
+    assert list(inspect.signature(voxel_grid).parameters)[:3] == ["events", "T", "sensor_size"]
+    assert list(inspect.signature(binarep).parameters)[:4] == ["events", "T", "n_bits", "sensor_size"]
 
 
 def test_write_then_read_through_the_public_names(tmp_path):
