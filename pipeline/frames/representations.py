@@ -59,26 +59,30 @@ def representation_shape(representation: str, T: int, sensor_size: tuple[int, in
 
 @numba.njit(cache=True)
 def _voxel(t, x, y, p, T, W, H, f, acc):
-    """Tonic's voxel grid into the float64 ``acc`` (T * H' * W'), left shares then right shares."""
+    """Tonic's voxel grid into the float64 ``acc`` (T * H' * W'), left shares then right shares.
+    ``xoff[x] = x // f`` and ``yoff[y] = (y // f) * W'``: look-up tables, no division per event."""
     n = x.shape[0]
     if n == 0:
         return
     Wf = -(-W // f)
     plane = -(-H // f) * Wf
+    xoff = np.arange(W) // f
+    yoff = (np.arange(H) // f) * Wf
     t0 = np.float64(t[0])
     span = np.float64(t[n - 1] - t[0])
+    Tf = np.float64(T)
     for side in range(2):
         for k in range(n):
             s = 0.0
             if span != 0.0:
-                s = np.float64(T) * (np.float64(t[k]) - t0) / span
+                s = Tf * (np.float64(t[k]) - t0) / span
             ti = np.int64(s)
             d = s - ti
             pol = 1.0 if p[k] != 0 else -1.0
             b = ti + side
             if b < T:
                 v = pol * (1.0 - d) if side == 0 else pol * d
-                acc[b * plane + (np.int64(y[k]) // f) * Wf + np.int64(x[k]) // f] += v
+                acc[b * plane + yoff[np.int64(y[k])] + xoff[np.int64(x[k])]] += v
 
 
 def voxel_grid(events: np.ndarray, T: int, sensor_size: tuple[int, int] = (128, 128),
@@ -99,12 +103,13 @@ def _bits(x, y, p, starts, ends, n_bits, W, H, f, out):
     """Frame ``i // n_bits`` gets bit ``n_bits - 1 - i % n_bits`` where event bin i has an event."""
     Wf = -(-W // f)
     plane = -(-H // f) * Wf
+    xoff = np.arange(W) // f
+    yoff = (np.arange(H) // f) * Wf
     for i in range(starts.shape[0]):
         base = (i // n_bits) * 2 * plane
         bit = np.uint8(1 << (n_bits - 1 - i % n_bits))
         for k in range(starts[i], ends[i]):
-            j = base + np.int64(p[k]) * plane + (np.int64(y[k]) // f) * Wf + np.int64(x[k]) // f
-            out[j] |= bit
+            out[base + np.int64(p[k]) * plane + yoff[np.int64(y[k])] + xoff[np.int64(x[k])]] |= bit
 
 
 def _check_bits(who: str, n_bits) -> int:
