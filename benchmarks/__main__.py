@@ -24,9 +24,12 @@ HERE = Path(__file__).resolve().parent
 FILTER_SECTIONS = ("filters_denoise", "filters_refractory_period", "filters_decimate", "filters_drop_pixel",
                    "filters_crop_time", "filters_time_skew")
 GPU_SECTIONS = ("gpu_plif", "gpu_step", "gpu_loader", "gpu_epoch")     # benchmarks/gpu.py
-SECTIONS = ("aedat_read", "integration_number", "integration_time", "frames_stage", "loading", "plif_layer",
-            "training_step", "augment", *FILTER_SECTIONS, *GPU_SECTIONS)
+REPRESENTATION_SECTIONS = ("representations_time_bins", "representations_event_bins",   # representations.py
+                           "representations_voxel_grid", "representations_binarep")
+SECTIONS = ("aedat_read", "integration_number", "integration_time", *REPRESENTATION_SECTIONS, "frames_stage",
+            "loading", "plif_layer", "training_step", "augment", *FILTER_SECTIONS, *GPU_SECTIONS)
 GROUPS = {"aedat": ("aedat_read",), "integration": ("integration_number", "integration_time"),
+          "representations": REPRESENTATION_SECTIONS,
           "frames": ("frames_stage",), "loading": ("loading",), "plif": ("plif_layer",),
           "training": ("training_step",), "augment": ("augment",), "filters": FILTER_SECTIONS, "gpu": GPU_SECTIONS}
 
@@ -83,7 +86,7 @@ def parse(argv=None):
 
 def main(argv=None) -> int:
     args = parse(argv)
-    from . import aedat_read, augment, filters, frames_stage, gpu, integration, loading, training
+    from . import aedat_read, augment, filters, frames_stage, gpu, integration, loading, representations, training
     from .common import machine, machine_busy_s, own_cpu_s, table, wait_quiet
     from .corpus import demo_recording, ensure_corpus
     from .peers import load_all
@@ -128,6 +131,7 @@ def main(argv=None) -> int:
         jobs = [
             (("aedat_read",), lambda: [("aedat_read", aedat_read.run(args, peers))]),
             (("integration_number", "integration_time"), lambda: integration.run(args, peers, recording_events())),
+            (REPRESENTATION_SECTIONS, lambda: representations.run(args, peers, recording_events())),
             (("frames_stage",), lambda: [("frames_stage", frames_stage.run(args, peers, corpus()))]),
             (("loading",), lambda: [("loading", loading.run(args, peers, corpus()))]),
             (("plif_layer",), lambda: [("plif_layer", training.run_plif(args, peers))]),

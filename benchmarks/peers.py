@@ -58,7 +58,13 @@ def load_tonic() -> Peer:
         from tonic.transforms import ToFrame
     except Exception as e:  # noqa: BLE001 - any failure to import means "not available"
         return Peer("tonic", False, error=_short(e))
-    return Peer("tonic", True, installed_version("tonic"), parts={"ToFrame": ToFrame})
+    peer = Peer("tonic", True, installed_version("tonic"), parts={"ToFrame": ToFrame})
+    for part in ("ToVoxelGrid", "ToBinaRep"):        # 2b.; older Tonic releases lack them
+        try:
+            peer.parts[part] = getattr(importlib.import_module("tonic.transforms"), part)
+        except Exception as e:  # noqa: BLE001
+            peer.notes.append(f"tonic.transforms.{part} not importable: {_short(e)}")
+    return peer
 
 
 def _sj_utils_standalone():

@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 import pytest
 import torch
 
-from benchmarks.__main__ import GPU_SECTIONS, SECTIONS
+from benchmarks.__main__ import GPU_SECTIONS, REPRESENTATION_SECTIONS, SECTIONS
 
 NDA_ROW = "ours nda chain on the step's batch (augment_events [{nda: {}}])"
 
@@ -54,6 +54,13 @@ def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
     # Tonic is there: its frames were checked against ours
     assert res["peers"]["tonic"]["available"]
     assert any("tonic" in k for k in res["sections"]["integration_number"]["checks"])
+    for name in REPRESENTATION_SECTIONS:      # 2b-2e: equal to Tonic's, with the 30x target (issue 26)
+        sec = res["sections"][name]
+        assert sec["inputs"]["events"] == 100_000 and sec["inputs"]["T"] == 20, name
+        assert [r["name"].split()[0] for r in sec["rows"]] == ["ours", "tonic"] and "median_s" in sec["rows"][1]
+        assert list(sec["checks"].values()) == [True], name
+        (target,) = sec["targets"]
+        assert target["threshold"] == 30 and target["op"] == ">=" and target["value"] > 0, name
 
     _check_device_group(res, "cpu")
     plif = res["sections"]["gpu_plif"]
