@@ -5,7 +5,12 @@ layer, energy against the same network as an ANN; :mod:`pipeline.model.costs`).
 
 The model is scored as training scored it (``pipeline.train.scoring``): the same cast on the
 device, the autocast and memory format that ``train.amp`` and ``train.channels_last`` chose
-(resolved for the device here), deterministic algorithms when training used them."""
+(resolved for the device here), deterministic algorithms when training used them.
+
+The test file must hold the representation the model was trained on (its ``frames_attrs``):
+Bina-Rep codes are scaled as training scaled them (:func:`pipeline.train.scoring.on_device`),
+and the costs count the first layer as MACs over the non-zero inputs for real-valued frames
+(a voxel grid, Bina-Rep), as accumulates per event for counts (:mod:`pipeline.model.costs`)."""
 
 from __future__ import annotations
 
@@ -22,10 +27,11 @@ from ..core.atomic import write_json, write_text
 from ..core.device import configure_torch, pick_device
 from ..core.errors import DamagedFileError, LayoutError, ParamsError
 from ..core.params import ModelParams
+from ..core.store import read_attrs
 from ..model import build_model, resolve_backend
 from ..model.costs import CostMeter
 from ..train.checkpoint import load_checked
-from ..train.data import H5Frames
+from ..train.data import REAL_VALUED, H5Frames, input_scale, representation
 from ..train.placement import score_loader
 from ..train.scoring import amp_dtype, channels_last
 from ..train.scoring import predict as predict_batches
@@ -68,12 +74,29 @@ def load_model(path: str | Path, device=None):
 def predict(model, h5: str | Path, dtype: torch.dtype | None = None,
             batch_size: int = BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """(labels, predictions) for every sample of ``h5``, under ``dtype``'s autocast (the model's
-    costs are counted meanwhile where a :class:`~pipeline.model.costs.CostMeter` is open on it)."""
+    costs are counted meanwhile where a :class:`~pipeline.model.costs.CostMeter` is open on it);
+    the frames cast (and Bina-Rep codes scaled) as training did."""
     device = next(model.parameters()).device
     data = H5Frames(h5)
     batches = tqdm(score_loader(data, range(len(data)), batch_size, 0, device), desc="evaluate", unit="batch")
-    labels, preds = predict_batches(model, batches, device, dtype)
+    labels, preds = predict_batches(model, batches, device, dtype, data.scale)
     return labels.numpy(), preds.numpy()
+
+
+def check_representation(cfg: dict, model_path, test_h5) -> str:
+    """The representation the model was trained on (its config's ``frames_attrs``; counts for
+    a model from before representations), which ``test_h5`` must hold too, Bina-Rep with the
+    same ``n_bits``: else a LayoutError naming both."""
+    trained = cfg.get("frames_attrs") or {}
+    attrs = read_attrs(test_h5)
+    want, got = (representation(trained), input_scale(trained, model_path)), (representation(attrs),
+                                                                              input_scale(attrs, test_h5))
+    if want != got:
+        def what(kind, scale, a):
+            return kind + (f" (n_bits {a.get('n_bits')})" if scale is not None else "")
+        raise LayoutError(f"{test_h5} holds {what(*got, attrs)} frames but {model_path} was trained on "
+                          f"{what(*want, trained)}: rerun the frames stage, or train on these frames")
+    return want[0]
 
 
 def confusion(labels: np.ndarray, preds: np.ndarray, n: int) -> np.ndarray:
@@ -153,7 +176,8 @@ def evaluate(model_path, test_h5, train_metrics, record_json, confusion_path, me
     model, cfg = load_model(model_path, device)
     configure_torch(0, cfg["deterministic"], device)
     classes = cfg["classes"]
-    with CostMeter(model) as meter:
+    kind = check_representation(cfg, model_path, test_h5)
+    with CostMeter(model, real_input=kind in REAL_VALUED) as meter:
         labels, preds = predict(model, test_h5, cfg["amp"])
     costs = costs_record(meter.summary()) if meter.samples else None
     metrics = {**_train_metrics(Path(train_metrics)), "model_epoch": cfg["epoch"],

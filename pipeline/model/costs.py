@@ -9,10 +9,15 @@ The conventions, as SNN papers count:
   the weight layer (convolution or linear) it reaches. Through a max-pool, the spikes of one
   window reach that layer as one; through an average pool each still drives its synapses (the
   pool's 1/k² folds into the weights), so an average-pooled input counts k² times its value.
-  Event frames into the first layer are accumulates too: each event once per synapse.
+  Event frames (counts) into the first layer are accumulates too: each event once per synapse.
 - **Multiply-accumulates**: the encoder of a static image (the first Conv, run once on the
-  image) is dense, ``C_out · H_out · W_out · C_in · kh · kw`` per sample. BatchNorm folds into
-  the convolution before it and costs nothing; membrane updates are not counted.
+  image) is dense, ``C_out · H_out · W_out · C_in · kh · kw`` per sample. Real-valued frames
+  (``CostMeter(model, real_input=True)``: a voxel grid's signed values, Bina-Rep's values in
+  [0, 1]) are not events to accumulate: the first layer multiplies each input by its weights,
+  so it is counted as MACs over the **non-zero** inputs, each once per synapse it drives
+  (its fan-out, as for events): ``sum over inputs of [x != 0] · fan-out``, per time step; a
+  zero input is skipped as an absent event is. BatchNorm folds into the convolution before it
+  and costs nothing; membrane updates are not counted.
 - **The ANN**: the same layers run once per sample, every weight layer dense.
 - **Energy**: 0.9 pJ per accumulate and 4.6 pJ per multiply-accumulate, 32-bit float at 45 nm
   (Horowitz, ISSCC 2014).
@@ -29,7 +34,7 @@ from torch import nn
 
 from .network import walk
 
-__all__ = ["PJ_PER_AC", "PJ_PER_MAC", "CostMeter", "accumulates", "dense_macs"]
+__all__ = ["PJ_PER_AC", "PJ_PER_MAC", "CostMeter", "accumulates", "dense_macs", "sparse_macs"]
 
 #: energy per operation, 32-bit float, 45 nm (Horowitz, ISSCC 2014), in picojoules
 PJ_PER_AC = 0.9
@@ -51,6 +56,13 @@ def accumulates(layer: nn.Module, x: torch.Tensor) -> float:
                            dilation=layer.dilation)
         return float(layer.out_channels * covered.sum())
     raise TypeError(f"accumulates: {type(layer).__name__} is not a Conv2d or a Linear")
+
+
+def sparse_macs(layer: nn.Module, x: torch.Tensor) -> float:
+    """The multiply-accumulates ``layer`` (a Conv2d or Linear) performs on real-valued ``x``
+    when zero inputs are skipped: each non-zero unit once per synapse it drives (its fan-out,
+    as :func:`accumulates` counts it), whatever its value or sign."""
+    return accumulates(layer, x.detach() != 0)
 
 
 def dense_macs(layer: nn.Module, out: torch.Tensor) -> int:
@@ -75,8 +87,14 @@ class _Weights:
     layer: nn.Module
     dense: bool          # the encoder: multiply-accumulates, once per sample
     scale: int           # units of input per spike: k*k after an average pool of k, else 1
+    real: bool = False   # real-valued input frames into the first layer: MACs over non-zero inputs
     ops: float = 0.0     # accumulates, or multiply-accumulates, over every pass
     macs_per_pass: int = 0
+
+    @property
+    def macs(self) -> bool:
+        """Its operations are multiply-accumulates (else accumulates)."""
+        return self.dense or self.real
 
 
 @dataclass
@@ -90,17 +108,25 @@ class _Spiking:
 class CostMeter:
     """Counts, over every forward pass of ``model`` while open (``with CostMeter(model) as m``),
     each spiking layer's spikes and each weight layer's operations; :meth:`summary` gives them
-    per sample. The model runs as it would: forward hooks only read."""
+    per sample. The model runs as it would: forward hooks only read.
 
-    def __init__(self, model):
+    ``real_input``: the model's input frames are real numbers (a voxel grid, Bina-Rep), not
+    event counts: its first weight layer is counted as multiply-accumulates over the non-zero
+    inputs (:func:`sparse_macs`) instead of accumulates per event. An image encoder is dense
+    whatever this says."""
+
+    def __init__(self, model, real_input: bool = False):
         self.model = model
+        self.real_input = bool(real_input)
         self.samples = 0
         self.weights: list[_Weights] = []
         self.spiking: list[_Spiking] = []
         scale = 1
         for layer in walk(model):
             if layer.role in ("conv", "fc"):
-                self.weights.append(_Weights(layer.name, layer.module, layer.index is None, scale))
+                first = not self.weights
+                self.weights.append(_Weights(layer.name, layer.module, layer.index is None, scale,
+                                             real=first and self.real_input and layer.index is not None))
             elif layer.role == "spiking":
                 self.spiking.append(_Spiking(layer.name, layer.module))
                 scale = 1
@@ -133,6 +159,8 @@ class CostMeter:
             w.macs_per_pass = dense_macs(layer, out)
             if w.dense:
                 w.ops += w.macs_per_pass * out.shape[0]
+            elif w.real:
+                w.ops += w.scale * sparse_macs(layer, args[0])
             else:
                 w.ops += w.scale * accumulates(layer, args[0])
         return hook
@@ -151,8 +179,8 @@ class CostMeter:
         n = self.samples
         if not n:
             raise ValueError("costs: no sample was run through the model")
-        acs = {w.name: w.ops / n for w in self.weights if not w.dense}
-        macs = {w.name: w.ops / n for w in self.weights if w.dense}
+        acs = {w.name: w.ops / n for w in self.weights if not w.macs}
+        macs = {w.name: w.ops / n for w in self.weights if w.macs}
         ann = {w.name: w.macs_per_pass for w in self.weights}
         snn_pj = PJ_PER_AC * sum(acs.values()) + PJ_PER_MAC * sum(macs.values())
         ann_pj = PJ_PER_MAC * sum(ann.values())

@@ -9,6 +9,13 @@ holds every value of its file (:func:`narrow_dtype`: uint8 for images; for event
 int16 or int32), a quarter of float32's bytes or less to pin, copy and keep; training casts it
 with ``.float()`` on the device, which gives the float32 of the same integers as casting on
 the host did, bit for bit. :class:`DeviceFrames` holds a whole split so, on its device.
+
+A file's representation (its metadata ``representation``, :func:`representation`) says what
+the numbers are: ``counts`` (the default: events per polarity, integers), ``voxel_grid``
+(float32, one signed channel: kept as float32, cast to nothing) or ``binarep`` (uint8 codes
+of ``n_bits`` bits, kept as uint8; the network sees ``code / (2**n_bits - 1)``, Tonic's
+``ToBinaRep`` values, and that division is done on the device by
+:func:`pipeline.train.scoring.on_device`, with the divisor :attr:`H5Frames.scale` names).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from ..core.errors import DamagedFileError
+from ..core.errors import DamagedFileError, LayoutError
 from ..core.store import H5_ERRORS, damaged, open_frames, read_field, read_frames, read_meta
 
 #: What a file of stored integers may be narrowed to, narrowest first. Not uint16: torch has
@@ -111,6 +118,37 @@ def _narrow_dtype(path: str, size: int, mtime_ns: int) -> np.dtype:
     return np.dtype(np.float32)                            # uint64 values beyond int64: as before
 
 
+#: the representations whose values are not event counts: real numbers for the network
+#: (the first layer multiplies them: :mod:`pipeline.model.costs` counts it as MACs)
+REAL_VALUED = ("voxel_grid", "binarep")
+REPRESENTATIONS = ("counts", *REAL_VALUED)
+
+
+def representation(attrs: dict) -> str:
+    """The representation a frames file's metadata ``attrs`` names (``counts`` where it names
+    none: every file written before representations, and static images)."""
+    return str(attrs.get("representation") or "counts")
+
+
+def input_scale(attrs: dict, where="") -> float | None:
+    """What the stored values of a frames file with metadata ``attrs`` are divided by before
+    the network sees them: ``2**n_bits - 1`` for Bina-Rep codes
+    (:func:`pipeline.frames.representations.binarep_scale`), None (nothing) otherwise. An
+    unknown representation, or a Bina-Rep file without a usable ``n_bits``, is a LayoutError
+    naming ``where`` (the file)."""
+    kind = representation(attrs)
+    if kind not in REPRESENTATIONS:
+        raise LayoutError(f"{where}: frames of representation {kind!r}; train knows {', '.join(REPRESENTATIONS)}")
+    if kind != "binarep":
+        return None
+    from ..frames.representations import N_BITS, binarep_scale    # numba's import: Bina-Rep files only
+    n_bits, (lo, hi) = attrs.get("n_bits"), N_BITS
+    if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not lo <= n_bits <= hi:
+        raise LayoutError(f"{where}: Bina-Rep frames need the metadata n_bits (an integer from {lo} to {hi}), "
+                          f"got {n_bits!r}")
+    return float(binarep_scale(n_bits))
+
+
 def narrow_dtype(path: str | Path) -> np.dtype:
     """The dtype :class:`H5Frames` gives the samples of the frames file ``path``: the narrowest
     of :data:`COUNT_DTYPES` that holds the file's largest value (decided once per file, cached
@@ -122,7 +160,8 @@ def narrow_dtype(path: str | Path) -> np.dtype:
     bound does not settle the choice (over a type's limit) are decoded for their exact maximum.
     So the type is the narrowest for the file's exact maximum, found mostly from headers; a file
     written otherwise than by :mod:`pipeline.core.store` is decoded sample by sample. Floats
-    (no file of the store's) keep the old float32; other types are left as stored."""
+    (voxel grids) come as float32; other types are left as stored. uint8 Bina-Rep codes stay
+    uint8 (their scaling is the device's: :attr:`H5Frames.scale`)."""
     path = Path(path).resolve()
     st = path.stat()
     return _narrow_dtype(str(path), st.st_size, st.st_mtime_ns)
@@ -130,7 +169,8 @@ def narrow_dtype(path: str | Path) -> np.dtype:
 
 class H5Frames(Dataset):
     """Sample ``i`` is ``(frames, label)``: the frames as a tensor of :attr:`dtype` (the file's
-    :func:`narrow_dtype`), cast to float32 on the device by the training code."""
+    :func:`narrow_dtype`), cast to float32 on the device by the training code (and divided by
+    :attr:`scale` there, where it is not None: Bina-Rep codes)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -142,6 +182,12 @@ class H5Frames(Dataset):
                 stored = f["frames"].dtype
             except H5_ERRORS as e:
                 raise damaged(self.path, "the frames dataset", e) from None
+        #: ``counts``, ``voxel_grid`` or ``binarep`` (:func:`representation`)
+        self.representation = representation(self.attrs)
+        #: what the network's input is the stored values divided by (:func:`input_scale`), or None
+        self.scale = input_scale(self.attrs, self.path)
+        if self.scale is not None and stored.kind not in "ui":
+            raise LayoutError(f"{self.path}: Bina-Rep frames stored as {stored}, not as integer codes")
         #: the samples' numpy dtype; every stored value fits in it (checked on each read)
         self.dtype = narrow_dtype(self.path)
         narrowed = (stored.kind in "ui" and self.dtype.kind in "ui"
@@ -227,7 +273,8 @@ class DeviceFrames:
     """The frames and labels of ``data[indices]`` (in that order) loaded once into one tensor
     each on ``device``: ``x`` at the file's narrow dtype, ``y`` int64, as the DataLoader's
     batches have them. :meth:`batch` indexes them; a batch equals, bit for bit, the batch a
-    DataLoader over ``Subset(data, indices)`` makes of the same positions.
+    DataLoader over ``Subset(data, indices)`` makes of the same positions. :attr:`scale` is the
+    file's (:attr:`H5Frames.scale`): its batches take the same cast on the device.
 
     Read through a DataLoader of ``workers`` processes in blocks of ``block`` samples, each
     copied into place as it comes (pinned and non-blocking on CUDA): the host holds a few
@@ -236,6 +283,7 @@ class DeviceFrames:
     def __init__(self, data: H5Frames, indices, device: torch.device, workers: int = 0, block: int = 64):
         indices = [int(i) for i in indices]
         device = torch.device(device)
+        self.scale = data.scale
         self.x = torch.empty((len(indices), *data.frame_shape), dtype=data.torch_dtype, device=device)
         self.y = torch.as_tensor(np.asarray(data.labels, np.int64)[indices], dtype=torch.int64).to(device)
         cuda = device.type == "cuda"

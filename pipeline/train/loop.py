@@ -58,7 +58,7 @@ from .checkpoint import FORMAT, atomic_save, load_resumable, rng_state, set_rng_
 from .data import H5Frames
 from .distributed import Context
 from .losses import training_loss, uses_logits
-from .placement import Feed, full_batches, hold_out, make_feed, split_batches, split_size
+from .placement import Feed, full_batches, hold_out, make_feed, same_representation, split_batches, split_size
 from .scoring import amp_dtype, autocast, channels_last, on_device, score_batches
 
 __all__ = ["Learner", "Progress", "Run", "better", "network_input", "prepare_model", "train"]
@@ -70,7 +70,10 @@ __all__ = ["Learner", "Progress", "Run", "better", "network_input", "prepare_mod
 def network_input(data: H5Frames) -> tuple[tuple[int, ...], dict | None]:
     """``(input_shape, image)`` of the network for a frames file: ``(T, C, H, W)``, and for a
     file of static images (stored once, with the metadata ``image``: the steps T the network
-    repeats each, its normalisation) that normalisation ``{"mean", "std"}`` (else None)."""
+    repeats each, its normalisation) that normalisation ``{"mean", "std"}`` (else None).
+
+    C is the file's: 2 polarities for counts and Bina-Rep, 1 for a voxel grid (its signed
+    polarity in one channel), so the first convolution takes what the file holds."""
     image = data.attrs.get("image")
     if image:
         return (int(image["steps"]), *map(int, data.frame_shape)), {"mean": list(image["mean"]),
@@ -159,6 +162,7 @@ def start_run(ctx: Context, train_h5: Path, test_h5: Path, classes: list[str], m
     data, test = H5Frames(train_h5), H5Frames(test_h5)
     if len(test) == 0:
         raise LayoutError(f"{test_h5} has no samples to score")
+    same_representation(data, test)
     train_idx, val_idx = hold_out(data, tp, train_h5)
     batches = full_batches(len(train_idx), tp, train_h5)
     learner = new_learner(mp, tp, data, len(classes), ctx)
@@ -243,7 +247,7 @@ def train_epoch(run: Run, epoch: int) -> dict:
     for k, (x, y, indices) in enumerate(feed.epoch(epoch)):
         if feed.batches is not None and k == feed.batches:
             break   # drop_last: rank-local batch k is part of global batch k, so every rank stops here
-        x, y = on_device(x, y, ctx.device)
+        x, y = on_device(x, y, ctx.device, feed.scale)
         if learner.augment is not None:
             x = learner.augment(x)
         x, targets = augment_batch(x, y, tp, epoch, indices, len(run.classes))
@@ -273,7 +277,7 @@ def score_epoch(run: Run) -> dict:
     for name in ("val", "test"):
         source = run.feed.scoring[name]
         scores[name] = score_batches(model, split_batches(source, batch), split_size(source), ctx,
-                                     run.learner.dtype)
+                                     run.learner.dtype, run.feed.scale)
     (val_acc, val_loss), (test_acc, test_loss) = scores["val"], scores["test"]
     return {"val_loss": val_loss, "val_accuracy": val_acc, "test_loss": test_loss, "test_accuracy": test_acc}
 

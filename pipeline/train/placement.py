@@ -20,7 +20,7 @@ from .data import DeviceFrames, H5Frames, paper_split, seed_worker, validation_s
 from .distributed import Context
 
 __all__ = ["Feed", "data_on_device", "device_batches", "full_batches", "hold_out", "make_feed", "place_data",
-           "score_loader", "split_batches", "split_size", "train_loader"]
+           "same_representation", "score_loader", "split_batches", "split_size", "train_loader"]
 
 #: batches each DataLoader worker keeps ready (workers > 0)
 PREFETCH_FACTOR = 4
@@ -41,6 +41,13 @@ class Feed:
     on_device: DeviceFrames | None    # the training split on the device (data_on_device), else None
     scoring: dict                     # "val", "test": this rank's share, a DataLoader or DeviceFrames
 
+    @property
+    def scale(self) -> float | None:
+        """What :func:`~pipeline.train.scoring.on_device` divides every batch of the run by
+        (Bina-Rep's ``2**n_bits - 1``; None: nothing): the training file's, which the test
+        file's equals (:func:`same_representation`)."""
+        return self.data.scale
+
     def epoch(self, epoch: int):
         """Epoch ``epoch``'s training batches (all of them: the loop stops at :attr:`batches`),
         each ``(x, y, indices)``: ``indices`` (int64, on the CPU) are the samples' indices in the
@@ -55,6 +62,17 @@ class Feed:
             batches = device_batches(self.on_device, self.sampler, size, self.generator)
         for k, (x, y) in enumerate(batches):
             yield x, y, order[k * size:(k + 1) * size]
+
+
+def same_representation(data: H5Frames, test: H5Frames) -> None:
+    """Refuse a test file whose frames are not the training file's kind of numbers: another
+    representation, or Bina-Rep codes of another ``n_bits`` (a LayoutError naming both)."""
+    if (data.representation, data.scale) != (test.representation, test.scale):
+        def what(d: H5Frames) -> str:
+            bits = f", n_bits {d.attrs.get('n_bits')}" if d.scale is not None else ""
+            return f"{d.path} holds {d.representation}{bits}"
+        raise LayoutError(f"{what(data)} but {what(test)}: train and test frames must be made alike "
+                          "(rerun the frames stage)")
 
 
 def hold_out(data: H5Frames, tp: TrainParams, path) -> tuple[np.ndarray, np.ndarray]:

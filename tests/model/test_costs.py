@@ -8,7 +8,7 @@ neuron fires on the first step its input is 2 (v = 2/2 = 1 >= 1) and resets to 0
 import pytest
 import torch
 
-from pipeline.model.costs import PJ_PER_AC, PJ_PER_MAC, CostMeter, accumulates
+from pipeline.model.costs import PJ_PER_AC, PJ_PER_MAC, CostMeter, accumulates, sparse_macs
 from pipeline.model.network import SpikingConvNet
 
 
@@ -136,3 +136,56 @@ def test_counts_under_autocast_are_exact():
         net(x)
     # corner 4, interior 9, edge 6, corner 4 synapses per event; per sample of the batch of 2
     assert meter.summary()["accumulates"]["conv_1"] == (101 * 4 + 203 * 9 + 57 * 6 + 131 * 4) / 2
+
+
+# --- real-valued frames (a voxel grid, Bina-Rep): the first layer is MACs over non-zero inputs ---
+
+
+def test_sparse_macs_are_the_non_zero_inputs_times_their_fan_out():
+    """k non-zero inputs of any value or sign, each driving C_out synapses of a 1x1 conv (and
+    of a Linear: out_features): k x fan-out multiply-accumulates."""
+    conv = torch.nn.Conv2d(2, 5, 1, bias=False)
+    x = torch.zeros(3, 2, 4, 4)
+    x[0, 0, 1, 2], x[0, 1, 3, 3], x[2, 0, 0, 0] = -0.75, 1e-3, 2.5        # k = 3
+    assert sparse_macs(conv, x) == 3 * 5
+    assert sparse_macs(torch.nn.Linear(32, 7, bias=False), x.flatten(1)) == 3 * 7
+
+
+# the frames of frames() with real values: 4 non-zero inputs, two of them negative
+REAL = {(0, 0, 0, 0, 0): -0.5, (0, 0, 0, 1, 1): 2.0, (0, 0, 1, 0, 1): 0.25, (0, 1, 0, 3, 3): -3.0}
+# conv_1's fan-outs (3x3, padding 1, 4x4, 1 output channel): corner 4, interior 9, edge 6, corner 4
+REAL_MACS = 4 + 9 + 6 + 4                              # 23 for the batch of 2
+
+
+def real_frames() -> torch.Tensor:
+    x = torch.zeros(2, 2, 2, 4, 4)
+    for where, v in REAL.items():
+        x[where] = v
+    return x
+
+
+def test_real_valued_input_counts_the_first_layer_as_macs_over_its_non_zero_inputs():
+    net = tiny("max")
+    with CostMeter(net, real_input=True) as meter, torch.no_grad():
+        net(real_frames())
+    s = meter.summary()
+    assert s["macs"] == {"conv_1": REAL_MACS / 2} and s["macs_per_sample"] == REAL_MACS / 2
+    assert set(s["accumulates"]) == {"fc_1", "fc_2"}           # the layers after it: spikes, as before
+    # spiking_1 fires at (1,1) only (2.0 / 2 = 1): one window through the max-pool, 2 synapses of fc_1
+    assert s["accumulates"]["fc_1"] == 2 / 2
+    assert s["ann_macs"] == ANN_MACS                            # the ANN is dense either way
+    expected_pj = PJ_PER_MAC * REAL_MACS / 2 + PJ_PER_AC * s["synaptic_ops_per_sample"]
+    assert s["energy_uJ"] == pytest.approx(expected_pj * 1e-6)
+    # counted as events instead, the signed values would cancel: sum(x * fan-out), not a count
+    with CostMeter(net) as meter, torch.no_grad():
+        net(real_frames())
+    assert meter.summary()["accumulates"]["conv_1"] == (-0.5 * 4 + 2.0 * 9 + 0.25 * 6 - 3.0 * 4) / 2
+
+
+def test_real_input_leaves_an_image_encoder_dense():
+    net = SpikingConvNet(in_channels=1, input_size=(4, 4), channels=3, blocks=1, hidden=2, classes=2, votes=1,
+                         dropout=0.0, dropout_hidden=0.0, image_steps=5, backend="eager").eval()
+    with CostMeter(net, real_input=True) as meter, torch.no_grad():
+        net(torch.zeros(2, 1, 4, 4))
+    s = meter.summary()
+    assert s["macs"] == {"conv_1": 3 * 4 * 4 * 1 * 9} and set(s["accumulates"]) == {"fc_1", "fc_2"}

@@ -161,3 +161,32 @@ def test_export_refuses_a_damaged_model_in_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["export", "--nir", "--dt", "0"])
     assert e.value.code == 2
+
+
+@pytest.mark.parametrize("attrs,C,kind", [({"representation": "voxel_grid"}, 1, "voxel_grid"),
+                                          ({"representation": "binarep", "n_bits": 3}, 2, "binarep"),
+                                          ({}, 2, "counts")])
+def test_the_graph_says_which_representation_its_input_is(tmp_path, capsys, attrs, C, kind):
+    """A model trained on a voxel grid takes one channel, and the metadata names the
+    representation the model expects (Bina-Rep: its n_bits and the values in [0, 1])."""
+    torch.manual_seed(0)
+    model = lively(build_model(MODEL, (4, C, 16, 16), len(CLASSES)))
+    torch.save({"model": model.state_dict(), "epoch": 1,
+                "config": {"model": MODEL.model_dump(), "classes": CLASSES, "frame_shape": [4, C, 16, 16],
+                           "frames_attrs": {"dataset": "tiny", **attrs}}}, tmp_path / "model.pt")
+    out = tmp_path / "m.nir"
+    assert main(["export", "--nir", "--model", str(tmp_path / "model.pt"), "--out", str(out)]) == 0
+    assert f"input {C}x16x16 per step" in capsys.readouterr().out
+    graph = nir.read(out)
+
+    def text(v):
+        return v.decode() if isinstance(v, bytes) else str(v)
+    assert text(graph.metadata["representation"]) == kind
+    assert tuple(graph.nodes["input"].input_type["input"]) == (C, 16, 16)
+    assert graph.nodes["conv_1"].weight.shape[1] == C
+    described = text(graph.metadata["input"])
+    if kind == "binarep":
+        assert int(graph.metadata["n_bits"]) == 3 and "values in [0, 1]" in described and "divided by 7" in described
+    else:
+        assert "n_bits" not in graph.metadata
+        assert ("signed real values" if kind == "voxel_grid" else "of counts") in described

@@ -168,9 +168,13 @@ def test_drop_by_pixels_zeroes_a_pixel_in_every_step_and_polarity():
     assert 0.22 < dropped.float().mean() < 0.28
 
 
-def test_cutmix_region_comes_from_one_partner_and_targets_sum_to_one():
+@pytest.mark.parametrize("signed", [False, True])
+def test_cutmix_region_comes_from_one_partner_and_targets_sum_to_one(signed):
+    """signed: sample i is (-1)**i (i+1), as a voxel grid's values can be: weighed by magnitude."""
     b = 40
     x = torch.arange(1, b + 1).float().view(b, 1, 1, 1, 1).expand(b, T, C, H, W).clone()   # sample i is i+1
+    if signed:
+        x = x * torch.tensor([(-1.0) ** i for i in range(b)]).view(b, 1, 1, 1, 1)
     labels = torch.arange(b) % CLASSES
     for weight in ("area", "events"):
         out, targets = run(x, [{"cutmix": {"p": 0.7, "weight": weight}}], labels=labels)
@@ -183,8 +187,8 @@ def test_cutmix_region_comes_from_one_partner_and_targets_sum_to_one():
                 continue
             mixed += 1
             partners = out[i][:, :, changed].unique()
-            assert len(partners) == 1 and partners.item() != i + 1
-            j = int(partners.item()) - 1
+            assert len(partners) == 1 and abs(partners.item()) != i + 1
+            j = int(abs(partners.item())) - 1
             rows, cols = changed.any(1).nonzero()[:, 0], changed.any(0).nonzero()[:, 0]
             assert changed.sum() == len(rows) * len(cols)        # a rectangle
             area = changed.sum().item() / (H * W)

@@ -20,6 +20,7 @@ from .render import (
     MAX_SIDE,
     MIN_FPS,
     MIN_HEIGHT,
+    DIVERGING,
     OFF_COLOUR,
     ON_COLOUR,
     PreviewError,
@@ -28,6 +29,8 @@ from .render import (
     TITLE_HEIGHT,
     default_cols,
     default_scale,
+    default_vmax,
+    diverging,
     grid,
     render_frames,
     render_rgb,
@@ -39,11 +42,11 @@ from .sources import COMMON_SENSORS, DEFAULT_T, check_input, event_file, frames_
 from ...core.atomic import check_target
 
 __all__ = [
-    "COMMON_SENSORS", "DEFAULT_T", "LABEL_COLOUR", "LEGEND", "MAX_EPOCHS", "MAX_FPS", "MAX_FRAMES", "MAX_PIXELS",
-    "MAX_SIDE", "MIN_FPS", "MIN_HEIGHT", "OFF_COLOUR", "ON_COLOUR", "PARTNERS", "SEPARATOR",
+    "COMMON_SENSORS", "DEFAULT_T", "DIVERGING", "LABEL_COLOUR", "LEGEND", "MAX_EPOCHS", "MAX_FPS", "MAX_FRAMES",
+    "MAX_PIXELS", "MAX_SIDE", "MIN_FPS", "MIN_HEIGHT", "OFF_COLOUR", "ON_COLOUR", "PARTNERS", "SEPARATOR",
     "SEPARATOR_COLOUR", "TITLE_HEIGHT", "PreviewError", "augment_rows", "augmented_sample", "check_name", "default_cols",
-    "default_scale", "grid", "infer_sensor_size", "preview_augmented", "preview_file", "render_frames", "render_rgb",
-    "robust_max", "save_preview",
+    "default_scale", "default_vmax", "diverging", "grid", "infer_sensor_size", "preview_augmented", "preview_file",
+    "render_frames", "render_rgb", "robust_max", "save_preview",
 ]
 
 
@@ -56,7 +59,8 @@ def preview_file(path: str | Path, out_dir: str | Path, *, T: int | None = None,
     Event files are integrated into ``T`` frames (default 8) with ``split_by`` over
     ``sensor_size`` (default: inferred, see :func:`infer_sensor_size`). For a frames
     file ``T`` defaults to the file's own; a smaller ``T`` that divides it sums adjacent
-    frames. ``name`` overrides the output base name.
+    frames (not for Bina-Rep). A voxel-grid file is drawn in a diverging colormap centred at 0,
+    Bina-Rep's values in [0, 1] (:mod:`.render`). ``name`` overrides the output base name.
     """
     if name is not None:
         check_name(name)
@@ -68,4 +72,5 @@ def preview_file(path: str | Path, out_dir: str | Path, *, T: int | None = None,
         shown = event_file(path, T, split_by, sensor_size)
     base = safe_name(name if name is not None else shown.base)
     return save_preview(shown.frames, out_dir / f"{base}.png", out_dir / f"{base}.gif", scale=scale,
-                        cols=cols, fps=fps, title=shown.title if title else None)
+                        cols=cols, fps=fps, title=shown.title if title else None,
+                        representation=shown.representation)

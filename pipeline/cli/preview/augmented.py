@@ -20,9 +20,9 @@ import numpy as np
 
 from ...core.atomic import check_target
 from ...core.store import open_frames, read_field, read_frames, read_meta
-from .render import (PreviewError, check_fps, check_name, check_size, default_scale, draw_label, grid, render_frames,
-                     robust_max, safe_name, write_outputs)
-from .sources import check_input, frames_sample, is_hdf5, merge_bins
+from .render import (PreviewError, check_fps, check_name, check_size, default_scale, default_vmax, draw_label, grid,
+                     legend, render_frames, safe_name, write_outputs)
+from .sources import check_input, frames_sample, is_hdf5, merge_bins, shown_values
 
 __all__ = ["MAX_EPOCHS", "PARTNERS", "Augmented", "augment_rows", "augmented_sample", "batch_indices",
            "preview_augmented"]
@@ -42,6 +42,7 @@ class Augmented(NamedTuple):
     classes: list[str] | None   # class names of the file, where it has them
     base: str                   # the plain preview's output base name of the sample
     title: str                  # and its caption
+    representation: str = "counts"   # what the values are (Bina-Rep: already in [0, 1], as training sees them)
 
 
 def batch_indices(index: int, n: int, partners: int = PARTNERS) -> list[int]:
@@ -104,15 +105,16 @@ def augmented_sample(path: str | Path, index: int, ops, *, seed: int, epochs: in
         n = f["frames"].shape[0]
         index = int(index) % n
         all_labels = read_field(f, "labels")
-        classes = read_meta(f).get("classes")
+        meta = read_meta(f)
+        classes = meta.get("classes")
         batch = batch_indices(index, n, partners)
-        frames = np.stack([shown.frames] + [read_frames(f, i) for i in batch[1:]])
+        frames = np.stack([shown.frames] + [shown_values(read_frames(f, i), meta, path)[0] for i in batch[1:]])
     labels = np.asarray(all_labels, np.int64)[batch]
     classes = [str(c) for c in classes] if isinstance(classes, list) else None
     num_classes = max(len(classes) if classes else 0, int(np.max(all_labels)) + 1 if len(all_labels) else 1)
     rows, targets = augment_rows(frames, labels, batch, ops, seed=seed, epochs=epochs, num_classes=num_classes)
     return Augmented(np.concatenate([frames[:1].astype(np.float32), rows]), targets, int(labels[0]), batch, classes,
-                     shown.base, shown.title)
+                     shown.base, shown.title, shown.representation)
 
 
 def _class_name(k: int, classes: list[str] | None) -> str:
@@ -141,7 +143,7 @@ def save_augmented(aug: Augmented, out_png: Path, out_gif: Path, *, T: int | Non
     fps = check_fps(fps)
     frames = aug.frames
     if T is not None:
-        frames = np.stack([merge_bins(r, int(T), path or Path("frames")) for r in frames])
+        frames = np.stack([merge_bins(r, int(T), path or Path("frames"), aug.representation) for r in frames])
     R, T, _, H, W = frames.shape
     scale = default_scale(H) if scale is None else int(scale)
     if scale < 1:
@@ -153,18 +155,21 @@ def save_augmented(aug: Augmented, out_png: Path, out_gif: Path, *, T: int | Non
     out_png, out_gif = check_target(out_png, "file"), check_target(out_gif, "file")
     names = row_labels(aug)
 
-    vmax = robust_max(frames[0])                       # the original's scale for every row: comparable
+    kind = aug.representation
+    vmax = default_vmax(frames[0], kind)               # the original's scale for every row: comparable
     cells = []
     for r, row in enumerate(frames):
-        for t, im in enumerate(render_frames(row, scale, vmax)):
+        for t, im in enumerate(render_frames(row, scale, vmax, kind)):
             draw_label(im, names[r] if t == 0 else str(t))
             cells.append(im)
-    sheet = grid(cells, T, title=title, labels=False)
+    sheet = grid(cells, T, title=title, labels=False, key=legend(kind))
     sums = frames.sum(axis=1)                          # (R, C, H, W): each row's T frames in one
-    svmax = robust_max(sums[0])
+    # a sum of Bina-Rep values is no Bina-Rep value: drawn as counts are, to its robust maximum
+    sum_kind = "counts" if kind == "binarep" else kind
+    svmax = default_vmax(sums[0][None], sum_kind)
     anim = []
     for r, s in enumerate(sums):
-        (im,) = render_frames(s[None], scale, svmax)
+        (im,) = render_frames(s[None], scale, svmax, sum_kind)
         draw_label(im, names[r].replace("\n", ": ") + (f" ({r}/{R - 1})" if r else ""))
         anim.append(im)
     return write_outputs(sheet, anim, out_png, out_gif, fps)

@@ -7,6 +7,17 @@ percentile of the non-zero counts, at least 1), so a single hot pixel does not d
 everything else; counts at or above it are drawn at full brightness. The PNG's title strip
 carries a legend of the two colours: a square of each, labelled "ON" and "OFF".
 
+Other representations (the frames file's metadata ``representation``, issue #26):
+
+* ``voxel_grid`` ``(T, 1, H, W)``, signed real values: the diverging colormap
+  :data:`DIVERGING` (matplotlib's), centred at 0 with symmetric limits ``±max|v|`` over the
+  sample: 0 is the map's centre colour (near-white), positive values go red, negative blue;
+  the legend shows ``+``, ``0`` and ``-``.
+* ``binarep`` ``(T, 2, H, W)``, the Bina-Rep values in [0, 1] (the codes divided by
+  ``2**n_bits - 1``, as the network sees them): the two polarity colours as for counts, each a
+  sequential map from black (0) to its full colour (1) over the fixed range [0, 1], not the
+  sample's robust maximum.
+
 What is drawn is bounded before anything is allocated (:func:`check_size`): at most
 :data:`MAX_FRAMES` frames, :data:`MAX_PIXELS` pixels in the GIF's frames together and in the
 PNG grid, :data:`MAX_SIDE` pixels a side (a GIF's 16-bit limit); a frame rate between
@@ -43,6 +54,8 @@ MIN_HEIGHT = 256  # default scale makes each frame at least this tall
 MAX_FRAMES = 1024  # frames in a preview (the GIF's frames, the grid's cells)
 MAX_PIXELS = 2 ** 24  # pixels of the GIF's frames together, and of the PNG grid (~50 MB of RGB each)
 MAX_SIDE = 65535  # pixels, a frame's width or height: a GIF stores them in 16 bits
+#: matplotlib's diverging colormap for a voxel grid's signed values, centred at 0
+DIVERGING = "RdBu_r"
 MIN_FPS, MAX_FPS = 0.01, 50.0  # GIF frame delays are centiseconds: 100 s down to 20 ms (browsers slow shorter ones)
 
 
@@ -57,17 +70,47 @@ def robust_max(frames: np.ndarray) -> float:
     return max(1.0, float(np.percentile(nz, 99)))
 
 
-def _check_frames(frames) -> np.ndarray:
+def _check_frames(frames, representation: str = "counts") -> np.ndarray:
     frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[1] != 2:
-        raise ValueError(f"frames must have shape (T, 2, H, W), got {frames.shape}")
+    C = 1 if representation == "voxel_grid" else 2
+    if frames.ndim != 4 or frames.shape[1] != C:
+        raise ValueError(f"{representation} frames must have shape (T, {C}, H, W), got {frames.shape}")
     return frames
 
 
-def render_rgb(frames, vmax: float | None = None) -> np.ndarray:
-    """``(T, H, W, 3)`` uint8 colours of ``frames`` ``(T, 2, H, W)`` (no upscaling)."""
-    frames = _check_frames(frames)
-    vmax = robust_max(frames) if vmax is None else float(vmax)
+def default_vmax(frames, representation: str = "counts") -> float:
+    """The value drawn at full colour: for counts :func:`robust_max`; for a voxel grid its
+    largest ``|v|`` (1 where all are 0), drawn at both ends of :data:`DIVERGING`; for Bina-Rep 1."""
+    if representation == "voxel_grid":
+        top = float(np.max(np.abs(frames))) if np.size(frames) else 0.0
+        return top if top > 0 else 1.0
+    return 1.0 if representation == "binarep" else robust_max(frames)
+
+
+def diverging(values) -> np.ndarray:
+    """``(..., 3)`` uint8 colours of :data:`DIVERGING` for ``values`` in [-1, 1]: -1 its first
+    colour, 0 its centre (``cmap(0.5)``), 1 its last; beyond, clipped."""
+    from matplotlib import colormaps
+
+    v = np.clip(np.asarray(values, np.float64), -1.0, 1.0)
+    return np.asarray(colormaps[DIVERGING]((v + 1.0) / 2.0, bytes=True), np.uint8)[..., :3]
+
+
+def legend(representation: str = "counts") -> tuple:
+    """The title strip's legend for ``representation``: ``((text, colour), ...)``."""
+    if representation == "voxel_grid":
+        return tuple((text, tuple(int(c) for c in diverging(v))) for text, v in (("+", 1.0), ("0", 0.0), ("-", -1.0)))
+    return LEGEND
+
+
+def render_rgb(frames, vmax: float | None = None, representation: str = "counts") -> np.ndarray:
+    """``(T, H, W, 3)`` uint8 colours of ``frames`` ``(T, C, H, W)`` (no upscaling): event counts
+    or Bina-Rep values ``(T, 2, H, W)`` in the polarity colours, full at ``vmax``; a voxel grid
+    ``(T, 1, H, W)`` in :data:`DIVERGING` from ``-vmax`` to ``vmax`` (default: :func:`default_vmax`)."""
+    frames = _check_frames(frames, representation)
+    vmax = default_vmax(frames, representation) if vmax is None else float(vmax)
+    if representation == "voxel_grid":
+        return diverging(frames[:, 0].astype(np.float64) / vmax)
     off = np.minimum(frames[:, 0].astype(np.float64) / vmax, 1.0)[..., None]
     on = np.minimum(frames[:, 1].astype(np.float64) / vmax, 1.0)[..., None]
     total = on + off
@@ -78,12 +121,13 @@ def render_rgb(frames, vmax: float | None = None) -> np.ndarray:
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
-def render_frames(frames, scale: int = 1, vmax: float | None = None) -> list[Image.Image]:
+def render_frames(frames, scale: int = 1, vmax: float | None = None,
+                  representation: str = "counts") -> list[Image.Image]:
     """One RGB image per frame, each pixel a ``scale`` x ``scale`` block (nearest neighbour)."""
     scale = int(scale)
     if scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale}")
-    rgb = render_rgb(frames, vmax)
+    rgb = render_rgb(frames, vmax, representation)
     if scale > 1:
         rgb = rgb.repeat(scale, axis=1).repeat(scale, axis=2)
     return [Image.fromarray(np.ascontiguousarray(im), "RGB") for im in rgb]
@@ -114,11 +158,11 @@ def draw_label(im: Image.Image, text: str) -> None:
 
 
 def grid(images: list[Image.Image], cols: int | None = None, *, title: str | None = None,
-         labels: bool = True) -> Image.Image:
+         labels: bool = True, key: tuple = LEGEND) -> Image.Image:
     """Tile ``images`` (all the same size) ``cols`` per row, ``SEPARATOR`` px apart.
 
     Each cell gets its index written in the top-left corner; ``title`` adds a black strip above
-    the grid holding the title (left) and the polarity legend (right, :data:`LEGEND`):
+    the grid holding the title (left) and the legend ``key`` (right; default :data:`LEGEND`):
     ``TITLE_HEIGHT`` px, or twice that with the legend on a second row where the grid is too
     narrow for both side by side.
     """
@@ -134,7 +178,7 @@ def grid(images: list[Image.Image], cols: int | None = None, *, title: str | Non
         raise ValueError("grid: images differ in size")
     width = cols * w + (cols - 1) * SEPARATOR
     title_font = legend_font = _font(13)
-    legend_w = _legend_width(legend_font)
+    legend_w = _legend_width(legend_font, key)
     two_rows = bool(title) and 4 + title_font.getlength(title) + 16 + legend_w + 4 > width
     top = (2 if two_rows else 1) * TITLE_HEIGHT if title else 0
     out = Image.new("RGB", (width, top + rows * h + (rows - 1) * SEPARATOR), SEPARATOR_COLOUR)
@@ -155,21 +199,21 @@ def grid(images: list[Image.Image], cols: int | None = None, *, title: str | Non
         draw.rectangle((0, 0, out.width, top - 1), fill=(0, 0, 0))
         draw.text((4, 3), title, fill=LABEL_COLOUR, font=title_font)
         if two_rows:
-            _draw_legend(draw, 4, TITLE_HEIGHT, legend_font)
+            _draw_legend(draw, 4, TITLE_HEIGHT, legend_font, key)
         else:
-            _draw_legend(draw, out.width - 4 - legend_w, 0, legend_font)
+            _draw_legend(draw, out.width - 4 - legend_w, 0, legend_font, key)
     return out
 
 
-def _legend_width(font) -> int:
-    """Width in px of :func:`_draw_legend`'s legend in ``font``."""
-    return math.ceil(sum(SWATCH + 3 + font.getlength(text) for text, _ in LEGEND) + 10 * (len(LEGEND) - 1))
+def _legend_width(font, key: tuple = LEGEND) -> int:
+    """Width in px of :func:`_draw_legend`'s legend ``key`` in ``font``."""
+    return math.ceil(sum(SWATCH + 3 + font.getlength(text) for text, _ in key) + 10 * (len(key) - 1))
 
 
-def _draw_legend(draw: ImageDraw.ImageDraw, x: float, y: int, font) -> None:
-    """The polarity legend from ``x`` in the ``TITLE_HEIGHT`` px row at ``y``: for each of
-    :data:`LEGEND` a ``SWATCH`` px square of its colour, then its name."""
-    for text, colour in LEGEND:
+def _draw_legend(draw: ImageDraw.ImageDraw, x: float, y: int, font, key: tuple = LEGEND) -> None:
+    """The legend ``key`` (default the polarities, :data:`LEGEND`) from ``x`` in the
+    ``TITLE_HEIGHT`` px row at ``y``: for each entry a ``SWATCH`` px square of its colour, then its name."""
+    for text, colour in key:
         x0, y0 = round(x), y + (TITLE_HEIGHT - SWATCH) // 2
         draw.rectangle((x0, y0, x0 + SWATCH - 1, y0 + SWATCH - 1), fill=colour)
         x += SWATCH + 3
@@ -241,9 +285,11 @@ def check_size(T: int, H: int, W: int, scale: int, cols: int | None = None, titl
 
 
 def save_preview(frames, out_png: str | Path, out_gif: str | Path, *, scale: int | None = None,
-                 cols: int | None = None, fps: float = 4.0, title: str | None = None) -> tuple[Path, Path]:
-    """Write the PNG grid and a looping GIF (one frame per time bin) of ``frames``."""
-    frames = _check_frames(frames)
+                 cols: int | None = None, fps: float = 4.0, title: str | None = None,
+                 representation: str = "counts") -> tuple[Path, Path]:
+    """Write the PNG grid and a looping GIF (one frame per time bin) of ``frames`` (drawn as
+    ``representation``'s values: module docstring)."""
+    frames = _check_frames(frames, representation)
     fps = check_fps(fps)
     scale = default_scale(frames.shape[2]) if scale is None else int(scale)
     if scale < 1:
@@ -252,8 +298,8 @@ def save_preview(frames, out_png: str | Path, out_gif: str | Path, *, scale: int
         raise PreviewError(f"--cols {cols}: must be at least 1")
     check_size(frames.shape[0], frames.shape[2], frames.shape[3], scale, cols, title)
     out_png, out_gif = check_target(out_png, "file"), check_target(out_gif, "file")
-    images = render_frames(frames, scale)
-    sheet = grid(images, cols, title=title)
+    images = render_frames(frames, scale, representation=representation)
+    sheet = grid(images, cols, title=title, key=legend(representation))
     T = len(images)
     anim = []
     for i, im in enumerate(images):

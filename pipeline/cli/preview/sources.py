@@ -31,11 +31,31 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 class Shown(NamedTuple):
-    """Frames to draw, with the name and caption they are drawn under."""
+    """Frames to draw, with the name and caption they are drawn under, and what their values
+    are (``counts``, ``voxel_grid``, ``binarep``: :mod:`.render` draws each its way)."""
 
     frames: np.ndarray
     base: str
     title: str
+    representation: str = "counts"
+
+
+def shown_values(frames: np.ndarray, meta: dict, path: Path) -> tuple[np.ndarray, str]:
+    """``(values, representation)`` of a frames file's stored sample, as the network sees them:
+    counts and voxel grids as stored, Bina-Rep codes divided by ``2**n_bits - 1`` (float32 in
+    [0, 1], Tonic's values). An unknown representation or a Bina-Rep file without its
+    ``n_bits`` is a PreviewError naming the file."""
+    kind = str(meta.get("representation") or "counts")
+    if kind == "counts" or kind == "voxel_grid":
+        return frames, kind
+    if kind != "binarep":
+        raise PreviewError(f"{path}: frames of representation {kind!r}; preview draws counts, voxel_grid and binarep")
+    from ...frames.representations import N_BITS, binarep_scale
+
+    n_bits = meta.get("n_bits")
+    if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not N_BITS[0] <= n_bits <= N_BITS[1]:
+        raise PreviewError(f"{path}: Bina-Rep frames without a usable n_bits in the metadata ({n_bits!r})")
+    return frames.astype(np.float32) / binarep_scale(n_bits), kind
 
 
 def check_input(path: str | Path) -> Path:
@@ -64,11 +84,14 @@ def infer_sensor_size(events: np.ndarray) -> tuple[int, int]:
     return h, w
 
 
-def merge_bins(frames: np.ndarray, T: int, path: Path) -> np.ndarray:
-    """Sum adjacent frames of a ``T0``-frame sample into ``T`` frames (``T`` must divide ``T0``)."""
+def merge_bins(frames: np.ndarray, T: int, path: Path, representation: str = "counts") -> np.ndarray:
+    """Sum adjacent frames of a ``T0``-frame sample into ``T`` frames (``T`` must divide ``T0``);
+    Bina-Rep frames are not summed (a sum of them is no Bina-Rep value): only ``T = T0``."""
     T0 = frames.shape[0]
     if T == T0:
         return frames
+    if representation == "binarep":
+        raise PreviewError(f"{path}: Bina-Rep frames (T = {T0}) are drawn as they are; --T {T} would sum them")
     if T < 1 or T0 % T:
         raise PreviewError(f"{path}: its samples have T = {T0} frames; T = {T} does not divide it")
     return frames.reshape(T, T0 // T, *frames.shape[1:]).sum(axis=1, dtype=frames.dtype)
@@ -84,15 +107,21 @@ def frames_sample(path: Path, index: int, T: int | None) -> Shown:
         if read_meta(f).get("image"):
             raise PreviewError(f"{path}: a file of static images (dataset {read_meta(f).get('dataset')}), not event "
                                "frames; preview draws event frames only")
-        frames = read_frames(f, index)
+        meta = read_meta(f)
+        frames, kind = shown_values(read_frames(f, index), meta, path)
         label = int(read_field(f, "labels")[index])
-        classes = read_meta(f).get("classes")
+        classes = meta.get("classes")
     if T is not None:
-        frames = merge_bins(frames, int(T), path)
+        frames = merge_bins(frames, int(T), path, kind)
     cls = classes[label] if isinstance(classes, list) and 0 <= label < len(classes) else None
     base = f"{path.stem}_{index:04d}_" + (cls if cls is not None else f"label{label}")
     title = f"{path.name} #{index}" + (f": {cls}" if cls else "") + f" (label {label})"
-    return Shown(frames, base, title)
+    if kind == "voxel_grid":
+        top = float(np.max(np.abs(frames))) if frames.size else 0.0
+        title += f", voxel grid ±{top:.3g}"
+    elif kind == "binarep":
+        title += f", Bina-Rep {meta['n_bits']} bits"
+    return Shown(frames, base, title, kind)
 
 
 def event_file(path: Path, T: int | None, split_by: str, sensor_size: tuple[int, int] | None) -> Shown:

@@ -267,7 +267,7 @@ def _tick_angle(count: int) -> dict:
 def costs_figure(run: Run, path: Path, note: Callable[[str], None] | None = None) -> Path | None:
     """What the run's evaluated network costs per test sample (``costs`` of evaluation.json): the
     firing rate of each spiking layer, and each weight layer's operations as the SNN runs them
-    (accumulates; multiply-accumulates for an image encoder) beside the same layer run as an
+    (accumulates; multiply-accumulates for an image encoder or a first layer on real-valued input) beside the same layer run as an
     ANN; writes ``path`` (PNG). None when the run has no costs. At most :data:`MAX_LAYERS`
     layers a panel, the first; ``note`` gets a line saying how many were left out."""
     costs = (run.evaluated or {}).get("costs")
@@ -301,7 +301,7 @@ def costs_figure(run: Run, path: Path, note: Callable[[str], None] | None = None
     right.grid(alpha=0.3, axis="y", which="major")
     kinds = [("tab:green", "SNN: accumulates (spikes, events)")]
     if costs["macs"]:
-        kinds.append(("tab:orange", "SNN: multiply-accumulates (the image encoder)"))
+        kinds.append(("tab:orange", "SNN: multiply-accumulates (an image encoder, or a first layer on real-valued input)"))
     kinds.append(("0.6", "the same network as an ANN: multiply-accumulates"))
     right.legend([Line2D([], [], color=c, lw=8) for c, _ in kinds], [t for _, t in kinds], fontsize=8,
                  frameon=False)

@@ -176,8 +176,8 @@ def cutmix(x: torch.Tensor, targets: torch.Tensor, draws: Draws, op: int, p: flo
     centred on a uniform pixel, its corners clipped (``clip(c - cut // 2, 0, n)`` to
     ``clip(c + cut // 2, 0, n)``), taken from a partner (another position of the batch, uniform)
     in all T. Targets: ``(1 - s) own + s partner`` with ``s`` the partner's share of the mixed
-    sample's events (``weight: events``, as EventMix; the area share when it has none) or of its
-    area (``weight: area``, CutMix's corrected ``lam``)."""
+    sample's events (``weight: events``, as EventMix; of its absolute values for a voxel grid; the
+    area share when it has none) or of its area (``weight: area``, CutMix's corrected ``lam``)."""
     B, T, C, H, W = x.shape
     if B < 2 or p == 0:
         return x, targets
@@ -195,8 +195,9 @@ def cutmix(x: torch.Tensor, targets: torch.Tensor, draws: Draws, op: int, p: flo
     mixed = torch.where(inside, other, x)
     area = box.flatten(1).sum(1).double() / (H * W)
     if weight == "events":
-        theirs = torch.where(inside, other, 0).double().sum((1, 2, 3, 4))
-        total = theirs + torch.where(inside, 0, x).double().sum((1, 2, 3, 4))
+        # magnitudes: a voxel grid's signed values weigh as much as counts do
+        theirs = torch.where(inside, other, 0).double().abs().sum((1, 2, 3, 4))
+        total = theirs + torch.where(inside, 0, x).double().abs().sum((1, 2, 3, 4))
         share = torch.where(total > 0, theirs / torch.where(total > 0, total, 1), area)
     else:
         share = area
