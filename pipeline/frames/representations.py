@@ -71,11 +71,13 @@ def _voxel(t, x, y, p, T, W, H, f, acc):
     t0 = np.float64(t[0])
     span = np.float64(t[n - 1] - t[0])
     Tf = np.float64(T)
+    scaled = np.zeros(n, dtype=np.float64)      # s of every event, once (a loop of divisions alone)
+    if span != 0.0:
+        for k in range(n):
+            scaled[k] = Tf * (np.float64(t[k]) - t0) / span
     for side in range(2):
         for k in range(n):
-            s = 0.0
-            if span != 0.0:
-                s = Tf * (np.float64(t[k]) - t0) / span
+            s = scaled[k]
             ti = np.int64(s)
             d = s - ti
             pol = 1.0 if p[k] != 0 else -1.0
