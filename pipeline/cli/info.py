@@ -34,7 +34,10 @@ def describe(path: str | Path) -> str:
         lines.append(f"images:      {shape[0]} x {shape[1:]} {dtype} (channel, height, width), pixels 0..255; "
                      f"the network sees each T = {a.get('T')} times")
     else:
-        lines += [f"frames:      {shape[0]} samples x {shape[1:]} {dtype} (T, polarity, height, width)",
+        representation = a.get("representation", "counts")      # absent: counts (files before issue 26)
+        channel = "signed polarity" if representation == "voxel_grid" else "polarity"
+        lines += [f"frames:      {shape[0]} samples x {shape[1:]} {dtype} (T, {channel}, height, width)",
+                  "values:      " + _representation(a, representation),
                   (f"events:      {int(n_events.sum()):,} in all, "
                    f"{int(n_events.mean()) if n_events.size else 0:,} per sample")]
         filters = json.loads(a["filters"]) if "filters" in a else []
@@ -46,3 +49,21 @@ def describe(path: str | Path) -> str:
         lines.append(f"source:      {name} md5 {md5}")
     lines.append("classes:     " + ", ".join(f"{c} {n}" for c, n in zip(classes, counts.tolist())))
     return "\n".join(lines)
+
+
+def _representation(a: dict, representation) -> str:
+    """What each frame holds and how the events were cut into frames, from the metadata."""
+    split_by, overlap = a.get("split_by", "?"), a.get("overlap", 0.0)
+    if representation == "counts":
+        return f"representation counts, split_by {split_by}, overlap {overlap}"
+    if representation == "voxel_grid":
+        return ("representation voxel_grid (Tonic's ToVoxelGrid: T time bins, float32 sums; split_by and "
+                "overlap do not apply)")
+    if representation == "binarep":
+        n_bits = a.get("n_bits")
+        known = type(n_bits) is int and 2 <= n_bits <= 8
+        scale = 2**n_bits - 1 if known else "2**n_bits - 1"
+        return (f"representation binarep, n_bits {n_bits if known else '?'} (Tonic's ToBinaRep of T x n_bits "
+                f"event bins, stored as codes: divide by {scale} for Tonic's values; split_by and overlap do "
+                "not apply)")
+    return f"representation {str(representation)[:60]}"

@@ -22,6 +22,7 @@ from ..datasets import DATASETS
 from .augmentparams import validate as validate_augment
 from .errors import ParamsError
 from .filterparams import did_you_mean
+from .frameparams import BIN_MODES, N_BITS, REPRESENTATIONS, SPLIT_MODES
 from .filterparams import validate as validate_filters
 from .yamlfile import load as load_yaml
 from .yamlfile import shown
@@ -45,7 +46,7 @@ STAGE_SECTIONS = {
     "evaluate": (),
 }
 
-#: The largest sample the frames stage may build: T x 2 x H' x W' counts of 4 bytes.
+#: The largest sample the frames stage may build: T x C x H' x W' values of :data:`VALUE_BYTES`.
 MAX_SAMPLE_BYTES = 256 << 20
 #: The largest weight matrix the network may have (elements of its first Linear layer).
 MAX_LINEAR_WEIGHTS = 1 << 31
@@ -116,7 +117,15 @@ class DownloadParams(_Section):
 
 class FramesParams(_Section):
     T: int = Field(16, ge=1)
-    split_by: Literal["number", "time"] = "number"
+    # counts per frame (pipeline.frames.integration): number, time (SpikingJelly's), time_bins,
+    # event_bins (Tonic's ToFrame(n_time_bins=T) / ToFrame(n_event_bins=T))
+    split_by: Literal[SPLIT_MODES] = "number"
+    overlap: float = 0.0          # time_bins, event_bins only: the fraction of a bin consecutive frames share, [0, 1)
+    # what each frame holds (pipeline.frames.representations): counts (split_by, overlap),
+    # voxel_grid (Tonic's ToVoxelGrid: T time bins, one signed channel, float32), binarep
+    # (Tonic's ToBinaRep: T x n_bits event bins, n_bits-bit codes)
+    representation: Literal[REPRESENTATIONS] = "counts"
+    n_bits: int | None = None     # binarep only: bits per frame, 2 to 8
     downsample: int = Field(1, ge=1)
     workers: int = Field(0, ge=0, le=1024)           # 0 = all cores
     # event filters applied to each sample after cutting, before integration, in order: a list
@@ -141,6 +150,24 @@ class FramesParams(_Section):
     def _strict_int(cls, v):
         if isinstance(v, bool) or not isinstance(v, int):
             raise ValueError(f"must be a whole number, not {type(v).__name__} {v!r}")
+        return v
+
+    @field_validator("overlap", mode="before")
+    @classmethod
+    def _overlap(cls, v):
+        # a number as YAML writes one (DVC records the string "0.5" as a string, not 0.5)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+            raise ValueError(f"frames.overlap: must be a number in [0, 1) (the fraction of a bin by which "
+                             f"consecutive frames overlap), got {shown(v)}")
+        return float(v)
+
+    @field_validator("n_bits", mode="before")
+    @classmethod
+    def _n_bits(cls, v):
+        lo, hi = N_BITS
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
+            raise ValueError(f"frames.n_bits: must be a whole number from {lo} to {hi} (Bina-Rep's bits per "
+                             f"frame; its codes are stored in 8 bits), got {shown(v)}")
         return v
 
 
@@ -241,7 +268,41 @@ class Params(_Section):
         """``(T, C, H', W')`` the network sees: event datasets have 2 polarity channels and the
         sensor divided by downsample; an image dataset's image (C channels) is repeated T times."""
         spec = DATASETS[self.dataset]
-        return spec.layout.frame_shape(spec.sensor_size, self.frames.T, self.frames.downsample)
+        T, C, H, W = spec.layout.frame_shape(spec.sensor_size, self.frames.T, self.frames.downsample)
+        if not spec.images and self.frames.representation == "voxel_grid":
+            C = 1                                # the voxel grid: one channel of signed polarity
+        return T, C, H, W
+
+
+#: How each representation bins the events (why split_by and overlap are for counts only).
+_OWN_BINS = {"voxel_grid": "by time into T bins, as Tonic's ToVoxelGrid",
+             "binarep": "into T x n_bits event bins, as Tonic's ToBinaRep"}
+#: What a frame's values are, for messages, and their bytes while the frames stage builds them:
+#: uint32 counts, the voxel grid's float64 sums (stored as float32), uint8 Bina-Rep codes.
+_VALUES = {"counts": "counts", "voxel_grid": "voxel-grid sums", "binarep": "Bina-Rep codes"}
+VALUE_BYTES = {"counts": 4, "voxel_grid": 8, "binarep": 1}
+
+
+def frames_problems(split_by: str, overlap: float, representation: str, n_bits: int | None) -> list[tuple[str, str]]:
+    """``(param, problem)`` for the frames params that cannot go together: an overlap where the
+    windows do not take one, n_bits without Bina-Rep and Bina-Rep without n_bits. Also checked
+    by the frames driver's :class:`~pipeline.frames.driver.FrameJob`."""
+    problems = []
+    if overlap and representation != "counts":
+        problems.append(("frames.overlap", f"representation {representation} takes no overlap (it bins the events "
+                                           f"its own way: {_OWN_BINS[representation]}; split_by and overlap apply "
+                                           f"to counts only), got {overlap!r}"))
+    elif overlap and split_by not in BIN_MODES:
+        problems.append(("frames.overlap", f"split_by {split_by} takes no overlap (only "
+                                           f"{' and '.join(BIN_MODES)} do), got {overlap!r}"))
+    lo, hi = N_BITS
+    if n_bits is not None and representation != "binarep":
+        problems.append(("frames.n_bits", f"only representation binarep takes n_bits, got {n_bits!r} with "
+                                          f"representation {representation} (leave it null)"))
+    elif n_bits is None and representation == "binarep":
+        problems.append(("frames.n_bits", f"representation binarep needs n_bits, the bits per frame ({lo} to {hi}: "
+                                          "each frame is n_bits event bins)"))
+    return problems
 
 
 def _check_together(p: Params) -> list[tuple[str, str]]:
@@ -249,9 +310,13 @@ def _check_together(p: Params) -> list[tuple[str, str]]:
     T, C, H, W = p.frame_shape()
     spec = DATASETS[p.dataset]
     sensor = "x".join(map(str, spec.sensor_size))
-    problems = spec.layout.param_problems(p)    # the family's own (an image dataset: downsample 1, blocks >= 1)
-    if not spec.images and 4 * T * C * H * W > MAX_SAMPLE_BYTES:
-        problems.append(("frames.T", f"{T} frames of {C}x{H}x{W} counts take {4 * T * C * H * W / 2**20:.0f} MiB "
+    fp = p.frames
+    problems = frames_problems(fp.split_by, fp.overlap, fp.representation, fp.n_bits)
+    problems += spec.layout.param_problems(p)    # the family's own (an image dataset: downsample 1, blocks >= 1)
+    nbytes = VALUE_BYTES[fp.representation] * T * C * H * W
+    if not spec.images and nbytes > MAX_SAMPLE_BYTES:
+        values = _VALUES[fp.representation]
+        problems.append(("frames.T", f"{T} frames of {C}x{H}x{W} {values} take {nbytes / 2**20:.0f} MiB "
                                      f"per sample, over the limit of {MAX_SAMPLE_BYTES >> 20} MiB "
                                      "(lower frames.T or raise frames.downsample)"))
     if p.frames.filters and spec.sensor_size:

@@ -6,14 +6,18 @@ in-memory file, so worker processes can compress in parallel) and stored as they
 
 Layout::
 
-    frames     (N, T, 2, H, W) uint32, chunk (1, T, 2, H, W), scale-offset + gzip + Fletcher-32
+    frames     (N, T, C, H, W), chunk (1, T, C, H, W): the representation's dtype
+                 counts uint32 (C = 2), Bina-Rep codes uint8 (C = 2)  scale-offset + gzip + Fletcher-32
+                 voxel grid float32 (C = 1)                           shuffle + gzip + Fletcher-32
     labels     (N,) int64        class index from 0                              + Fletcher-32
     recording  (N,) str          source recording file (fixed-length UTF-8)      + Fletcher-32
     label_row  (N,) int32        row of the recording's labels file (from 0)     + Fletcher-32
     n_events   (N,) int64        events integrated into the sample               + Fletcher-32
     meta       (M,) uint8        the metadata: one JSON object (dataset, T, split_by, height,
-                                 width, downsample, version, and the caller's extras), a newline,
-                                 and the SHA-256 of the JSON in hex                + Fletcher-32
+                                 width, downsample, version, and the caller's extras: the
+                                 frames stage adds representation, n_bits and overlap where
+                                 they are not the defaults), a newline, and the SHA-256 of
+                                 the JSON in hex                                   + Fletcher-32
 
 The file has no HDF5 attributes: all metadata is the ``meta`` document, read by
 :func:`read_meta`, which checks its digest. (Version 0.2 kept it in attributes: a flipped byte
@@ -61,13 +65,18 @@ _FIELD_CHUNK = 1 << 16
 def _create_frames(f: h5py.File, n: int, frame_shape: tuple[int, ...], dtype=FRAME_DTYPE) -> h5py.Dataset:
     """The ``frames`` dataset, through HDF5's own API: h5py refuses Fletcher-32 beside the
     scale-offset filter, which it calls lossy (it is for floats; integers with 0 bits of
-    reduction are stored exactly). Explicit chunking and fill value keep the file a pure
-    function of its contents."""
+    reduction are stored exactly). Floats (the voxel grid's float32) cannot take it losslessly:
+    they are shuffled (their bytes grouped by significance) before deflate instead. Explicit
+    chunking and fill value keep the file a pure function of its contents."""
+    dtype = np.dtype(dtype)
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     dcpl.set_chunk((1, *frame_shape))
     dcpl.set_fill_value(np.zeros((), dtype))
     dcpl.set_obj_track_times(False)
-    dcpl.set_scaleoffset(h5py.h5z.SO_INT, COMPRESSION["scaleoffset"])
+    if dtype.kind == "f":
+        dcpl.set_shuffle()
+    else:
+        dcpl.set_scaleoffset(h5py.h5z.SO_INT, COMPRESSION["scaleoffset"])
     dcpl.set_deflate(COMPRESSION["compression_opts"])
     dcpl.set_fletcher32()                        # last: checks the bytes as stored
     space = h5py.h5s.create_simple((n, *frame_shape))
@@ -124,7 +133,7 @@ class FrameWriter:
     """Stream ``n`` samples into ``path``; nothing appears at ``path`` unless all were written
     and the file was closed without error (a full disk included).
 
-    ``frame_shape`` is (T, 2, H, W) for event frames, whose T, height and width become
+    ``frame_shape`` is (T, C, H, W) for event frames, whose T, height and width become
     attributes; for any other shape (an image's (C, H, W)) the caller's ``attrs`` say them."""
 
     def __init__(self, path: str | Path, n: int, frame_shape: tuple[int, ...], attrs: dict, dtype=FRAME_DTYPE):

@@ -31,7 +31,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-BIN_MODES = ("time_bins", "event_bins")
+from ..core.frameparams import BIN_MODES
+
+__all__ = ["BIN_MODES", "check_overlap", "event_bin_windows", "time_bin_windows", "windows"]
 
 
 def check_overlap(who: str, overlap) -> float:

@@ -5,8 +5,10 @@ Units are read, checked and turned into stored samples in worker processes, in c
 order, so the file is byte-identical whatever the worker count. For event datasets each
 unit's events are checked against the sensor (naming the file, the event and the sample it
 falls in), cut into its samples, filtered (``frames.filters``, on each sample's own clock),
-integrated into T frames (:func:`~pipeline.frames.integration.integrate`) and compressed; an
-image dataset's images are compressed as they are. The sample count is checked against the
+turned into T frames of ``frames.representation`` (counts:
+:func:`~pipeline.frames.integration.integrate`; the voxel grid and Bina-Rep:
+:mod:`~pipeline.frames.representations`) and compressed; an image dataset's images are
+compressed as they are. The sample count is checked against the
 download's record before anything is written.
 """
 
@@ -21,15 +23,21 @@ import numpy as np
 from tqdm import tqdm
 
 from ..core.errors import EventFormatError, FilterError, LayoutError
-from ..core.events import empty_events
+from ..core.events import FRAME_DTYPE, empty_events
+from ..core.params import frames_problems
 from ..core.parallel import ordered_map
 from ..core.store import FrameWriter, encoder
 from .families.base import Family, Item, Unit  # noqa: F401 - Item: the record written
 from .filters import apply as apply_filters
-from .integration import frame_shape, integrate
+from .integration import integrate
+from .representations import binarep_codes, representation_shape, voxel_grid
 from .samples import sample_events
 
 IMAGE_DTYPE = np.uint8
+#: The stored dtype of each representation: counts as uint32, the voxel grid's float32 sums,
+#: Bina-Rep's n_bits-bit codes as uint8 (Tonic's values times 2**n_bits - 1, exactly)
+REPRESENTATION_DTYPES = {"counts": np.dtype(FRAME_DTYPE), "voxel_grid": np.dtype(np.float32),
+                         "binarep": np.dtype(np.uint8)}
 
 
 @dataclass(frozen=True)
@@ -42,16 +50,39 @@ class FrameJob:
     sensor_size: tuple[int, int] = (1, 1)
     downsample: int = 1
     filters: tuple = ()              # validated [{name: arguments}], applied to each sample (pipeline.frames.filters)
+    overlap: float = 0.0             # counts with split_by time_bins / event_bins only
+    representation: str = "counts"   # counts | voxel_grid | binarep (pipeline.frames.representations)
+    n_bits: int | None = None        # binarep only
+
+    def __post_init__(self):
+        if self.family.stores_images:
+            return
+        if self.representation not in REPRESENTATION_DTYPES:
+            raise ValueError(f"frames: unknown representation {self.representation!r}; "
+                             f"one of {', '.join(REPRESENTATION_DTYPES)}")
+        problems = frames_problems(self.split_by, self.overlap, self.representation, self.n_bits)
+        if problems:
+            raise ValueError("; ".join(f"{k}: {m}" for k, m in problems))
 
     @property
     def shape(self) -> tuple[int, ...]:
         if self.family.stores_images:
             return (self.family.spec.channels, *self.family.spec.sensor_size)
-        return frame_shape(self.T, self.sensor_size, self.downsample)
+        return representation_shape(self.representation, self.T, self.sensor_size, self.downsample)
 
     @property
-    def dtype(self):
-        return IMAGE_DTYPE if self.family.stores_images else None
+    def dtype(self) -> np.dtype:
+        if self.family.stores_images:
+            return np.dtype(IMAGE_DTYPE)
+        return REPRESENTATION_DTYPES[self.representation]
+
+    def frames(self, events: np.ndarray) -> np.ndarray:
+        """One sample's frames (:attr:`shape`, :attr:`dtype`); the kernels' ValueError for bad events."""
+        if self.representation == "voxel_grid":
+            return voxel_grid(events, self.T, self.sensor_size, self.downsample)
+        if self.representation == "binarep":
+            return binarep_codes(events, self.T, self.n_bits, self.sensor_size, self.downsample)
+        return integrate(events, self.T, self.split_by, self.sensor_size, self.downsample, self.overlap)
 
 
 @dataclass
@@ -117,8 +148,8 @@ def unit_samples(unit: Unit, job: FrameJob, encode) -> list[tuple[tuple[int, byt
             except FilterError as e:
                 raise FilterError(f"{family.where(unit, item)}: {e}") from None
         try:
-            frames = integrate(piece, job.T, job.split_by, job.sensor_size, job.downsample)
-        except ValueError as e:      # checked above: only unsorted timestamps (split_by: time) remain
+            frames = job.frames(piece)
+        except ValueError as e:      # checked above: only unsorted timestamps (time, time_bins, voxel_grid) remain
             raise EventFormatError(f"{family.where(unit, item)}: {e}") from None
         out.append((encode(frames), int(piece.size)))
     return out
@@ -127,7 +158,7 @@ def unit_samples(unit: Unit, job: FrameJob, encode) -> list[tuple[tuple[int, byt
 def _chunk(args):
     """Worker: every sample of a chunk of units, as lists per unit."""
     units, job = args
-    encode = encoder(job.shape, job.dtype or np.uint32).encode
+    encode = encoder(job.shape, job.dtype).encode
     return [unit_samples(unit, job, encode) for unit in units]
 
 
@@ -155,11 +186,11 @@ def write_split(units: list[Unit], job: FrameJob, out: str | Path, meta: dict, w
         # start Numba here (~0.2 s of CPU: its typing context, the cached kernels) so that the
         # forked workers inherit it instead of each paying it again
         if not job.family.stores_images:
-            integrate(empty_events(0), job.T, job.split_by, job.sensor_size, job.downsample)
+            job.frames(empty_events(0))
         job.family.before_workers()
     started, events = time.perf_counter(), 0
     unit_name = "image" if job.family.stores_images else "sample"
-    with FrameWriter(out, n, job.shape, meta, **({"dtype": job.dtype} if job.dtype else {})) as writer, \
+    with FrameWriter(out, n, job.shape, meta, job.dtype) as writer, \
             tqdm(total=n, desc=desc, unit=unit_name) as bar, \
             ordered_map(_chunk, [(c, job) for c in chunks], workers) as results:
         for chunk, stored in zip(chunks, results):

@@ -36,12 +36,10 @@ import numba
 import numpy as np
 
 from ..core.events import FRAME_DTYPE
-from .bins import BIN_MODES, check_overlap, windows
+from ..core.frameparams import BIN_MODES, SPLIT_MODES
+from .bins import check_overlap, windows
 from .columns import OK, UNSORTED, X_RANGE, Y_RANGE, P_RANGE, T_VALUE, check_event  # noqa: F401
 from .columns import check_events, check_shape, checked_columns, columns, raise_bad
-
-SPLIT_MODES = ("number", "time", *BIN_MODES)
-
 
 @numba.njit(cache=True)
 def _add(x, y, p, a, b, W, H, xoff, yoff, plane, base, out):

@@ -42,11 +42,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..core.frameparams import N_BITS, REPRESENTATIONS, binarep_scale
 from .bins import event_bin_windows
 from .columns import check_shape, checked_columns, is_int
 
-REPRESENTATIONS = ("counts", "voxel_grid", "binarep")
-N_BITS = (2, 8)              # Bina-Rep bits: Tonic asks for 2 or more; uint8 codes hold 8
+__all__ = ["N_BITS", "REPRESENTATIONS", "binarep", "binarep_codes", "binarep_scale", "representation_shape",
+           "voxel_grid"]
 
 
 def representation_shape(representation: str, T: int, sensor_size: tuple[int, int],
@@ -131,11 +132,6 @@ def binarep_codes(events: np.ndarray, T: int, n_bits: int, sensor_size: tuple[in
     starts, ends = event_bin_windows(cols["x"].shape[0], int(T) * n_bits)
     _bits(cols["x"], cols["y"], cols["p"], starts, ends, n_bits, W, H, int(downsample), out.reshape(-1))
     return out
-
-
-def binarep_scale(n_bits: int) -> np.float32:
-    """What a Bina-Rep code is divided by: ``2**n_bits - 1`` (float32, as Tonic divides)."""
-    return np.float32(2**n_bits - 1)
 
 
 def binarep(events: np.ndarray, T: int, n_bits: int, sensor_size: tuple[int, int] = (128, 128),

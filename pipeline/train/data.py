@@ -33,6 +33,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from ..core.errors import DamagedFileError, LayoutError
+from ..core.frameparams import N_BITS, REPRESENTATIONS, binarep_scale
 from ..core.store import H5_ERRORS, damaged, open_frames, read_field, read_frames, read_meta
 
 #: What a file of stored integers may be narrowed to, narrowest first. Not uint16: torch has
@@ -118,10 +119,6 @@ def _narrow_dtype(path: str, size: int, mtime_ns: int) -> np.dtype:
     return np.dtype(np.float32)                            # uint64 values beyond int64: as before
 
 
-#: the representations whose values are not event counts: real numbers for the network
-#: (the first layer multiplies them: :mod:`pipeline.model.costs` counts it as MACs)
-REAL_VALUED = ("voxel_grid", "binarep")
-REPRESENTATIONS = ("counts", *REAL_VALUED)
 
 
 def representation(attrs: dict) -> str:
@@ -133,7 +130,7 @@ def representation(attrs: dict) -> str:
 def input_scale(attrs: dict, where="") -> float | None:
     """What the stored values of a frames file with metadata ``attrs`` are divided by before
     the network sees them: ``2**n_bits - 1`` for Bina-Rep codes
-    (:func:`pipeline.frames.representations.binarep_scale`), None (nothing) otherwise. An
+    (:func:`pipeline.core.frameparams.binarep_scale`), None (nothing) otherwise. An
     unknown representation, or a Bina-Rep file without a usable ``n_bits``, is a LayoutError
     naming ``where`` (the file)."""
     kind = representation(attrs)
@@ -141,7 +138,6 @@ def input_scale(attrs: dict, where="") -> float | None:
         raise LayoutError(f"{where}: frames of representation {kind!r}; train knows {', '.join(REPRESENTATIONS)}")
     if kind != "binarep":
         return None
-    from ..frames.representations import N_BITS, binarep_scale    # numba's import: Bina-Rep files only
     n_bits, (lo, hi) = attrs.get("n_bits"), N_BITS
     if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not lo <= n_bits <= hi:
         raise LayoutError(f"{where}: Bina-Rep frames need the metadata n_bits (an integer from {lo} to {hi}), "

@@ -406,3 +406,102 @@ def test_augment_ops_fill_their_defaults(tmp_path):
     assert validate(p.train.augment) == [("drop", {"p": 0.1, "by": "frames"}),
                                          ("cutmix", {"p": 0.5, "weight": "events"}), ("nda", {})]
     assert p.train.loss == "tet" and p.train.tet_lambda == 1e-3
+
+
+@pytest.mark.parametrize("frames,problem", [
+    ({"split_by": "number", "overlap": 0.5},
+     "frames.overlap: split_by number takes no overlap (only time_bins and event_bins do), got 0.5"),
+    ({"split_by": "time", "overlap": 0.25},
+     "frames.overlap: split_by time takes no overlap (only time_bins and event_bins do), got 0.25"),
+    ({"split_by": "time_bins", "overlap": 0.5, "representation": "voxel_grid"},
+     "frames.overlap: representation voxel_grid takes no overlap (it bins the events its own way: by time into "
+     "T bins, as Tonic's ToVoxelGrid; split_by and overlap apply to counts only), got 0.5"),
+    ({"split_by": "event_bins", "overlap": 0.5, "representation": "binarep", "n_bits": 4},
+     "frames.overlap: representation binarep takes no overlap (it bins the events its own way: into T x n_bits "
+     "event bins, as Tonic's ToBinaRep; split_by and overlap apply to counts only), got 0.5"),
+    ({"n_bits": 4},
+     "frames.n_bits: only representation binarep takes n_bits, got 4 with representation counts (leave it null)"),
+    ({"representation": "voxel_grid", "n_bits": 2},
+     "frames.n_bits: only representation binarep takes n_bits, got 2 with representation voxel_grid (leave it null)"),
+    ({"representation": "binarep"},
+     "frames.n_bits: representation binarep needs n_bits, the bits per frame (2 to 8: each frame is n_bits event "
+     "bins)"),
+    ({"representation": "binarep", "n_bits": 9},
+     "frames.n_bits: must be a whole number from 2 to 8 (Bina-Rep's bits per frame; its codes are stored in 8 "
+     "bits), got 9"),
+    ({"representation": "binarep", "n_bits": 1},
+     "frames.n_bits: must be a whole number from 2 to 8 (Bina-Rep's bits per frame; its codes are stored in 8 "
+     "bits), got 1"),
+    ({"representation": "binarep", "n_bits": 4.0},
+     "frames.n_bits: must be a whole number from 2 to 8 (Bina-Rep's bits per frame; its codes are stored in 8 "
+     "bits), got 4.0"),
+    ({"split_by": "time_bins", "overlap": 1.0},
+     "frames.overlap: must be a number in [0, 1) (the fraction of a bin by which consecutive frames overlap), "
+     "got 1.0"),
+    ({"split_by": "time_bins", "overlap": "0.5"},         # DVC records a quoted value as a string
+     "frames.overlap: must be a number in [0, 1) (the fraction of a bin by which consecutive frames overlap), "
+     "got '0.5'"),
+])
+def test_frames_representation_params_fail_in_one_line(tmp_path, frames, problem):
+    """Issue 26's params: an overlap only where windows take one, n_bits exactly with binarep."""
+    path = write(tmp_path, {"frames": frames})
+    with pytest.raises(ParamsError) as e:
+        load_params(path)
+    assert str(e.value) == f"{path}: invalid parameters: {problem}"
+
+
+def test_the_check_command_prints_a_representation_problem_in_one_line(tmp_path):
+    path = write(tmp_path, {"frames": {"representation": "binarep"}})
+    r = subprocess.run([sys.executable, "-m", "pipeline", "check", str(path)], capture_output=True, text=True,
+                       cwd=ROOT, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"python -m pipeline check: error: {path}: invalid parameters: frames.n_bits: representation binarep needs "
+        "n_bits, the bits per frame (2 to 8: each frame is n_bits event bins)"]
+    ok = write(tmp_path, {"frames": {"representation": "voxel_grid"}})
+    r = subprocess.run([sys.executable, "-m", "pipeline", "check", str(ok)], capture_output=True, text=True,
+                       cwd=ROOT, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == f"{ok}: valid; dataset demo, frames 16 x 1 x 32 x 32"
+
+
+@pytest.mark.parametrize("frames,shape", [
+    ({"split_by": "time_bins", "overlap": 0.5}, (16, 2, 32, 32)),
+    ({"split_by": "event_bins"}, (16, 2, 32, 32)),
+    ({"representation": "voxel_grid"}, (16, 1, 32, 32)),               # one channel of signed polarity
+    ({"representation": "binarep", "n_bits": 8}, (16, 2, 32, 32)),
+    ({"representation": "binarep", "n_bits": 2, "split_by": "time"}, (16, 2, 32, 32)),   # split_by: unused
+])
+def test_frames_representation_params_that_work(tmp_path, frames, shape):
+    p = load_params(write(tmp_path, {"frames": frames}))
+    assert p.frame_shape() == shape
+    assert {k: getattr(p.frames, k) for k in frames} == frames
+
+
+def test_the_defaults_and_checking_without_numba():
+    """The frames choices have one home (core/frameparams.py, no kernels): checking params, and
+    reading a frames file's representation, do not start Numba."""
+    import subprocess
+    import sys
+
+    from pipeline.core import params
+
+    fp = params.FramesParams()
+    assert (fp.split_by, fp.overlap, fp.representation, fp.n_bits) == ("number", 0.0, "counts", None)
+    fields = params.FramesParams.model_fields
+    assert fields["split_by"].annotation.__args__ == ("number", "time", "time_bins", "event_bins")
+    assert fields["representation"].annotation.__args__ == ("counts", "voxel_grid", "binarep")
+    code = ("import sys, pipeline.core.params, pipeline.train.data; "
+            "pipeline.train.data.input_scale({'representation': 'binarep', 'n_bits': 3}); "
+            "print('numba' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_the_sample_size_limit_counts_each_representations_bytes(tmp_path):
+    """Counts: 4 bytes a value; the voxel grid: 8 (one channel of float64 sums while built);
+    Bina-Rep: 1 (uint8 codes)."""
+    for frames, per_value, C, what in [({}, 4, 2, "counts"), ({"representation": "voxel_grid"}, 8, 1, "voxel-grid sums"),
+                                       ({"representation": "binarep", "n_bits": 4}, 1, 2, "Bina-Rep codes")]:
+        limit = MAX_SAMPLE_BYTES // (per_value * C * 32 * 32)
+        assert load_params(write(tmp_path, {"frames": {**frames, "T": limit}})).frames.T == limit
+        with pytest.raises(ParamsError, match=rf"frames\.T: {limit + 1} frames of {C}x32x32 {what} take 256 MiB"):
+            load_params(write(tmp_path, {"frames": {**frames, "T": limit + 1}}))

@@ -104,6 +104,76 @@ def test_every_dataset_carries_a_checksum(tmp_path):
         assert f["frames"].scaleoffset == 0 and f["frames"].compression == "gzip"
 
 
+VOXEL_SHAPE = (3, 1, 4, 5)
+
+
+def voxel_samples(n):
+    """Voxel-grid-like float32 frames: signed, fractional, zeros, a -0.0 and float32 extremes."""
+    rng = np.random.default_rng(2)
+    out = []
+    for _ in range(n):
+        f = (rng.normal(0, 3, VOXEL_SHAPE) * (rng.random(VOXEL_SHAPE) < 0.6)).astype(np.float32)
+        f.flat[:4] = [-0.0, np.finfo(np.float32).max, np.finfo(np.float32).tiny, -1e-45]
+        out.append(f)
+    return out
+
+
+def test_float32_frames_round_trip_through_shuffle_and_deflate(tmp_path):
+    """The voxel grid's float32 frames: no scale-offset (lossy for floats) but shuffle + deflate +
+    Fletcher-32; stored exactly, bit for bit, checksummed, the same bytes for the same content,
+    and read as float32 by training (narrow_dtype keeps floats)."""
+    from pipeline.core.errors import DamagedFileError
+    from pipeline.core.store import ChunkEncoder
+    from pipeline.train.data import _chunk_bounds, narrow_dtype
+
+    frames = voxel_samples(4)
+    paths = [tmp_path / "v.h5", tmp_path / "w.h5"]
+    for path in paths:
+        with FrameWriter(path, 4, VOXEL_SHAPE, {"dataset": "x", "classes": ["a", "b"]}, dtype=np.float32) as w:
+            for i, f in enumerate(frames):
+                w.write(f, i % 2, f"rec{i}", i, 10 * i)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    path = paths[0]
+    for i in range(4):
+        got, label = read_sample(path, i)
+        assert got.dtype == np.float32 and got.tobytes() == frames[i].tobytes() and label == i % 2
+    with h5py.File(path) as f:
+        d = f["frames"]
+        assert d.dtype == np.float32 and d.chunks == (1, *VOXEL_SHAPE)
+        assert d.shuffle and d.compression == "gzip" and d.compression_opts == 3 and d.fletcher32
+        assert d.scaleoffset is None
+        assert _chunk_bounds(d) == [None] * 4                  # no scale-offset header to read bounds from
+        stored = d.id.read_direct_chunk((2, 0, 0, 0, 0))
+    enc = ChunkEncoder(VOXEL_SHAPE, np.float32)
+    assert enc.encode(frames[2]) == (stored[0], bytes(stored[1]))
+    enc.close()
+    assert read_attrs(path)["T"] == 3 and narrow_dtype(path) == np.float32
+    ds = H5Frames(path)
+    x, y = ds[1]
+    assert ds.frame_shape == VOXEL_SHAPE and np.array_equal(np.asarray(x), frames[1]) and int(y) == 1
+    damage_sample(path, 3)
+    with pytest.raises(DamagedFileError, match=rf"{path}: sample 3 cannot be read .* damaged"):
+        read_sample(path, 3)
+
+
+def test_uint8_codes_keep_the_integer_filters(tmp_path):
+    """Bina-Rep's uint8 codes: scale-offset + deflate + Fletcher-32, as counts; read as uint8."""
+    from pipeline.train.data import narrow_dtype
+
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, SHAPE).astype(np.uint8) for _ in range(3)]
+    path = tmp_path / "b.h5"
+    with FrameWriter(path, 3, SHAPE, {"classes": ["a"]}, dtype=np.uint8) as w:
+        for f in frames:
+            w.write(f, 0, "r", 0, 1)
+    with h5py.File(path) as f:
+        assert f["frames"].dtype == np.uint8 and f["frames"].scaleoffset == 0 and f["frames"].fletcher32
+        assert not f["frames"].shuffle
+    for i in range(3):
+        np.testing.assert_array_equal(read_sample(path, i)[0], frames[i])
+    assert narrow_dtype(path) == np.uint8
+
+
 def test_a_damaged_sample_or_label_fails_naming_the_file_and_sample(tmp_path):
     """A byte flipped in place (what a disk error or an edit through a DVC hard link does) is
     caught on read; before the checksums a flipped label trained silently on the wrong class."""

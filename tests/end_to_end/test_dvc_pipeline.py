@@ -134,6 +134,35 @@ def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(re
     assert (repo / "data/frames/train.h5").read_bytes() == first
 
 
+def test_representations_rerun_frames_and_training_and_switch_back_from_the_run_cache(repo):
+    """Issue 26: Tonic's event bins with an overlap, then a voxel grid, each through dvc repro
+    (download skipped; frames, train and evaluate rerun); back to the default counts, every
+    stage comes from the run-cache and the frames are the same bytes."""
+    set_params(repo, {"train": {"epochs": 2}})
+    run(["dvc", "repro"], repo)                 # the previous test's end state: nothing to run after it
+    first = (repo / "data/frames/train.h5").read_bytes()
+    for frames, dtype, channels in (({"split_by": "event_bins", "overlap": 0.5}, "uint32", 2),
+                                    ({"split_by": "number", "overlap": 0.0, "representation": "voxel_grid"},
+                                     "float32", 1)):
+        set_params(repo, {"frames": frames})
+        out = run(["dvc", "repro"], repo)
+        assert "Stage 'download' didn't change, skipping" in out
+        for stage in ("frames", "train", "evaluate"):
+            assert f"Running stage '{stage}'" in out
+        with h5py.File(repo / "data/frames/train.h5") as f:
+            meta = read_meta(f)
+            assert (str(f["frames"].dtype), f["frames"].shape[2]) == (dtype, channels)
+        assert meta.get("representation", "counts") == frames.get("representation", "counts")
+        counts = "representation" not in frames
+        assert meta.get("overlap", 0.0) == frames["overlap"]
+        assert meta.get("split_by") == (frames["split_by"] if counts else None)    # it bins counts only
+        assert 0.0 <= json.loads((repo / "results/metrics.json").read_text())["test_accuracy"] <= 1.0
+    set_params(repo, {"frames": {"split_by": "number", "overlap": 0.0, "representation": "counts"}})
+    out = run(["dvc", "repro"], repo)
+    assert "Running stage" not in out, out
+    assert (repo / "data/frames/train.h5").read_bytes() == first
+
+
 def test_run_only_knobs_mark_nothing_but_the_check(repo):
     """Worker and thread counts, download mirrors and time limits cannot change a result: only
     `check`, which validates the whole params file, sees them; it reruns alone, in a moment."""

@@ -119,5 +119,6 @@ def test_each_stage_lists_the_sections_it_reads():
     sections = {s: {p.split(".")[0] for p in leaf_params(DVC[s])} for s in DVC}
     assert sections == {"check": set(), "download": {"dataset", "demo"}, "frames": {"dataset", "frames"},
                         "train": {"model", "train"}, "evaluate": set()}
-    assert leaf_params(DVC["frames"]) == {"dataset", "frames.T", "frames.split_by", "frames.downsample",
+    assert leaf_params(DVC["frames"]) == {"dataset", "frames.T", "frames.split_by", "frames.overlap",
+                                          "frames.representation", "frames.n_bits", "frames.downsample",
                                           "frames.filters", "frames.test_fraction", "frames.split_seed"}
