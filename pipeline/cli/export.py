@@ -19,7 +19,7 @@ import torch
 from ..core.atomic import atomic_path, check_target
 from ..evaluate.stage import load_model
 from ..model.nir_export import SNNTORCH_DT, ExportError, reader_hints, snntorch_unreadable, to_nir
-from ..train.data import representation
+from ..core.frameparams import representation
 
 #: the readers ``--for`` writes for: ``generic`` (any NIR simulator, stepping by ``--dt``) and
 #: ``snntorch`` (its importer's fixed step, and only the nodes it maps)

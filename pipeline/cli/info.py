@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.frameparams import N_BITS, binarep_scale
 from ..core.store import H5_ERRORS, damaged, open_frames, read_field, read_meta
 
 
@@ -61,8 +62,8 @@ def _representation(a: dict, representation) -> str:
                 "overlap do not apply)")
     if representation == "binarep":
         n_bits = a.get("n_bits")
-        known = type(n_bits) is int and 2 <= n_bits <= 8
-        scale = 2**n_bits - 1 if known else "2**n_bits - 1"
+        known = type(n_bits) is int and N_BITS[0] <= n_bits <= N_BITS[1]
+        scale = int(binarep_scale(n_bits)) if known else "2**n_bits - 1"
         return (f"representation binarep, n_bits {n_bits if known else '?'} (Tonic's ToBinaRep of T x n_bits "
                 f"event bins, stored as codes: divide by {scale} for Tonic's values; split_by and overlap do "
                 "not apply)")

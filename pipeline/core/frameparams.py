@@ -4,12 +4,15 @@ how counts are binned, what a frame holds, Bina-Rep's bits and the divisor of it
 One home for these facts: ``frames.*`` params (:mod:`pipeline.core.params`), the kernels
 (:mod:`pipeline.frames.integration`, :mod:`pipeline.frames.bins`,
 :mod:`pipeline.frames.representations`) and the readers of frames files
-(:mod:`pipeline.train.data`) all take them from here.
+(:mod:`pipeline.train.data`, ``preview``, ``info``, ``evaluate``) all take them from here, and
+read a frames file's metadata with :func:`representation` and :func:`input_scale`.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .errors import LayoutError
 
 #: Tonic's fixed-T binnings (``ToFrame(n_time_bins=T)`` / ``ToFrame(n_event_bins=T)``): the
 #: split modes that take an ``overlap``.
@@ -28,3 +31,27 @@ N_BITS = (2, 8)
 def binarep_scale(n_bits: int) -> np.float32:
     """What a Bina-Rep code is divided by: ``2**n_bits - 1`` (float32, as Tonic divides)."""
     return np.float32(2**n_bits - 1)
+
+
+def representation(attrs: dict) -> str:
+    """The representation a frames file's metadata ``attrs`` names (``counts`` where it names
+    none: every file written before representations, and static images)."""
+    return str(attrs.get("representation") or "counts")
+
+
+def input_scale(attrs: dict, where="") -> float | None:
+    """What the stored values of a frames file with metadata ``attrs`` are divided by before
+    the network sees them: ``2**n_bits - 1`` for Bina-Rep codes
+    (:func:`binarep_scale`), None (nothing) otherwise. An
+    unknown representation, or a Bina-Rep file without a usable ``n_bits``, is a LayoutError
+    naming ``where`` (the file)."""
+    kind = representation(attrs)
+    if kind not in REPRESENTATIONS:
+        raise LayoutError(f"{where}: frames of representation {kind!r}; train knows {', '.join(REPRESENTATIONS)}")
+    if kind != "binarep":
+        return None
+    n_bits, (lo, hi) = attrs.get("n_bits"), N_BITS
+    if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not lo <= n_bits <= hi:
+        raise LayoutError(f"{where}: Bina-Rep frames need the metadata n_bits (an integer from {lo} to {hi}), "
+                          f"got {n_bits!r}")
+    return float(binarep_scale(n_bits))

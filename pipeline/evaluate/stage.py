@@ -26,13 +26,13 @@ from tqdm import tqdm
 from ..core.atomic import write_json, write_text
 from ..core.device import configure_torch, pick_device
 from ..core.errors import DamagedFileError, LayoutError, ParamsError
-from ..core.frameparams import REAL_VALUED
+from ..core.frameparams import REAL_VALUED, input_scale, representation
 from ..core.params import ModelParams
 from ..core.store import read_attrs
 from ..model import build_model, resolve_backend
 from ..model.costs import CostMeter
 from ..train.checkpoint import load_checked
-from ..train.data import H5Frames, input_scale, representation
+from ..train.data import H5Frames
 from ..train.placement import score_loader
 from ..train.scoring import amp_dtype, channels_last
 from ..train.scoring import predict as predict_batches

@@ -33,7 +33,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from ..core.errors import DamagedFileError, LayoutError
-from ..core.frameparams import N_BITS, REPRESENTATIONS, binarep_scale
+from ..core.frameparams import input_scale, representation
 from ..core.store import H5_ERRORS, damaged, open_frames, read_field, read_frames, read_meta
 
 #: What a file of stored integers may be narrowed to, narrowest first. Not uint16: torch has
@@ -119,30 +119,6 @@ def _narrow_dtype(path: str, size: int, mtime_ns: int) -> np.dtype:
     return np.dtype(np.float32)                            # uint64 values beyond int64: as before
 
 
-
-
-def representation(attrs: dict) -> str:
-    """The representation a frames file's metadata ``attrs`` names (``counts`` where it names
-    none: every file written before representations, and static images)."""
-    return str(attrs.get("representation") or "counts")
-
-
-def input_scale(attrs: dict, where="") -> float | None:
-    """What the stored values of a frames file with metadata ``attrs`` are divided by before
-    the network sees them: ``2**n_bits - 1`` for Bina-Rep codes
-    (:func:`pipeline.core.frameparams.binarep_scale`), None (nothing) otherwise. An
-    unknown representation, or a Bina-Rep file without a usable ``n_bits``, is a LayoutError
-    naming ``where`` (the file)."""
-    kind = representation(attrs)
-    if kind not in REPRESENTATIONS:
-        raise LayoutError(f"{where}: frames of representation {kind!r}; train knows {', '.join(REPRESENTATIONS)}")
-    if kind != "binarep":
-        return None
-    n_bits, (lo, hi) = attrs.get("n_bits"), N_BITS
-    if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not lo <= n_bits <= hi:
-        raise LayoutError(f"{where}: Bina-Rep frames need the metadata n_bits (an integer from {lo} to {hi}), "
-                          f"got {n_bits!r}")
-    return float(binarep_scale(n_bits))
 
 
 def narrow_dtype(path: str | Path) -> np.dtype:

@@ -491,7 +491,7 @@ def test_the_defaults_and_checking_without_numba():
     assert fields["split_by"].annotation.__args__ == ("number", "time", "time_bins", "event_bins")
     assert fields["representation"].annotation.__args__ == ("counts", "voxel_grid", "binarep")
     code = ("import sys, pipeline.core.params, pipeline.train.data; "
-            "pipeline.train.data.input_scale({'representation': 'binarep', 'n_bits': 3}); "
+            "pipeline.core.frameparams.input_scale({'representation': 'binarep', 'n_bits': 3}); "
             "print('numba' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 

@@ -9,6 +9,8 @@ import numpy as np
 
 from ...frames.integration import integrate
 from ...io import read_events
+from ...core.errors import LayoutError
+from ...core.frameparams import input_scale, representation
 from ...core.store import open_frames, read_field, read_frames, read_meta
 from .render import PreviewError, check_frames
 
@@ -45,17 +47,11 @@ def shown_values(frames: np.ndarray, meta: dict, path: Path) -> tuple[np.ndarray
     counts and voxel grids as stored, Bina-Rep codes divided by ``2**n_bits - 1`` (float32 in
     [0, 1], Tonic's values). An unknown representation or a Bina-Rep file without its
     ``n_bits`` is a PreviewError naming the file."""
-    kind = str(meta.get("representation") or "counts")
-    if kind == "counts" or kind == "voxel_grid":
-        return frames, kind
-    if kind != "binarep":
-        raise PreviewError(f"{path}: frames of representation {kind!r}; preview draws counts, voxel_grid and binarep")
-    from ...frames.representations import N_BITS, binarep_scale
-
-    n_bits = meta.get("n_bits")
-    if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not N_BITS[0] <= n_bits <= N_BITS[1]:
-        raise PreviewError(f"{path}: Bina-Rep frames without a usable n_bits in the metadata ({n_bits!r})")
-    return frames.astype(np.float32) / binarep_scale(n_bits), kind
+    try:                                  # the reading training does (one check of the metadata)
+        kind, scale = representation(meta), input_scale(meta, path)
+    except LayoutError as e:
+        raise PreviewError(str(e)) from None
+    return (frames if scale is None else frames.astype(np.float32) / np.float32(scale)), kind
 
 
 def check_input(path: str | Path) -> Path:
