@@ -111,8 +111,12 @@ def _bits(x, y, p, starts, ends, n_bits, W, H, f, out):
     for i in range(starts.shape[0]):
         base = (i // n_bits) * 2 * plane
         bit = np.uint8(1 << (n_bits - 1 - i % n_bits))
-        for k in range(starts[i], ends[i]):
-            out[base + np.int64(p[k]) * plane + yoff[np.int64(y[k])] + xoff[np.int64(x[k])]] |= bit
+        if f == 1:
+            for k in range(starts[i], ends[i]):
+                out[base + np.int64(p[k]) * plane + np.int64(y[k]) * W + np.int64(x[k])] |= bit
+        else:
+            for k in range(starts[i], ends[i]):
+                out[base + np.int64(p[k]) * plane + yoff[np.int64(y[k])] + xoff[np.int64(x[k])]] |= bit
 
 
 def _check_bits(who: str, n_bits) -> int:
