@@ -273,3 +273,28 @@ def test_bad_arguments():
         voxel_grid(ev, True, (1, 1))
     with pytest.raises(ValueError, match=r"^voxel_grid: events must be a 1-D numpy structured array"):
         voxel_grid(np.zeros(3), 2, (1, 1))
+
+
+def test_events_in_no_window_are_checked_too():
+    """The kernels check each event as they use it, and alone the events no window takes: a bad
+    event among the N % T left over (event_bins, Bina-Rep) or at the last timestamp (time_bins)
+    is refused all the same, by its index."""
+    ev = make_events([0, 1, 2, 3, 4], [0, 1, 0, 1, 7], [0, 0, 0, 0, 0], [0, 1, 1, 0, 1])   # event 4: x = 7
+    for call, who in ((lambda: integrate(ev, 2, "event_bins", (1, 2)), "integrate"),
+                      (lambda: integrate(ev, 2, "time_bins", (1, 2)), "integrate"),
+                      (lambda: binarep(ev, 1, 2, (1, 2)), "binarep"),
+                      (lambda: voxel_grid(ev, 2, (1, 2)), "voxel_grid")):
+        with pytest.raises(ValueError, match=rf"^{who}: event 4: x = 7 outside the sensor width 2$"):
+            call()
+    late = make_events([0, 1, 2, 3, 1], [0, 1, 0, 1, 0], [0, 0, 0, 0, 0], [0, 1, 1, 0, 1])  # event 4 goes back
+    with pytest.raises(ValueError, match=r"^integrate: event 4: timestamps not sorted"):
+        integrate(late, 2, "time_bins", (1, 2))
+    assert np.array_equal(integrate(late, 2, "event_bins", (1, 2)), tonic_frames(late, 1, 2, "event_bins", 2))
+
+
+def test_voxel_grid_refuses_what_it_would_misplace():
+    """t = 0, 10, -5: the span is negative, so event 1's s would be -2T (an index before the
+    grid) if it were used before the order is checked: refused, naming event 2."""
+    ev = make_events([0, 10, -5], [0, 0, 0], [0, 0, 0], [1, 1, 1])
+    with pytest.raises(ValueError, match=r"^voxel_grid: event 2: timestamps not sorted \(t\[2\] = -5 < t\[1\] = 10\)$"):
+        voxel_grid(ev, 4, (1, 1))
