@@ -63,27 +63,6 @@ def first_bad(t, x, y, p, W, H, ordered):
     return OK, -1
 
 
-@numba.njit(cache=True, inline="always")
-def bad_event(t, x, y, p, k, W, H, ordered):
-    """Whether event k is outside the sensor, has a polarity other than 0/1 or (``ordered``) a
-    timestamp before its predecessor's: the kernels' own check of an event they use."""
-    xk = np.int64(x[k])
-    yk = np.int64(y[k])
-    pk = np.int64(p[k])
-    return (xk >= W or yk >= H or pk > 1 or xk < 0 or yk < 0 or pk < 0
-            or (ordered and k > 0 and t[k] < t[k - 1]))
-
-
-@numba.njit(cache=True)
-def usable(t, x, y, p, a, b, W, H, ordered):
-    """Whether every event of ``[a, b)`` passes :func:`bad_event` (the events a kernel's windows
-    leave out, which it checks without using)."""
-    for k in range(a, b):
-        if bad_event(t, x, y, p, k, W, H, ordered):
-            return False
-    return True
-
-
 def check_events(events, who: str) -> None:
     """One-line ``ValueError`` unless ``events`` is a 1-D structured array with usable t, x, y, p."""
     expected = "a 1-D numpy structured array with fields t, x, y, p"
@@ -186,13 +165,6 @@ def raise_bad(who: str, events: np.ndarray, err: int, k: int, H: int, W: int) ->
         name = {T_VALUE: "t", X_RANGE: "x", Y_RANGE: "y", P_RANGE: "p"}[err]
         what = _describe(name, e[name], {"t": 0, "x": W, "y": H, "p": 2}[name])
     raise ValueError(f"{who}: event {k}: {what}")
-
-
-def refuse(who: str, events: np.ndarray, H: int, W: int, ordered: bool):
-    """Raise the one-line ValueError for the first bad event (:func:`checked_columns`): the path
-    a kernel that checks as it goes takes when it met one (or :func:`columns` a bad timestamp)."""
-    checked_columns(who, events, H, W, ordered)
-    raise RuntimeError(f"{who}: a kernel refused an event that the check finds usable (a bug)")
 
 
 def checked_columns(who: str, events: np.ndarray, H: int, W: int, ordered: bool) -> dict:

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..core.frameparams import N_BITS, REPRESENTATIONS, binarep_scale
 from .bins import event_bin_windows
-from .columns import bad_event, check_events, check_shape, columns, is_int, refuse, usable
+from .columns import check_shape, checked_columns, is_int
 
 __all__ = ["N_BITS", "REPRESENTATIONS", "binarep", "binarep_codes", "binarep_scale", "representation_shape",
            "voxel_grid"]
@@ -60,39 +60,32 @@ def representation_shape(representation: str, T: int, sensor_size: tuple[int, in
 
 @numba.njit(cache=True)
 def _voxel(t, x, y, p, T, W, H, f, acc):
-    """Tonic's voxel grid into the float64 ``acc`` (T * H' * W'), left shares then right shares;
-    False at the first event outside the sensor, with a polarity other than 0/1 or out of time
-    order (checked in the pass of left shares, before the event is used).
+    """Tonic's voxel grid into the float64 ``acc`` (T * H' * W'), left shares then right shares.
     ``xoff[x] = x // f`` and ``yoff[y] = (y // f) * W'``: look-up tables, no division per event."""
     n = x.shape[0]
     if n == 0:
-        return True
+        return
     Wf = -(-W // f)
     plane = -(-H // f) * Wf
     xoff = np.arange(W) // f
     yoff = (np.arange(H) // f) * Wf
     t0 = np.float64(t[0])
     span = np.float64(t[n - 1] - t[0])
-    if span < 0.0:                              # the last event before the first: out of order
-        return False
     Tf = np.float64(T)
-    scaled = np.zeros(n, dtype=np.float64)     # each event's s once, in a loop of divisions alone
+    scaled = np.zeros(n, dtype=np.float64)      # s of every event, once (a loop of divisions alone)
     if span != 0.0:
         for k in range(n):
             scaled[k] = Tf * (np.float64(t[k]) - t0) / span
     for side in range(2):
         for k in range(n):
-            if side == 0 and bad_event(t, x, y, p, k, W, H, True):
-                return False
             s = scaled[k]
             ti = np.int64(s)
             d = s - ti
             pol = 1.0 if p[k] != 0 else -1.0
             b = ti + side
-            if 0 <= b < T:                      # b >= 0 for every checked event (s >= 0): a guard
+            if b < T:
                 v = pol * (1.0 - d) if side == 0 else pol * d
                 acc[b * plane + yoff[np.int64(y[k])] + xoff[np.int64(x[k])]] += v
-    return True
 
 
 def voxel_grid(events: np.ndarray, T: int, sensor_size: tuple[int, int] = (128, 128),
@@ -101,40 +94,29 @@ def voxel_grid(events: np.ndarray, T: int, sensor_size: tuple[int, int] = (128, 
     float32; the module docstring gives the edges. Bad events (outside the sensor, a polarity
     other than 0/1, unsorted timestamps) raise ``ValueError("voxel_grid: event {k}: ...")``."""
     H, W = check_shape("voxel_grid", T, sensor_size, downsample)
-    check_events(events, "voxel_grid")
-    cols, bad_t = columns(events, H, W)
+    cols = checked_columns("voxel_grid", events, H, W, ordered=True)
     shape = representation_shape("voxel_grid", int(T), (H, W), int(downsample))
     acc = np.zeros(int(np.prod(shape)), dtype=np.float64)
-    if bad_t < 0 and _voxel(cols["t"], cols["x"], cols["y"], cols["p"], int(T), W, H, int(downsample), acc):
-        return acc.astype(np.float32).reshape(shape)
-    refuse("voxel_grid", events, H, W, ordered=True)
+    _voxel(cols["t"], cols["x"], cols["y"], cols["p"], int(T), W, H, int(downsample), acc)
+    return acc.astype(np.float32).reshape(shape)
 
 
 @numba.njit(cache=True)
-def _bits(t, x, y, p, starts, ends, n_bits, W, H, f, out):
-    """Frame ``i // n_bits`` gets bit ``n_bits - 1 - i % n_bits`` where event bin i has an event;
-    every event checked as it is used, or alone when no bin takes it (False at the first bad one)."""
-    n = x.shape[0]
+def _bits(x, y, p, starts, ends, n_bits, W, H, f, out):
+    """Frame ``i // n_bits`` gets bit ``n_bits - 1 - i % n_bits`` where event bin i has an event."""
     Wf = -(-W // f)
     plane = -(-H // f) * Wf
     xoff = np.arange(W) // f
     yoff = (np.arange(H) // f) * Wf
-    reach = 0
     for i in range(starts.shape[0]):
-        a, b = starts[i], ends[i]
-        if a > reach and not usable(t, x, y, p, reach, a, W, H, False):
-            return False
-        reach = max(reach, b)
         base = (i // n_bits) * 2 * plane
         bit = np.uint8(1 << (n_bits - 1 - i % n_bits))
-        for k in range(a, b):
-            if bad_event(t, x, y, p, k, W, H, False):
-                return False
-            if f == 1:
+        if f == 1:
+            for k in range(starts[i], ends[i]):
                 out[base + np.int64(p[k]) * plane + np.int64(y[k]) * W + np.int64(x[k])] |= bit
-            else:
+        else:
+            for k in range(starts[i], ends[i]):
                 out[base + np.int64(p[k]) * plane + yoff[np.int64(y[k])] + xoff[np.int64(x[k])]] |= bit
-    return usable(t, x, y, p, reach, n, W, H, False)
 
 
 def _check_bits(who: str, n_bits) -> int:
@@ -149,14 +131,11 @@ def binarep_codes(events: np.ndarray, T: int, n_bits: int, sensor_size: tuple[in
     """Bina-Rep as n_bits-bit numbers, uint8 ``(T, 2, H', W')``: :func:`binarep` times ``2**n_bits - 1``."""
     H, W = check_shape("binarep", T, sensor_size, downsample)
     n_bits = _check_bits("binarep", n_bits)
-    check_events(events, "binarep")
-    cols, bad_t = columns(events, H, W)
+    cols = checked_columns("binarep", events, H, W, ordered=False)
     out = np.zeros(representation_shape("binarep", int(T), (H, W), int(downsample)), dtype=np.uint8)
     starts, ends = event_bin_windows(cols["x"].shape[0], int(T) * n_bits)
-    if bad_t < 0 and _bits(cols["t"], cols["x"], cols["y"], cols["p"], starts, ends, n_bits, W, H,
-                           int(downsample), out.reshape(-1)):
-        return out
-    refuse("binarep", events, H, W, ordered=False)
+    _bits(cols["x"], cols["y"], cols["p"], starts, ends, n_bits, W, H, int(downsample), out.reshape(-1))
+    return out
 
 
 def binarep(events: np.ndarray, T: int, n_bits: int, sensor_size: tuple[int, int] = (128, 128),
