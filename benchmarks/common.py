@@ -26,12 +26,15 @@ class Timing:
                 "repeats": len(self.times), "times_s": self.times}
 
 
-def measure(fn, repeats: int, *, warmup: int = 1, budget_s: float | None = None, setup=None) -> tuple[Timing, object]:
+def measure(fn, repeats: int, *, warmup: int = 1, budget_s: float | None = None, setup=None,
+            collect: bool = True) -> tuple[Timing, object]:
     """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times timed; returns (timing, last result).
 
     ``setup`` (untimed) runs before every call and its result is passed to ``fn``. With
     ``budget_s``, stop repeating once that much time was spent (at least one timed run): for
-    peers that take seconds per call.
+    peers that take seconds per call. ``collect``: a ``gc.collect()`` before each timed call
+    (so no collection falls inside it); it walks every object of the process, which also
+    leaves a kernel's input out of the caches: False times a call with its input in cache.
     """
     result = None
     for _ in range(warmup):
@@ -40,7 +43,8 @@ def measure(fn, repeats: int, *, warmup: int = 1, budget_s: float | None = None,
     spent = 0.0
     for _ in range(max(1, repeats)):
         arg = setup() if setup else None
-        gc.collect()
+        if collect:
+            gc.collect()
         t = time.perf_counter()
         result = fn(arg) if setup else fn()
         dt = time.perf_counter() - t

@@ -57,7 +57,8 @@ def test_quick_run_without_spikingjelly_or_psutil(tmp_path):
     for name in REPRESENTATION_SECTIONS:      # 2b-2e: equal to Tonic's, with the 30x target (issue 26)
         sec = res["sections"][name]
         assert sec["inputs"]["events"] == 100_000 and sec["inputs"]["T"] == 20, name
-        assert [r["name"].split()[0] for r in sec["rows"]] == ["ours", "tonic"] and "median_s" in sec["rows"][1]
+        assert [r["name"].split()[0] for r in sec["rows"]] == ["ours", "tonic", "ours"] and "median_s" in sec["rows"][1]
+        assert sec["rows"][2]["name"].endswith(", alone") and sec["rows"][2]["median_s"] > 0
         assert list(sec["checks"].values()) == [True], name
         (target,) = sec["targets"]
         assert target["threshold"] == 30 and target["op"] == ">=" and target["value"] > 0, name
