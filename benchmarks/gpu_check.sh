@@ -4,8 +4,8 @@
 #   WHEELS=dir bash benchmarks/gpu_check.sh      (first install dir/*.whl offline: pip --no-index)
 #
 # 1. the CUDA tests: the Triton PLIF kernels on the GPU (tests/model/test_triton_plif.py: bit-equal
-#    spikes, compiled once per dtype whatever the shape) and the device group's smoke test
-#    ($OUT/tests.txt);
+#    spikes, compiled once per dtype whatever the shape), the device group's smoke test and
+#    Bina-Rep codes reaching the network as Tonic's float32 values on the GPU ($OUT/tests.txt);
 # 2. `python -m benchmarks --device cuda --only gpu --repeats 3` ($OUT/gpu.json, $OUT/gpu.txt;
 #    under 3 minutes on an H200-class GPU; EXTRA="--triton-sweep" adds the block-size sweep);
 #    its 6b includes the nda augmentation chain on the step's batch against the fp32 step
@@ -34,7 +34,7 @@ export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null | tee "$OUT/nvidia-smi.txt"
 
 start=$(date +%s)
-timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/model/test_triton_plif.py tests/benchmarks/test_benchmarks.py tests/train/test_augment_events.py -k "triton or cuda" 2>&1 | tee "$OUT/tests.txt"
+timeout 150 "$PY" -m pytest -q -p no:cacheprovider tests/model/test_triton_plif.py tests/benchmarks/test_benchmarks.py tests/train/test_augment_events.py tests/train/test_train_representations.py -k "triton or cuda" 2>&1 | tee "$OUT/tests.txt"
 tests=${PIPESTATUS[0]}
 echo "gpu_check: tests $(( $(date +%s) - start )) s"
 

@@ -87,23 +87,31 @@ def bits(x) -> torch.Tensor:
 # --- the dataset and the one cast ------------------------------------------------------------
 
 
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (benchmarks/gpu_check.sh runs it)")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
 @pytest.mark.parametrize("n_bits", [2, 3, 8])
-def test_binarep_codes_stay_uint8_and_reach_the_network_as_tonics_values(tmp_path, n_bits):
+def test_binarep_codes_stay_uint8_and_reach_the_network_as_tonics_values(tmp_path, n_bits, device):
+    """On the device the network runs on: CUDA divides by a host scalar as a multiplication by
+    its reciprocal, which misses some codes by an ulp; on_device divides by a device tensor."""
+    device = torch.device(device)
     train_h5, _, want, _ = binarep_files(tmp_path, n_bits)
     data = H5Frames(train_h5)
     assert data.representation == "binarep" and data.dtype == np.uint8 and data.scale == 2**n_bits - 1
     x, _ = data[0]
     assert x.dtype == torch.uint8
-    got, _ = on_device(x[None], torch.zeros(1, dtype=torch.int64), torch.device("cpu"), data.scale)
+    got, _ = on_device(x[None], torch.zeros(1, dtype=torch.int64), device, data.scale)
+    got = got.cpu()
     assert torch.equal(bits(got[0]), bits(want[0]))
     assert float(got.max()) == 1.0 and float(got.min()) == 0.0
     if n_bits >= 3:     # the comparison has teeth: a multiplication by the reciprocal misses some codes
         reciprocal = x[None].float() * (1 / torch.full((), 2.0**n_bits - 1))
         assert not torch.equal(bits(reciprocal[0]), bits(want[0]))
-    frames = DeviceFrames(data, range(len(data)), torch.device("cpu"))       # data_on_device: the same
+    frames = DeviceFrames(data, range(len(data)), device)                    # data_on_device: the same
     assert frames.x.dtype == torch.uint8 and frames.scale == data.scale
-    held, _ = on_device(*frames.batch(slice(0, len(data))), torch.device("cpu"), frames.scale)
-    assert torch.equal(bits(held), bits(want))
+    held, _ = on_device(*frames.batch(slice(0, len(data))), device, frames.scale)
+    assert torch.equal(bits(held.cpu()), bits(want))
 
 
 def test_a_voxel_grid_comes_as_its_stored_float32_in_one_channel(tmp_path):
