@@ -13,8 +13,10 @@ events with ``t0 + i*stride <= t < t0 + i*stride + window``. Edges, all Tonic's:
 * without overlap the last window ends at ``t0 + T * (span // T) <= t[N-1]``, so the events at
   the last timestamp (and any after that end when T does not divide the span) are in no frame:
   19,181 of 19,182 events on the DVS128 recording ``aedat2_jaer/dvs128/alex_walking_again.aedat`` of ``../shared/data/real``;
-* with overlap the stride is ``(span // T) * (1 - overlap**2)``, not ``span // T``: the windows
-  end before the recording does by ``T * (span // T) * overlap**2`` µs and more events are left out;
+* with overlap o the stride is ``d * (1 - o**2)`` with ``d = span // T``, not ``d``, and the last
+  window ends at ``t0 + T*d + d*o*(1 + o - T*o)``: before ``t0 + T*d`` when ``T*o > 1 + o`` (for
+  o = 0.5, T >= 4: more events are left out), at or past it for smaller T (at T = 1 with o = 0.5,
+  all 19,182 events of that recording are counted);
 * when ``span < T`` (one event, equal first and last timestamps) every window is empty.
 
 Timestamps must be sorted (the windows are found by binary search). The comparison is Tonic's

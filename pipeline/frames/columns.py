@@ -95,7 +95,8 @@ def check_shape(who: str, T, sensor_size, downsample) -> tuple[int, int]:
     if not is_int(downsample) or downsample < 1:
         raise ValueError(f"{who}: downsample must be a positive integer, got {downsample!r}")
     if len(sensor_size) != 2 or not all(is_int(s) and s >= 1 for s in sensor_size):
-        raise ValueError(f"{who}: sensor_size must be two positive integers (H, W), got {sensor_size!r}")
+        tonic = " (Tonic's sensor_size is (W, H, P); ours is (H, W))" if len(sensor_size) == 3 else ""
+        raise ValueError(f"{who}: sensor_size must be two positive integers (H, W), got {sensor_size!r}{tonic}")
     H, W = (int(s) for s in sensor_size)
     return H, W
 

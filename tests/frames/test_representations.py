@@ -298,3 +298,24 @@ def test_voxel_grid_refuses_what_it_would_misplace():
     ev = make_events([0, 10, -5], [0, 0, 0], [0, 0, 0], [1, 1, 1])
     with pytest.raises(ValueError, match=r"^voxel_grid: event 2: timestamps not sorted \(t\[2\] = -5 < t\[1\] = 10\)$"):
         voxel_grid(ev, 4, (1, 1))
+
+
+@pytest.mark.parametrize("T, overlap", [(16, 0.5), (3, 0.5), (1, 0.5), (7, 0.25)])
+def test_time_bins_last_window_end_as_documented(T, overlap):
+    """bins.py and formats.md: with d = span // T the last window ends at
+    t0 + T*d + d*o*(1 + o - T*o) (hand formula), Tonic's windows' end to the µs."""
+    span = 1600
+    t = np.arange(span + 1, dtype=np.int64)               # one event per µs: a window's end is an index
+    d = span // T
+    end = T * d + d * overlap * (1 + overlap - T * overlap)
+    from pipeline.frames.bins import time_bin_windows
+    starts, ends = time_bin_windows(t, T, overlap)
+    assert ends[-1] == min(int(np.ceil(end)), t.size)
+    ev = make_events(t, np.zeros(t.size, int), np.zeros(t.size, int), np.ones(t.size, int))
+    assert np.array_equal(integrate(ev, T, "time_bins", (1, 1), overlap=overlap),
+                          tonic_frames(ev, 1, 1, "time_bins", T, overlap))
+
+
+def test_time_bins_with_overlap_count_the_last_timestamp_at_small_T():
+    ev = read_events(real_file("aedat2_jaer/dvs128/alex_walking_again.aedat"))
+    assert int(integrate(ev, 1, "time_bins", (128, 128), overlap=0.5).sum()) == 19_182

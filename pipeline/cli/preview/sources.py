@@ -114,7 +114,7 @@ def frames_sample(path: Path, index: int, T: int | None) -> Shown:
     title = f"{path.name} #{index}" + (f": {cls}" if cls else "") + f" (label {label})"
     if kind == "voxel_grid":
         top = float(np.max(np.abs(frames))) if frames.size else 0.0
-        title += f", voxel grid ±{top:.3g}"
+        title += f", voxel grid, colours ±{top:.3g}"
     elif kind == "binarep":
         title += f", Bina-Rep {meta['n_bits']} bits"
     return Shown(frames, base, title, kind)
