@@ -24,9 +24,11 @@ import numpy as np
 
 FIELDS = ("t", "x", "y", "p")
 
-#: What a kernel found wrong with an event (one set for every frame kernel).
+#: What a kernel found wrong with an event: one set for every frame kernel, the filters'
+#: (:mod:`pipeline.frames.filters`) included.
 OK, X_RANGE, Y_RANGE, P_RANGE, UNSORTED = 0, 1, 2, 3, 4
 T_VALUE = 5      # a timestamp no int64 can hold (found in Python, not by a kernel)
+T_RANGE = 6      # a filter's arithmetic on a timestamp leaves the int64 range
 
 _INT64_MAX = 2**63 - 1
 

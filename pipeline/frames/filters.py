@@ -63,37 +63,37 @@ import numpy as np
 from ..core.errors import FilterError
 from ..core.events import EVENT_DTYPE
 from ..core.filterparams import SPECS, Arg, FilterSpec, check_sensor, validate
+from .columns import OK, T_RANGE, X_RANGE, Y_RANGE
 
 __all__ = ["FILTERS", "Arg", "Filter", "apply", "validate"]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_OK, _X_RANGE, _Y_RANGE, _T_RANGE = 0, 1, 2, 3
 
 
 # --------------------------------------------------------------------------- kernels
 #
 # Each takes the columns of the events (views of the structured array), the sensor size and
 # the filter's arguments, writes ``keep[i]`` and returns ``(error, event, kept)``: ``error``
-# is _OK or the first event's problem (in array order) and the kernel stops there.
+# is OK or the first event's problem (in array order) and the kernel stops there.
 
 @numba.njit(cache=True, inline="always")
 def _bad_pixel(xi, yi, W, H):
     if xi < 0 or xi >= W:
-        return _X_RANGE
+        return X_RANGE
     if yi < 0 or yi >= H:
-        return _Y_RANGE
-    return _OK
+        return Y_RANGE
+    return OK
 
 
 @numba.njit(cache=True)
 def _check_pixels(x, y, W, H):
-    """(error, event) of the first event outside the sensor, or (_OK, -1)."""
+    """(error, event) of the first event outside the sensor, or (OK, -1)."""
     for i in range(x.shape[0]):
         xi = np.int64(x[i])
         yi = np.int64(y[i])
         if xi < 0 or xi >= W or yi < 0 or yi >= H:
             return _bad_pixel(xi, yi, W, H), i
-    return _OK, -1
+    return OK, -1
 
 
 @numba.njit(cache=True)
@@ -108,10 +108,10 @@ def _denoise(t, x, y, W, H, filter_time, keep):
         xi = np.int64(x[i])
         yi = np.int64(y[i])
         err = _bad_pixel(xi, yi, W, H)
-        if err != _OK:
+        if err != OK:
             return err, i, 0
         if t[i] < t_low:
-            return _T_RANGE, i, 0
+            return T_RANGE, i, 0
         if xi >= w:
             w = xi + 1
         if yi >= h:
@@ -131,7 +131,7 @@ def _denoise(t, x, y, W, H, filter_time, keep):
         ok = (last[k - 1] > lim) | (last[k + 1] > lim) | (last[k - w2] > lim) | (last[k + w2] > lim)
         keep[i] = ok
         kept += ok
-    return _OK, -1, kept
+    return OK, -1, kept
 
 
 @numba.njit(cache=True)
@@ -146,17 +146,17 @@ def _refractory_period(t, x, y, W, H, period, keep):
         xi = np.int64(x[i])
         yi = np.int64(y[i])
         err = _bad_pixel(xi, yi, W, H)
-        if err != _OK:
+        if err != OK:
             return err, i, 0
         ti = t[i]
         if ti > t_limit:
-            return _T_RANGE, i, 0
+            return T_RANGE, i, 0
         k = yi * W + xi
         ok = ti > last[k] + period
         last[k] = ti
         keep[i] = ok
         kept += ok
-    return _OK, -1, kept
+    return OK, -1, kept
 
 
 @numba.njit(cache=True)
@@ -169,7 +169,7 @@ def _decimate(x, y, W, H, every, keep):
         xi = np.int64(x[i])
         yi = np.int64(y[i])
         err = _bad_pixel(xi, yi, W, H)
-        if err != _OK:
+        if err != OK:
             return err, i, 0
         k = yi * W + xi
         c = count[k] + 1
@@ -180,7 +180,7 @@ def _decimate(x, y, W, H, every, keep):
         else:
             count[k] = c
             keep[i] = False
-    return _OK, -1, kept
+    return OK, -1, kept
 
 
 @numba.njit(cache=True)
@@ -194,7 +194,7 @@ def _drop_pixel(x, y, W, H, use_hot, max_occur, drop, keep):
             xi = np.int64(x[i])
             yi = np.int64(y[i])
             err = _bad_pixel(xi, yi, W, H)
-            if err != _OK:
+            if err != OK:
                 return err, i, 0
             count[yi * W + xi] += 1
         for k in range(W * H):
@@ -205,12 +205,12 @@ def _drop_pixel(x, y, W, H, use_hot, max_occur, drop, keep):
         xi = np.int64(x[i])
         yi = np.int64(y[i])
         err = _bad_pixel(xi, yi, W, H)
-        if err != _OK:
+        if err != OK:
             return err, i, 0
         ok = not drop[yi * W + xi]
         keep[i] = ok
         kept += ok
-    return _OK, -1, kept
+    return OK, -1, kept
 
 
 @numba.njit(cache=True)
@@ -260,9 +260,9 @@ def _time_skew(t, coefficient, offset, out):
 
 def _raise_event(where: str, events: np.ndarray, err: int, k: int, W: int, H: int, extra: str = "") -> None:
     e = events[k]
-    if err == _X_RANGE:
+    if err == X_RANGE:
         what = f"x = {e['x']} outside the sensor width {W}"
-    elif err == _Y_RANGE:
+    elif err == Y_RANGE:
         what = f"y = {e['y']} outside the sensor height {H}"
     else:
         what = f"t = {e['t']}: {extra} is outside the int64 range"
@@ -290,7 +290,7 @@ def _by_mask(events, sensor, where, kernel, columns, *args, extra=""):
     H, W = sensor
     keep = np.empty(events.size, np.bool_)
     err, k, kept = kernel(*(events[c] for c in columns), W, H, *args, keep)
-    if err != _OK:
+    if err != OK:
         _raise_event(where, events, err, k, W, H, extra)
     return _select(events, keep, kept)
 
@@ -426,7 +426,7 @@ def apply(events: np.ndarray, filters, sensor_size: tuple[int, int] | None = Non
     H, W = sensor
     if steps:
         err, k = _check_pixels(events["x"], events["y"], W, H)
-        if err != _OK:
+        if err != OK:
             _raise_event("filters", events, err, k, W, H)
     out = events
     for i, (name, args) in enumerate(steps):

@@ -76,3 +76,19 @@ def test_no_family_branches_outside_the_family_modules():
             if pattern.search(line):
                 hits.append(f"{f}:{n}: {line.strip()}")
     assert not hits, "\n".join(hits)
+
+
+def test_the_frame_kernels_share_one_set_of_error_codes():
+    """Issue 27 (one home per fact): every kernel of pipeline/frames reports a bad event with the
+    codes of frames/columns.py. Before, filters.py had its own (its 3 was a t range error,
+    integration's 3 a polarity error)."""
+    from pipeline.frames import columns, filters
+
+    codes = ("OK", "X_RANGE", "Y_RANGE", "P_RANGE", "UNSORTED", "T_VALUE", "T_RANGE")
+    values = [getattr(columns, c) for c in codes]
+    assert len(set(values)) == len(values)                       # no code means two things
+    defining = re.compile(r"^_?(OK|[A-Z]_RANGE|UNSORTED|T_VALUE)\b[^=\n]*=(?!=)", re.M)
+    for path in sorted((ROOT / "pipeline" / "frames").rglob("*.py")):
+        if path.name != "columns.py":
+            assert not defining.search(path.read_text()), f"{path}: defines its own error codes"
+    assert (filters.OK, filters.X_RANGE, filters.Y_RANGE, filters.T_RANGE) == (0, 1, 2, columns.T_RANGE)
