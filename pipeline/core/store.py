@@ -23,7 +23,7 @@ The file has no HDF5 attributes: all metadata is the ``meta`` document, read by
 :func:`read_meta`, which checks its digest. (Version 0.2 kept it in attributes: a flipped byte
 there could change a class name silently, or hang h5py reading a string attribute.)
 
-An image dataset (:mod:`pipeline.frames.images`) stores each image once: ``frames`` (N, C, H, W)
+An image dataset (:mod:`pipeline.frames.families.images`) stores each image once: ``frames`` (N, C, H, W)
 uint8, chunk (1, C, H, W), the same filters; ``T`` (the network's time steps) is an attribute.
 
 Every dataset carries HDF5's Fletcher-32 checksum filter, and the file uses HDF5 1.10's object

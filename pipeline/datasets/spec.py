@@ -4,7 +4,7 @@ imports this (params are checked against it).
 
 A layout's type names its family (:attr:`Layout.family`); the frames stage's implementation of
 each family is in :mod:`pipeline.frames.families`. A source's type says how the download stage
-obtains the files (:mod:`pipeline.download.sources`). Help prose ("where to get the files")
+obtains the files (:mod:`pipeline.download.stage`). Help prose ("where to get the files")
 is not here but in ``help.yaml`` beside this file, so editing it reruns no stage.
 """
 

@@ -4,10 +4,10 @@ Tonic's own class fetches, md5-checks and unpacks its files (its URLs, its folde
 a persistent cache, ``download.archive_dir/tonic/<Class>/``: a rerun (``dvc repro --force``)
 finds them there and downloads nothing, and files a user placed there by hand in Tonic's
 layout make Tonic skip its download (each spec's ``help`` says what Tonic checks). The class
-is instantiated once per split it has (``layout["splits"]``), or once for a class without a
+is instantiated once per split it has (``layout.splits``), or once for a class without a
 split. Then ``data/raw/`` is made, through :func:`~pipeline.core.atomic.atomic_path`, to hold:
 
-* ``<Class>/...``: the files Tonic reads (the spec's ``layout["data"]`` globs), at the same
+* ``<Class>/...``: the files Tonic reads (the spec's ``layout.data`` globs), at the same
   paths as in Tonic's folder, hard-linked from the cache (copied where the file system
   cannot link): no second copy on disk, and Tonic's archives stay out of ``data/raw``;
 * ``SOURCE.json`` (:mod:`pipeline.core.source`): the dataset, Tonic's archive names and md5s as

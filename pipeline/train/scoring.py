@@ -5,7 +5,7 @@ one prediction per sample).
 :func:`on_device` is the one place where stored frames become the network's input, for the
 training batches (streamed or from :class:`~pipeline.train.data.DeviceFrames`), the scored
 splits and the evaluate stage: a cast to float32, and for Bina-Rep files (``scale``, the file's
-:attr:`~pipeline.train.data.H5Frames.scale`) the division of the codes by ``2**n_bits - 1``."""
+:func:`~pipeline.core.frameparams.input_scale`) the division of the codes by ``2**n_bits - 1``."""
 
 from __future__ import annotations
 

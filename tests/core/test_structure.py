@@ -92,3 +92,40 @@ def test_the_frame_kernels_share_one_set_of_error_codes():
         if path.name != "columns.py":
             assert not defining.search(path.read_text()), f"{path}: defines its own error codes"
     assert (filters.OK, filters.X_RANGE, filters.Y_RANGE, filters.T_RANGE) == (0, 1, 2, columns.T_RANGE)
+
+
+_DOTTED = re.compile(r"(?<![\w./-])pipeline(?:\.[A-Za-z_]\w*)+")
+
+
+def _resolves(name: str) -> bool:
+    """``pipeline.a.b.C.attr``: the longest prefix that imports, then attributes from there."""
+    import importlib
+
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            if not hasattr(obj, attr):
+                return False
+            obj = getattr(obj, attr)
+        return True
+    return False
+
+
+def test_every_dotted_pipeline_name_resolves():
+    """Issue 27: each ``pipeline.…`` name in the code's docstrings and comments, the stage scripts,
+    the benchmarks, dvc.yaml, params.yaml, configs/, README.md and docs/ names a module, class,
+    function or attribute that exists (six pointed at modules that had moved); and no docstring
+    subscripts a layout (``layout["splits"]``): layouts are dataclasses (``layout.splits``)."""
+    files = [*sorted((ROOT / "pipeline").rglob("*.py")), *sorted((ROOT / "stages").glob("*.py")),
+             *sorted((ROOT / "benchmarks").glob("*.py")), ROOT / "dvc.yaml", ROOT / "params.yaml",
+             *sorted((ROOT / "configs").glob("*.yaml")), ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    bad = sorted({f"{path.relative_to(ROOT)}: {m.group(0).rstrip('.')}"
+                  for path in files for m in _DOTTED.finditer(path.read_text())
+                  if not _resolves(m.group(0).rstrip("."))})
+    assert not bad, bad
+    subscripted = [str(p.relative_to(ROOT)) for p in files if 'layout["' in p.read_text()]
+    assert not subscripted, subscripted

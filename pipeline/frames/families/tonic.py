@@ -23,7 +23,7 @@ Tonic's event dtypes differ per class (field order; int16, int64, uint16, uint64
 or integer polarity; (N, 1) arrays from MATLAB files): :func:`to_events` reads the fields by
 name and refuses, naming the dataset, the sample and the event, a missing field, a
 non-numeric or non-integral value and a value outside what EVENT_DTYPE holds. Audio datasets
-(``layout["one_d"]``: events ``t, x, p`` on a 1-D sensor) get ``y = 0`` and ``p = 0``.
+(``layout.one_d``: events ``t, x, p`` on a 1-D sensor) get ``y = 0`` and ``p = 0``.
 
 The HDF5 file has the attributes :func:`pipeline.frames.stage.make_frames` writes, plus ``source =
 "tonic"``, ``tonic_class``, ``tonic_version``, ``split_rule`` (and ``test_fraction``,
