@@ -26,6 +26,18 @@ REAL_VALUED = ("voxel_grid", "binarep")
 REPRESENTATIONS = ("counts", *REAL_VALUED)
 #: Bina-Rep's bits per frame: Tonic asks for 2 or more; the stored uint8 codes hold 8.
 N_BITS = (2, 8)
+#: The channels of each representation's frames: OFF and ON polarities, or (the voxel grid) one
+#: channel of signed polarity.
+CHANNELS = {"counts": 2, "voxel_grid": 1, "binarep": 2}
+
+
+def frame_shape(T: int, sensor_size: tuple[int, int], downsample: int = 1,
+                representation: str = "counts") -> tuple[int, int, int, int]:
+    """One sample's frames, ``(T, C, ceil(H / f), ceil(W / f))`` for ``sensor_size = (H, W)`` and
+    ``downsample = f``: what the frame kernels write, the frames file stores and the network
+    takes (the one home of this formula; an image dataset's shape is its layout's)."""
+    H, W = sensor_size
+    return (T, CHANNELS[representation], -(-H // downsample), -(-W // downsample))
 
 
 def binarep_scale(n_bits: int) -> np.float32:

@@ -268,10 +268,8 @@ class Params(_Section):
         """``(T, C, H', W')`` the network sees: event datasets have 2 polarity channels and the
         sensor divided by downsample; an image dataset's image (C channels) is repeated T times."""
         spec = DATASETS[self.dataset]
-        T, C, H, W = spec.layout.frame_shape(spec.sensor_size, self.frames.T, self.frames.downsample)
-        if not spec.images and self.frames.representation == "voxel_grid":
-            C = 1                                # the voxel grid: one channel of signed polarity
-        return T, C, H, W
+        return spec.layout.frame_shape(self.frames.T, spec.sensor_size, self.frames.downsample,
+                                       self.frames.representation)
 
 
 #: How each representation bins the events (why split_by and overlap are for counts only).

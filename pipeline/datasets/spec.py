@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..core.frameparams import frame_shape
+
 # --------------------------------------------------------------------------- files and sources
 
 
@@ -63,10 +65,15 @@ class Layout:
     images: ClassVar[bool] = False        # static images stored once (else event frames)
     channels: int = 2                     # the network's input channels (event polarities)
 
-    def frame_shape(self, sensor_size: tuple[int, int], T: int, downsample: int) -> tuple[int, int, int, int]:
-        """``(T, C, H', W')`` of one sample as the network sees it."""
-        H, W = sensor_size
-        return T, self.channels, -(-H // downsample), -(-W // downsample)
+    def frame_shape(self, T: int, sensor_size: tuple[int, int], downsample: int,
+                    representation: str = "counts") -> tuple[int, int, int, int]:
+        """``(T, C, H', W')`` of one sample as the network sees it: the frames' shape
+        (:func:`pipeline.core.frameparams.frame_shape`), or an image's (its channels, its size;
+        repeated T times)."""
+        if self.images:
+            H, W = sensor_size
+            return T, self.channels, H, W
+        return frame_shape(T, sensor_size, downsample, representation)
 
     def param_problems(self, params) -> list[tuple[str, str]]:
         """``(param, problem)`` for params this family cannot take (beyond the common checks)."""

@@ -24,13 +24,14 @@ from tqdm import tqdm
 
 from ..core.errors import EventFormatError, FilterError, LayoutError
 from ..core.events import FRAME_DTYPE, empty_events
+from ..core.frameparams import frame_shape
 from ..core.params import frames_problems
 from ..core.parallel import ordered_map
 from ..core.store import FrameWriter, encoder
 from .families.base import Family, Item, Unit  # noqa: F401 - Item: the record written
 from .filters import apply as apply_filters
 from .integration import integrate
-from .representations import binarep_codes, representation_shape, voxel_grid
+from .representations import binarep_codes, voxel_grid
 from .samples import sample_events
 
 IMAGE_DTYPE = np.uint8
@@ -68,7 +69,7 @@ class FrameJob:
     def shape(self) -> tuple[int, ...]:
         if self.family.stores_images:
             return (self.family.spec.channels, *self.family.spec.sensor_size)
-        return representation_shape(self.representation, self.T, self.sensor_size, self.downsample)
+        return frame_shape(self.T, self.sensor_size, self.downsample, self.representation)
 
     @property
     def dtype(self) -> np.dtype:

@@ -36,9 +36,9 @@ import numba
 import numpy as np
 
 from ..core.events import FRAME_DTYPE
-from ..core.frameparams import BIN_MODES, SPLIT_MODES
+from ..core.frameparams import BIN_MODES, SPLIT_MODES, frame_shape
 from .bins import check_overlap, windows
-from .columns import OK, UNSORTED, X_RANGE, Y_RANGE, P_RANGE, T_VALUE, check_event  # noqa: F401
+from .columns import OK, T_VALUE, UNSORTED, check_event
 from .columns import check_events, check_shape, checked_columns, columns, raise_bad
 
 @numba.njit(cache=True)
@@ -101,12 +101,6 @@ def _integrate(t, x, y, p, by_time, T, W, H, f, out):
             return err, k
         a = b
     return OK, -1
-
-
-def frame_shape(T: int, sensor_size: tuple[int, int], downsample: int = 1) -> tuple[int, int, int, int]:
-    """Output shape of :func:`integrate`."""
-    H, W = sensor_size
-    return (T, 2, -(-H // downsample), -(-W // downsample))
 
 
 @numba.njit(cache=True)

@@ -42,20 +42,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..core.frameparams import N_BITS, REPRESENTATIONS, binarep_scale
+from ..core.frameparams import N_BITS, REPRESENTATIONS, binarep_scale, frame_shape
 from .bins import event_bin_windows
 from .columns import check_shape, checked_columns, is_int
 
-__all__ = ["N_BITS", "REPRESENTATIONS", "binarep", "binarep_codes", "binarep_scale", "representation_shape",
-           "voxel_grid"]
-
-
-def representation_shape(representation: str, T: int, sensor_size: tuple[int, int],
-                         downsample: int = 1) -> tuple[int, int, int, int]:
-    """The output shape of a representation: ``(T, C, ceil(H/f), ceil(W/f))``, C = 1 for the
-    voxel grid (signed polarity in one channel) and 2 (OFF, ON) otherwise."""
-    H, W = sensor_size
-    return (T, 1 if representation == "voxel_grid" else 2, -(-H // downsample), -(-W // downsample))
+__all__ = ["N_BITS", "REPRESENTATIONS", "binarep", "binarep_codes", "binarep_scale", "voxel_grid"]
 
 
 @numba.njit(cache=True)
@@ -95,7 +86,7 @@ def voxel_grid(events: np.ndarray, T: int, sensor_size: tuple[int, int] = (128, 
     other than 0/1, unsorted timestamps) raise ``ValueError("voxel_grid: event {k}: ...")``."""
     H, W = check_shape("voxel_grid", T, sensor_size, downsample)
     cols = checked_columns("voxel_grid", events, H, W, ordered=True)
-    shape = representation_shape("voxel_grid", int(T), (H, W), int(downsample))
+    shape = frame_shape(int(T), (H, W), int(downsample), "voxel_grid")
     acc = np.zeros(int(np.prod(shape)), dtype=np.float64)
     _voxel(cols["t"], cols["x"], cols["y"], cols["p"], int(T), W, H, int(downsample), acc)
     return acc.astype(np.float32).reshape(shape)
@@ -132,7 +123,7 @@ def binarep_codes(events: np.ndarray, T: int, n_bits: int, sensor_size: tuple[in
     H, W = check_shape("binarep", T, sensor_size, downsample)
     n_bits = _check_bits("binarep", n_bits)
     cols = checked_columns("binarep", events, H, W, ordered=False)
-    out = np.zeros(representation_shape("binarep", int(T), (H, W), int(downsample)), dtype=np.uint8)
+    out = np.zeros(frame_shape(int(T), (H, W), int(downsample), "binarep"), dtype=np.uint8)
     starts, ends = event_bin_windows(cols["x"].shape[0], int(T) * n_bits)
     _bits(cols["x"], cols["y"], cols["p"], starts, ends, n_bits, W, H, int(downsample), out.reshape(-1))
     return out

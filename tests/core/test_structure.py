@@ -129,3 +129,22 @@ def test_every_dotted_pipeline_name_resolves():
     assert not bad, bad
     subscripted = [str(p.relative_to(ROOT)) for p in files if 'layout["' in p.read_text()]
     assert not subscripted, subscripted
+
+
+def test_the_frame_shape_has_one_home():
+    """Issue 27: the frame shape was worked out in frames/integration.py, frames/representations.py
+    and datasets/spec.py (with T and the sensor in swapped order) and patched in core/params.py
+    for the voxel grid; now one function, core/frameparams.frame_shape, that the others call."""
+    import inspect
+
+    import pipeline.frames
+    import pipeline.frames.representations
+    from pipeline.core.frameparams import frame_shape
+    from pipeline.datasets.spec import Layout
+
+    assert pipeline.frames.frame_shape is frame_shape
+    assert not hasattr(pipeline.frames.representations, "representation_shape")
+    assert list(inspect.signature(Layout.frame_shape).parameters) == ["self", "T", "sensor_size", "downsample",
+                                                                        "representation"]
+    # hand-computed: 7 x 10 at downsample 4 -> 2 x 3; the voxel grid's one channel
+    assert frame_shape(5, (7, 10), 4) == (5, 2, 2, 3) and frame_shape(5, (7, 10), 4, "voxel_grid") == (5, 1, 2, 3)
