@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
@@ -323,3 +324,57 @@ def read_attrs(path: str | Path) -> dict:
     """The metadata of the frames file at ``path`` (see :func:`read_meta`)."""
     with open_frames(path) as f:
         return read_meta(f)
+
+
+# --- reading the chunk headers this module's filters write -----------------------------------
+
+# HDF5's filter ids, and the scale-offset filter's chunk header (H5Zscaleoffset.c): 4 bytes
+# minbits, 1 byte the size of minval, minval (little-endian); 21 bytes in all
+_SCALEOFFSET, _DEFLATE, _FLETCHER32 = 6, 1, 3
+_SO_INT = 2
+_SO_HEADER = 21
+
+
+def _header_bound(raw: bytes, bits: int) -> int | None:
+    """An upper bound of the values in a chunk stored by scale-offset (integers) + deflate +
+    Fletcher-32, from its header alone: minval + 2**minbits - 1 (each value is minval plus a
+    code of minbits bits, the all-ones code standing for the fill value 0). None when the
+    header does not say (minbits of the full width: the values are stored as they are)."""
+    d, head = zlib.decompressobj(), b""
+    stream = memoryview(raw)[:-4]                          # the last 4 bytes: the checksum
+    for pos in range(0, len(stream), 512):                 # inflate no more than the header needs
+        head += d.decompress(d.unconsumed_tail + stream[pos:pos + 512], _SO_HEADER - len(head))
+        if len(head) == _SO_HEADER:
+            break
+    if len(head) < _SO_HEADER:
+        return None
+    minbits, size = int.from_bytes(head[:4], "little"), head[4]
+    if not 0 <= minbits < bits or not 1 <= size <= 16:
+        return None
+    return int.from_bytes(head[5:5 + min(size, 8)], "little") + (1 << minbits) - 1
+
+
+def chunk_bounds(ds: h5py.Dataset) -> list[int | None]:
+    """Per sample, an upper bound of its values read from its stored chunk's scale-offset
+    header (no decompression beyond 21 bytes), or None where the chunk cannot say: a filter
+    pipeline other than the store's, a chunk whose filters were skipped, a file whose chunk
+    index ``read_direct_chunk`` cannot use, a header that does not parse."""
+    n = ds.shape[0]
+    none = [None] * n
+    dcpl = ds.id.get_create_plist()
+    filters = [dcpl.get_filter(i) for i in range(dcpl.get_nfilters())]
+    if ([f[0] for f in filters] != [_SCALEOFFSET, _DEFLATE, _FLETCHER32] or filters[0][2][:1] != (_SO_INT,)
+            or ds.chunks != (1, *ds.shape[1:])):
+        return none
+    bits, origin = ds.dtype.itemsize * 8, (0,) * (ds.ndim - 1)
+    bounds = []
+    try:
+        for i in range(n):
+            mask, raw = ds.id.read_direct_chunk((i, *origin))
+            try:
+                bounds.append(_header_bound(raw, bits) if mask == 0 and len(raw) > 4 else None)
+            except zlib.error:
+                bounds.append(None)
+    except (OSError, RuntimeError, ValueError):
+        return none
+    return bounds

@@ -124,7 +124,8 @@ def test_float32_frames_round_trip_through_shuffle_and_deflate(tmp_path):
     and read as float32 by training (narrow_dtype keeps floats)."""
     from pipeline.core.errors import DamagedFileError
     from pipeline.core.store import ChunkEncoder
-    from pipeline.train.data import _chunk_bounds, narrow_dtype
+    from pipeline.core.store import chunk_bounds
+    from pipeline.train.data import narrow_dtype
 
     frames = voxel_samples(4)
     paths = [tmp_path / "v.h5", tmp_path / "w.h5"]
@@ -142,7 +143,7 @@ def test_float32_frames_round_trip_through_shuffle_and_deflate(tmp_path):
         assert d.dtype == np.float32 and d.chunks == (1, *VOXEL_SHAPE)
         assert d.shuffle and d.compression == "gzip" and d.compression_opts == 3 and d.fletcher32
         assert d.scaleoffset is None
-        assert _chunk_bounds(d) == [None] * 4                  # no scale-offset header to read bounds from
+        assert chunk_bounds(d) == [None] * 4                  # no scale-offset header to read bounds from
         stored = d.id.read_direct_chunk((2, 0, 0, 0, 0))
     enc = ChunkEncoder(VOXEL_SHAPE, np.float32)
     assert enc.encode(frames[2]) == (stored[0], bytes(stored[1]))
