@@ -20,6 +20,7 @@ from ..core.atomic import atomic_path, check_target
 from ..evaluate.stage import load_model
 from ..model.nir_export import SNNTORCH_DT, ExportError, reader_hints, snntorch_unreadable, to_nir
 from ..core.frameparams import representation
+from ..datasets.spec import normalisation
 
 #: the readers ``--for`` writes for: ``generic`` (any NIR simulator, stepping by ``--dt``) and
 #: ``snntorch`` (its importer's fixed step, and only the nodes it maps)
@@ -35,7 +36,7 @@ def input_metadata(cfg: dict) -> dict:
     if image:
         return {"representation": "image",
                 "input": "the normalised image (x/255 - mean)/std per channel, the same at each of the T steps",
-                "mean": [float(v) for v in image["mean"]], "std": [float(v) for v in image["std"]]}
+                **normalisation([float(v) for v in image["mean"]], [float(v) for v in image["std"]])}
     attrs = cfg.get("frames_attrs") or {}
     kind = representation(attrs)
     if kind == "voxel_grid":

@@ -25,7 +25,7 @@ from ..core.params import Params
 def image_norm(params: Params) -> dict | None:
     """The normalisation of an image dataset's network input (None for event datasets)."""
     layout = get(params.dataset).layout
-    return {"mean": list(layout.mean), "std": list(layout.std)} if layout.images else None
+    return layout.normalisation() if layout.images else None
 
 
 def _describe(m: nn.Module, tau0: float) -> str:

@@ -119,6 +119,13 @@ class EventFiles(Layout):
     transform: str | None = None          # key of pipeline.frames.transforms.TRANSFORMS
 
 
+def normalisation(mean, std) -> dict:
+    """``{"mean": [...], "std": [...]}``: the per-channel normalisation of an image dataset's
+    network input (of x / 255), as the frames file's ``image`` metadata records it and train and
+    ``summary`` take it (one home for its shape)."""
+    return {"mean": list(mean), "std": list(std)}
+
+
 @dataclass(frozen=True)
 class ImageFiles(Layout):
     """Static images stored once (uint8 (N, C, H, W)); the network repeats each for T steps.
@@ -136,6 +143,10 @@ class ImageFiles(Layout):
 
     def files(self, split: str) -> tuple[str, ...]:
         return dict(self.splits)[split]
+
+    def normalisation(self) -> dict:
+        """This dataset's :func:`normalisation`."""
+        return normalisation(self.mean, self.std)
 
     def param_problems(self, params) -> list[tuple[str, str]]:
         problems = []

@@ -50,6 +50,7 @@ from ..core.atomic import write_json, write_text
 from ..core.device import configure_torch
 from ..core.errors import LayoutError
 from ..core.params import ModelParams, TrainParams
+from ..datasets.spec import normalisation
 from ..model import SpikingConvNet, build_model, resolve_backend
 from ..model.network import walk
 from . import distributed
@@ -76,8 +77,7 @@ def network_input(data: H5Frames) -> tuple[tuple[int, ...], dict | None]:
     polarity in one channel), so the first convolution takes what the file holds."""
     image = data.attrs.get("image")
     if image:
-        return (int(image["steps"]), *map(int, data.frame_shape)), {"mean": list(image["mean"]),
-                                                                      "std": list(image["std"])}
+        return (int(image["steps"]), *map(int, data.frame_shape)), normalisation(image["mean"], image["std"])
     return tuple(map(int, data.frame_shape)), None
 
 

@@ -148,3 +148,16 @@ def test_the_frame_shape_has_one_home():
                                                                         "representation"]
     # hand-computed: 7 x 10 at downsample 4 -> 2 x 3; the voxel grid's one channel
     assert frame_shape(5, (7, 10), 4) == (5, 2, 2, 3) and frame_shape(5, (7, 10), 4, "voxel_grid") == (5, 1, 2, 3)
+
+
+def test_the_image_normalisation_is_built_in_one_place():
+    """Issue 27: the ``{"mean", "std"}`` dict was built in frames/families/images.py, train/loop.py
+    and cli/summary.py; now datasets/spec.normalisation builds it and they call it."""
+    from pipeline.datasets import get
+    from pipeline.datasets.spec import normalisation
+
+    built = re.compile(r"""["']mean["']\s*:\s*(list\(|\[\w|tuple\()""")
+    places = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "pipeline").rglob("*.py")) if built.search(p.read_text())]
+    assert places == ["pipeline/datasets/spec.py"], places
+    assert get("mnist").layout.normalisation() == normalisation((0.1307,), (0.3081,)) == {"mean": [0.1307],
+                                                                                            "std": [0.3081]}

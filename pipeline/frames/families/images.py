@@ -126,7 +126,7 @@ class ImagesFamily(Family):
         # ``image``: what training needs to feed the network an image (the steps it repeats it,
         # the normalisation of x / 255, the training augmentation), so it needs no registry
         return {"kind": "images", "T": T, "channels": C, "height": H, "width": W,
-                "image": {"steps": T, "mean": list(layout.mean), "std": list(layout.std), "augment": layout.augment}}
+                "image": {"steps": T, **layout.normalisation(), "augment": layout.augment}}
 
     def close(self) -> None:
         _PARTS.clear()
