@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.frameparams import N_BITS, binarep_scale
+from ..core.frameparams import binarep_scale, is_n_bits, representation
 from ..core.store import H5_ERRORS, damaged, open_frames, read_field, read_meta
 
 
@@ -35,10 +35,10 @@ def describe(path: str | Path) -> str:
         lines.append(f"images:      {shape[0]} x {shape[1:]} {dtype} (channel, height, width), pixels 0..255; "
                      f"the network sees each T = {a.get('T')} times")
     else:
-        representation = a.get("representation", "counts")      # absent: counts (files before issue 26)
-        channel = "signed polarity" if representation == "voxel_grid" else "polarity"
+        kind = representation(a)                # absent: counts (files before issue 26)
+        channel = "signed polarity" if kind == "voxel_grid" else "polarity"
         lines += [f"frames:      {shape[0]} samples x {shape[1:]} {dtype} (T, {channel}, height, width)",
-                  "values:      " + _representation(a, representation),
+                  "values:      " + _representation(a, kind),
                   (f"events:      {int(n_events.sum()):,} in all, "
                    f"{int(n_events.mean()) if n_events.size else 0:,} per sample")]
         filters = json.loads(a["filters"]) if "filters" in a else []
@@ -62,7 +62,7 @@ def _representation(a: dict, representation) -> str:
                 "overlap do not apply)")
     if representation == "binarep":
         n_bits = a.get("n_bits")
-        known = type(n_bits) is int and N_BITS[0] <= n_bits <= N_BITS[1]
+        known = is_n_bits(n_bits)
         scale = int(binarep_scale(n_bits)) if known else "2**n_bits - 1"
         return (f"representation binarep, n_bits {n_bits if known else '?'} (Tonic's ToBinaRep of T x n_bits "
                 f"event bins, stored as codes: divide by {scale} for Tonic's values; split_by and overlap do "

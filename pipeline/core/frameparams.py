@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import LayoutError
+from .oplist import is_int
 
 #: Tonic's fixed-T binnings (``ToFrame(n_time_bins=T)`` / ``ToFrame(n_event_bins=T)``): the
 #: split modes that take an ``overlap``.
@@ -40,6 +41,11 @@ def frame_shape(T: int, sensor_size: tuple[int, int], downsample: int = 1,
     return (T, CHANNELS[representation], -(-H // downsample), -(-W // downsample))
 
 
+def is_n_bits(v) -> bool:
+    """Whether ``v`` is a Bina-Rep bit count: an integer (not a bool) in :data:`N_BITS`."""
+    return is_int(v) and N_BITS[0] <= v <= N_BITS[1]
+
+
 def binarep_scale(n_bits: int) -> np.float32:
     """What a Bina-Rep code is divided by: ``2**n_bits - 1`` (float32, as Tonic divides)."""
     return np.float32(2**n_bits - 1)
@@ -63,7 +69,7 @@ def input_scale(attrs: dict, where="") -> float | None:
     if kind != "binarep":
         return None
     n_bits, (lo, hi) = attrs.get("n_bits"), N_BITS
-    if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not lo <= n_bits <= hi:
+    if not is_n_bits(n_bits):
         raise LayoutError(f"{where}: Bina-Rep frames need the metadata n_bits (an integer from {lo} to {hi}), "
                           f"got {n_bits!r}")
     return float(binarep_scale(n_bits))

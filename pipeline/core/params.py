@@ -165,6 +165,7 @@ class FramesParams(_Section):
     @classmethod
     def _n_bits(cls, v):
         lo, hi = N_BITS
+        # a Python int only (JSON records it in the frames file's metadata), not is_n_bits' numpy ints
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
             raise ValueError(f"frames.n_bits: must be a whole number from {lo} to {hi} (Bina-Rep's bits per "
                              f"frame; its codes are stored in 8 bits), got {shown(v)}")

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..core.oplist import is_int
+
 FIELDS = ("t", "x", "y", "p")
 
 #: What a kernel found wrong with an event: one set for every frame kernel, the filters'
@@ -31,11 +33,6 @@ T_VALUE = 5      # a timestamp no int64 can hold (found in Python, not by a kern
 T_RANGE = 6      # a filter's arithmetic on a timestamp leaves the int64 range
 
 _INT64_MAX = 2**63 - 1
-
-
-def is_int(v) -> bool:
-    """A Python or numpy integer, not a bool (``True`` is an ``int`` to Python)."""
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 @numba.njit(cache=True, inline="always")

@@ -42,9 +42,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..core.frameparams import N_BITS, REPRESENTATIONS, binarep_scale, frame_shape
+from ..core.frameparams import N_BITS, REPRESENTATIONS, binarep_scale, frame_shape, is_n_bits
 from .bins import event_bin_windows
-from .columns import check_shape, checked_columns, is_int
+from .columns import check_shape, checked_columns
 
 __all__ = ["N_BITS", "REPRESENTATIONS", "binarep", "binarep_codes", "binarep_scale", "voxel_grid"]
 
@@ -111,8 +111,8 @@ def _bits(x, y, p, starts, ends, n_bits, W, H, f, out):
 
 
 def _check_bits(who: str, n_bits) -> int:
-    lo, hi = N_BITS
-    if not is_int(n_bits) or not lo <= n_bits <= hi:
+    if not is_n_bits(n_bits):
+        lo, hi = N_BITS
         raise ValueError(f"{who}: n_bits must be an integer from {lo} to {hi}, got {n_bits!r}")
     return int(n_bits)
 

@@ -35,6 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ...core.atomic import atomic_path, check_target
 from ...core.errors import PipelineError
+from ...core.frameparams import CHANNELS
 
 
 class PreviewError(PipelineError, ValueError):
@@ -72,7 +73,7 @@ def robust_max(frames: np.ndarray) -> float:
 
 def _check_frames(frames, representation: str = "counts") -> np.ndarray:
     frames = np.asarray(frames)
-    C = 1 if representation == "voxel_grid" else 2
+    C = CHANNELS[representation]
     if frames.ndim != 4 or frames.shape[1] != C:
         raise ValueError(f"{representation} frames must have shape (T, {C}, H, W), got {frames.shape}")
     return frames
