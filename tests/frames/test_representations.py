@@ -8,30 +8,14 @@ import numpy as np
 import pytest
 import tonic.transforms as TT
 from conftest import real_file
+from tonicevents import REAL, TONIC_INT, TONIC_SMALL, to_tonic
 
 from pipeline.core.events import make_events
 from pipeline.frames import binarep, integrate, voxel_grid
 from pipeline.frames.representations import binarep_codes
 from pipeline.io import read_events
 
-TONIC_INT = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
-TONIC_SMALL = np.dtype([("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "?")])   # Tonic's datasets' types
-
-SLAYER = "nmnist/slayerPytorch_NMNISTsmall/"
-REAL = ([("nmnist/tonic/sample_nmnist.bin", (34, 34))]
-        + [(SLAYER + f, (34, 34)) for f in ("1.bs2", "2.bs2", "3.bs2", "4.bs2", "5.bs2", "6.bs2", "8.bs2",
-                                             "60001.bs2")]
-        + [("aedat2_jaer/dvs128/alex_walking_again.aedat", (128, 128)),
-           ("aedat2_jaer/davis240c/IMU_translBoxes.aedat", (180, 240)),
-           ("aedat4/sample.aedat4", (240, 320))])
 BINS = {"time_bins": "n_time_bins", "event_bins": "n_event_bins"}
-
-
-def to_tonic(ev, dtype=TONIC_INT):
-    out = np.empty(ev.size, dtype)
-    for f in ("x", "y", "t", "p"):
-        out[f] = ev[f]
-    return out
 
 
 def tonic_frames(ev, H, W, split_by, T, overlap=0.0, dtype=TONIC_INT):
