@@ -2,7 +2,7 @@
 
 The demo's training batch (``configs/demo.yaml``: batch 16, T = 16, 2 x 32 x 32 frames after
 downsample 4 of 128, the network of its ``model`` section (32 channels, 3 blocks, hidden 128,
-10 votes, 11 classes) as training builds it (``pipeline.train.loop.prepare_model``), its
+10 votes, 11 classes) as training builds it (``pipeline.train.stage.prepare_model``), its
 ``train.deterministic``), Poisson(0.3) counts. In turns, so that load changes hit all alike:
 
 - the ``nda`` chain (``augment_events(x, y, [{"nda": {}}], ...)``: NDA's policy, per sample one
@@ -64,7 +64,7 @@ def augment_call(x, y, indices, ops, dev: torch.device, classes: int = CLASSES, 
 
 
 def demo_config(quick: bool) -> dict:
-    from pipeline.core.params import load_params
+    from pipeline.params import load_params
 
     p = load_params(DEMO_CONFIG)
     mp, tp = p.model, p.train
@@ -80,7 +80,7 @@ def run(args) -> Section:
     from pipeline.core.device import configure_torch
     from pipeline.model import loss_fn
     from pipeline.train.distributed import Context
-    from pipeline.train.loop import prepare_model
+    from pipeline.train.stage import prepare_model
 
     dev = torch.device("cpu")
     cfg = demo_config(args.quick)

@@ -25,7 +25,7 @@ from pipeline.datasets import DEMO
 from pipeline.download.demo.archive import record, trials, write_recording
 from pipeline.download.demo.aedat3_write import write_aedat3
 from pipeline.frames.families.trials import split_recordings
-from pipeline.core.params import DemoParams
+from pipeline.params import DemoParams
 
 GENERATOR_VERSION = 1   # bump when the way a corpus is generated changes
 

@@ -22,11 +22,11 @@ import torch
 from pipeline.train import distributed
 from pipeline.train.data import paper_split
 from pipeline.datasets import get
-from pipeline.core.params import load_params
+from pipeline.params import load_params
 from pipeline.cli.summary import image_norm
 from pipeline.model import loss_fn
-from pipeline.core.params import ModelParams, TrainParams
-from pipeline.train.loop import prepare_model
+from pipeline.params import ModelParams, TrainParams
+from pipeline.train.stage import prepare_model
 
 
 def main() -> None:

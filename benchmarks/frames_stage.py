@@ -39,7 +39,7 @@ def _sha256(path: Path) -> str:
 
 def child(cfg: dict) -> dict:
     """In the fresh process: both splits through ``write_split``; timings, sizes, hashes."""
-    from pipeline.core.params import DemoParams
+    from pipeline.params import DemoParams
     from pipeline.datasets import DEMO
     from pipeline.frames.driver import FrameJob, write_split
     from pipeline.frames.families.trials import TrialsFamily

@@ -13,7 +13,7 @@ On an H200-class GPU the four sections take under 3 minutes together (``GPU_BUDG
   of ours against SpikingJelly's fastest.
 - ``gpu_step``: the paper's DVS128 Gesture network (``configs/dvsgesture-paper.yaml``'s model:
   128 channels, 5 blocks, hidden 512, per-step BatchNorm) as training builds it
-  (``pipeline.train.loop.prepare_model``), T = 20, batch 16: forward, MSE-on-rates loss, backward,
+  (``pipeline.train.stage.prepare_model``), T = 20, batch 16: forward, MSE-on-rates loss, backward,
   Adam, in the paper's float32 and in variants, each one change away (on CUDA: bf16 autocast,
   joint BatchNorm, channels_last flipped, cuDNN autotuning instead of deterministic
   algorithms, a time-major batch (per-step BatchNorm one call per step), the eager PLIF);
@@ -27,7 +27,7 @@ On an H200-class GPU the four sections take under 3 minutes together (``GPU_BUDG
   over a frames file generated here; compared with the step's samples/s (does it keep up?).
 - ``gpu_epoch``: epochs of DVS128 Gesture's size and recipe (1,176 training samples with the
   paper's hold-out: 1,000 train in 62 batches, 176 validate; 288 test) through
-  ``pipeline.train.loop``'s own loop (``start_run``, ``train_epoch``, ``score_epoch``) on CUDA:
+  ``pipeline.train.stage``'s own loop (``start_run``, ``train_epoch``, ``score_epoch``) on CUDA:
   the real frames (``data/frames/{train,test}.h5``) when they are DVS128 Gesture's, else
   files of that size written here (a moving Poisson blob). Two epochs; the second is the
   one to quote (the first compiles and autotunes).
@@ -399,7 +399,7 @@ def run_plif(args, peers, state) -> Section:
 
 def paper_params():
     """``(model, train)`` params of ``configs/dvsgesture-paper.yaml``: the paper's recipe."""
-    from pipeline.core.params import load_params
+    from pipeline.params import load_params
 
     p = load_params(PAPER_CONFIG)
     return p.model, p.train
@@ -452,7 +452,7 @@ def step_variants(cfg, dev, full: bool) -> dict:
 
 def _build(mp, tp, cfg, dev):
     from pipeline.train.distributed import Context
-    from pipeline.train.loop import prepare_model
+    from pipeline.train.stage import prepare_model
 
     return prepare_model(mp, tp, (cfg["T"], 2, *cfg["size"]), CLASSES, Context(device=dev))
 
@@ -646,7 +646,7 @@ def synthetic_frames(path: Path, k: int, T: int, size, seed: int = 0, workers: i
 def run_loader(args, state) -> Section:
     from pipeline.train.data import H5Frames
     from pipeline.train.distributed import Context
-    from pipeline.core.params import TrainParams
+    from pipeline.params import TrainParams
     from pipeline.train.placement import train_loader
 
     dev = device_of(args)
@@ -715,11 +715,11 @@ def run_loader(args, state) -> Section:
 
 def run_epoch(args, state) -> Section:
     from pipeline.train.distributed import Context
-    from pipeline.train.loop import score_epoch, start_run, train_epoch
+    from pipeline.train.stage import score_epoch, start_run, train_epoch
 
     dev = device_of(args)
     mp, tp = paper_params()
-    sec = Section(f"6d. DVS128 Gesture epochs through pipeline.train.loop's loop ({EPOCH_SAMPLES} training samples, "
+    sec = Section(f"6d. DVS128 Gesture epochs through pipeline.train.stage's loop ({EPOCH_SAMPLES} training samples, "
                   f"{TEST_SAMPLES} test; the paper's recipe)")
     sec.inputs = {"device": str(dev), "params": f"{PAPER_CONFIG.name}: {mp.channels} channels, {mp.blocks} blocks, "
                   f"hidden {mp.hidden}, bn {mp.bn}, amp {tp.amp}, batch {tp.batch_size}, drop_last {tp.drop_last}, "

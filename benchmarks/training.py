@@ -8,7 +8,7 @@
   ``PLIF`` layer, and the reference ``plif_multistep``) vs SpikingJelly's
   ``ParametricLIFNode`` (step_mode='m', detach_reset=True, ATan, v_reset=0) and its plain
   autograd reference formulation. Spikes must be identical and gradients equal to the
-  reference's (float32 here; float64 to 1e-12 in tests/model/test_fused_plif.py, and checked below).
+  reference's (float32 here; float64 to 1e-12 in tests/model/test_numba_plif.py, and checked below).
 """
 
 from __future__ import annotations

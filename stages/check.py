@@ -12,7 +12,7 @@ param of one stage changes that stage's slice alone and reruns no other stage.
 
 from pipeline.core.atomic import atomic_path, write_json
 from pipeline.core.errors import report_errors
-from pipeline.core.params import STAGE_SECTIONS, load_params, stage_slice
+from pipeline.params import STAGE_SECTIONS, load_params, stage_slice
 
 if __name__ == "__main__":
     with report_errors("check"):

@@ -2,7 +2,7 @@
 
 from pipeline.download.stage import download
 from pipeline.core.errors import report_errors
-from pipeline.core.params import load_params
+from pipeline.params import load_params
 
 if __name__ == "__main__":
     with report_errors("download"):

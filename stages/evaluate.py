@@ -3,7 +3,7 @@ record), results/metrics.json (its headline, DVC's metrics), results/confusion.c
 
 from pipeline.core.errors import report_errors
 from pipeline.evaluate.stage import evaluate
-from pipeline.core.params import load_params
+from pipeline.params import load_params
 
 if __name__ == "__main__":
     with report_errors("evaluate"):

@@ -2,7 +2,7 @@
 
 from pipeline.core.errors import report_errors
 from pipeline.frames.stage import make_frames
-from pipeline.core.params import load_params
+from pipeline.params import load_params
 
 if __name__ == "__main__":
     with report_errors("frames"):

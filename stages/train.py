@@ -9,8 +9,8 @@ a stage's outputs before running it) and is git-ignored.
 from pipeline.train.data import H5Frames
 from pipeline.train.distributed import relaunch_under_torchrun
 from pipeline.core.errors import report_errors
-from pipeline.core.params import load_params
-from pipeline.train.loop import train
+from pipeline.params import load_params
+from pipeline.train.stage import train
 
 if __name__ == "__main__":
     with report_errors("train"):

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from docs import ROOT, TONIC_COMMANDS, ablation_blocks, apply, bash_blocks, overrides
-from pipeline.core.params import validate_params
+from pipeline.params import validate_params
 from pipeline.datasets import DATASETS
 from pipeline.datasets.spec import TonicFetch
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 
 from ..datasets import DATASETS, DatasetSpec
-from ..datasets.spec import Generated, TonicClass, TonicFetch
 
 #: Tonic classes the pipeline does not build, and why (a dataset, not a code, reason each).
 NOT_SUPPORTED = {
@@ -31,10 +30,8 @@ STAGES_ALL = "download, frames, train, evaluate"
 
 def _size(spec: DatasetSpec) -> str:
     sizes = [f.size for f in spec.files]
-    if isinstance(spec.source, Generated):
-        return "generated"
-    if isinstance(spec.source, TonicFetch):
-        return "via Tonic"
+    if spec.source.size_label is not None:       # generated here, fetched by Tonic
+        return spec.source.size_label
     if not sizes or any(s is None for s in sizes):
         return "?"
     total = sum(sizes)
@@ -51,12 +48,7 @@ def _stages(spec: DatasetSpec) -> str:
 def _counts(spec: DatasetSpec) -> str:
     if spec.expected:
         return f"{spec.expected['train']} / {spec.expected['test']}"
-    if isinstance(spec.source, Generated):
-        return "from params"
-    if isinstance(spec.layout, TonicClass) and spec.layout.stratified:
-        total = spec.layout.total
-        return f"{total} split by params" if total else "split by params"
-    return "?"
+    return spec.source.counts_label or spec.layout.counts_label or "?"
 
 
 def rows() -> list[dict]:
@@ -65,11 +57,10 @@ def rows() -> list[dict]:
     for spec in DATASETS.values():
         counts = _counts(spec)
         sensor = "x".join(map(str, spec.sensor_size)) + (f" x{spec.channels}" if spec.images else "")
-        tonic = isinstance(spec.layout, TonicClass)
-        out.append({"name": spec.name, "source": f"Tonic {spec.layout.tonic_class}" if tonic else "ours",
+        out.append({"name": spec.name, "source": spec.layout.origin,
                     "sensor": sensor, "classes": str(len(spec.classes)), "train / test": counts,
                     "download": _size(spec), "status": f"supported: {_stages(spec)}"})
-    wrapped = {s.layout.tonic_class for s in DATASETS.values() if isinstance(s.layout, TonicClass)}
+    wrapped = {s.layout.tonic for s in DATASETS.values() if s.layout.tonic is not None}
     for name in tonic_classes():
         if name in wrapped:
             continue

@@ -112,7 +112,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from ..core.params import load_params
+    from ..params import load_params
 
     p = load_params(args.path)
     T, C, H, W = p.frame_shape()
@@ -121,7 +121,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from ..core.params import load_params
+    from ..params import load_params
     from .summary import summary
 
     print(summary(load_params(args.path)))

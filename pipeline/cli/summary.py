@@ -19,7 +19,7 @@ from ..datasets import get
 from ..model import build_model
 from ..model.network import ConvBN, Normalize, SeqDropout, SeqToBatch, walk
 from ..model.neuron import PLIF
-from ..core.params import Params
+from ..params import Params
 
 
 def image_norm(params: Params) -> dict | None:

@@ -1,7 +1,7 @@
 """The frames stage's choices by name (no kernels here, so checking params does not start Numba):
 how counts are binned, what a frame holds, Bina-Rep's bits and the divisor of its codes.
 
-One home for these facts: ``frames.*`` params (:mod:`pipeline.core.params`), the kernels
+One home for these facts: ``frames.*`` params (:mod:`pipeline.params`), the kernels
 (:mod:`pipeline.frames.integration`, :mod:`pipeline.frames.bins`,
 :mod:`pipeline.frames.representations`) and the readers of frames files
 (:mod:`pipeline.train.data`, ``preview``, ``info``, ``evaluate``) all take them from here, and

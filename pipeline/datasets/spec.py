@@ -30,7 +30,14 @@ class Remote:
 
 
 class Source:
-    """How the download stage obtains a dataset's files."""
+    """How the download stage obtains a dataset's files. (What it obtained, once unpacked, is
+    ``data/raw/SOURCE.json``: :class:`pipeline.core.sourcerecord.SourceRecord`.)"""
+
+    #: What the dataset listing (``python -m pipeline datasets``) says of the download where
+    #: not the listed files' size (None: their size), and of the sample counts where the spec
+    #: records none (None: the layout's word, else unknown).
+    size_label: ClassVar[str | None] = None
+    counts_label: ClassVar[str | None] = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class Generated(Source):
     """Built on this machine from ``params.<dataset>`` (the demo's simulator), then obtained
     through the same path as a mirror; nothing is kept."""
 
+    size_label: ClassVar[str | None] = "generated"
+    counts_label: ClassVar[str | None] = "from params"
     generator: str = "demo"
 
 
@@ -51,6 +60,8 @@ class Generated(Source):
 class TonicFetch(Source):
     """Tonic's class (the spec's :class:`TonicClass` layout) fetches, checks and unpacks the
     files into ``download.archive_dir``; they are linked into ``data/raw``."""
+
+    size_label: ClassVar[str | None] = "via Tonic"
 
 
 FETCH = Fetch()
@@ -78,6 +89,21 @@ class Layout:
     def param_problems(self, params) -> list[tuple[str, str]]:
         """``(param, problem)`` for params this family cannot take (beyond the common checks)."""
         return []
+
+    @property
+    def tonic(self) -> str | None:
+        """The Tonic dataset class this layout wraps (None: none, the dataset is ours)."""
+        return None
+
+    @property
+    def origin(self) -> str:
+        """Whose dataset this is, as the dataset listing's ``source`` column says it."""
+        return "ours"
+
+    @property
+    def counts_label(self) -> str | None:
+        """The listing's word on the sample counts where the spec records none (None: unknown)."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -184,6 +210,20 @@ class TonicClass(Layout):
 
     def split_kwargs(self, split: str) -> dict:
         return dict(dict(self.splits)[split])
+
+    @property
+    def tonic(self) -> str | None:
+        return self.tonic_class
+
+    @property
+    def origin(self) -> str:
+        return f"Tonic {self.tonic_class}"
+
+    @property
+    def counts_label(self) -> str | None:
+        if not self.stratified:
+            return None
+        return f"{self.total} split by params" if self.total else "split by params"
 
 
 # --------------------------------------------------------------------------- the spec

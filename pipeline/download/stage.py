@@ -6,7 +6,7 @@ Fashion-MNIST, whose files have the same names). A generated dataset (the demo) 
 local folder first and then obtained from there through exactly the same :func:`fetch` path
 as a mirror (a ``file://`` URL). Each archive is unpacked into ``data/raw/<archive name>/``
 (a single ``.gz`` file into ``data/raw/<name>/<name>``, both without ``.gz``),
-beside ``SOURCE.json`` (:mod:`pipeline.core.source`), the record the frames stage reads.
+beside ``SOURCE.json`` (:mod:`pipeline.core.sourcerecord`), the record the frames stage reads.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import shutil
 from pathlib import Path
 
 from ..core.atomic import atomic_path
-from ..core.params import Params
-from ..core.source import Archive, Source, write_source
+from ..params import Params
+from ..core.sourcerecord import Archive, SourceRecord, write_source
 from ..datasets import DatasetSpec, Remote, get
 from ..datasets.spec import Fetch, Generated, TonicFetch
 from .demo.archive import ARCHIVE, build_archive, expected_samples
@@ -55,7 +55,7 @@ GENERATORS = {"demo": _demo}
 
 
 def _fetch_unpack(params: Params, raw_dir: Path, spec: DatasetSpec, files, expected, mirrors,
-                  archive_dir: Path) -> Source:
+                  archive_dir: Path) -> SourceRecord:
     """Fetch (md5-checked) every file of ``files`` into ``archive_dir``, unpack them all into ``raw_dir``."""
     dl = params.download
     help = f"where to get it: python -m pipeline datasets {spec.name}"     # prints help.yaml's prose
@@ -65,7 +65,7 @@ def _fetch_unpack(params: Params, raw_dir: Path, spec: DatasetSpec, files, expec
               max_bytes=dl.max_bytes, min_rate=dl.min_rate, help=help)
         for remote in files
     ]
-    source = Source(spec.name, tuple(Archive(r.name, r.md5) for r in files), expected)
+    source = SourceRecord(spec.name, tuple(Archive(r.name, r.md5) for r in files), expected)
     with atomic_path(raw_dir) as tmp:
         tmp.mkdir()
         for path in archives:
@@ -80,14 +80,14 @@ def _archive_dir(params: Params, spec: DatasetSpec) -> Path:
     return archive_dir
 
 
-def fetch_dataset(params: Params, raw_dir: Path, spec: DatasetSpec) -> Source:
+def fetch_dataset(params: Params, raw_dir: Path, spec: DatasetSpec) -> SourceRecord:
     """A :class:`~pipeline.datasets.spec.Fetch` source: the spec's files, from the mirrors in
     params, their URLs, or copies placed in ``download.archive_dir``."""
     return _fetch_unpack(params, raw_dir, spec, list(spec.files), spec.expected, list(params.download.mirrors),
                          _archive_dir(params, spec))
 
 
-def generate_dataset(params: Params, raw_dir: Path, spec: DatasetSpec) -> Source:
+def generate_dataset(params: Params, raw_dir: Path, spec: DatasetSpec) -> SourceRecord:
     """A :class:`~pipeline.datasets.spec.Generated` source: recorded into a scratch folder, then
     obtained from there through the same path as a mirror; nothing is kept."""
     archive_dir = _archive_dir(params, spec)
@@ -110,7 +110,7 @@ def generate_dataset(params: Params, raw_dir: Path, spec: DatasetSpec) -> Source
 SOURCES = {Fetch: fetch_dataset, Generated: generate_dataset, TonicFetch: download_tonic}
 
 
-def download(params: Params, raw_dir: str | Path = "data/raw", spec: DatasetSpec | None = None) -> Source:
+def download(params: Params, raw_dir: str | Path = "data/raw", spec: DatasetSpec | None = None) -> SourceRecord:
     """Fetch, verify and unpack ``params.dataset`` into ``raw_dir``; returns the source record."""
     spec = spec or get(params.dataset)
     return SOURCES[type(spec.source)](params, Path(raw_dir), spec)

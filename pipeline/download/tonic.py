@@ -10,7 +10,7 @@ split. Then ``data/raw/`` is made, through :func:`~pipeline.core.atomic.atomic_p
 * ``<Class>/...``: the files Tonic reads (the spec's ``layout.data`` globs), at the same
   paths as in Tonic's folder, hard-linked from the cache (copied where the file system
   cannot link): no second copy on disk, and Tonic's archives stay out of ``data/raw``;
-* ``SOURCE.json`` (:mod:`pipeline.core.source`): the dataset, Tonic's archive names and md5s as
+* ``SOURCE.json`` (:mod:`pipeline.core.sourcerecord`): the dataset, Tonic's archive names and md5s as
   archives, the expected counts, and a ``tonic`` record (class, Tonic's version, the URLs it
   fetches from, the split rule).
 
@@ -48,8 +48,8 @@ from ..core.atomic import atomic_path, remove, write_json
 from ..datasets import DatasetSpec
 from ..core.errors import DownloadError, one_line
 from .fetch import clip, md5sum, room, short_url, short_urls, shown_path
-from ..core.params import Params
-from ..core.source import SOURCE_FILE, Archive, Source
+from ..params import Params
+from ..core.sourcerecord import SOURCE_FILE, Archive, SourceRecord
 from ..core.tonic_private import extractors_replaced
 from .unpack import extract
 
@@ -234,7 +234,7 @@ def _failed(spec: DatasetSpec, version: str, name: str, url: str | None, locatio
     return head + clip(why, max(40, room(head, tail, where, 32))) + tail
 
 
-def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> Source:
+def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> SourceRecord:
     """Have Tonic's class fetch ``spec``'s dataset into the cache, then link it into ``raw_dir``."""
     td = tonic_module()
     version = tonic_version()
@@ -265,7 +265,7 @@ def download_tonic(params: Params, raw_dir: str | Path, spec: DatasetSpec) -> So
         if name not in seen:
             seen.add(name)
             archives.append(Archive(name, md5))
-    source = Source(spec.name, tuple(archives), spec.expected)
+    source = SourceRecord(spec.name, tuple(archives), spec.expected)
     record = dict(asdict(source), tonic={
         "class": spec.layout.tonic_class, "version": version, "folder": spec.layout.tonic_class,
         "urls": sorted({url for _, _, url in files if url}),

@@ -27,7 +27,7 @@ from ..core.atomic import write_json, write_text
 from ..core.device import configure_torch, pick_device
 from ..core.errors import DamagedFileError, LayoutError, ParamsError
 from ..core.frameparams import REAL_VALUED, input_scale, representation
-from ..core.params import ModelParams
+from ..params import ModelParams
 from ..core.store import read_attrs
 from ..model import build_model, resolve_backend
 from ..model.costs import CostMeter

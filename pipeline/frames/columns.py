@@ -1,8 +1,19 @@
-"""Event columns as the frame kernels take them, and the one-line errors for bad events.
+"""Event columns as the frame kernels take them, the one check of every event, and the
+one-line errors for bad events.
 
-Every kernel of :mod:`~pipeline.frames.integration` and :mod:`~pipeline.frames.representations`
-gets its input here, checked in Python or by :func:`first_bad` before it indexes anything, so
-no input can make a kernel read or write outside its arrays:
+This module holds the only per-event bounds check of :mod:`pipeline.frames`
+(:func:`out_of_range`, :func:`check_event`, :func:`first_bad`; a structure test keeps it so).
+Every kernel of :mod:`~pipeline.frames.integration`, :mod:`~pipeline.frames.representations`
+and :mod:`~pipeline.frames.filters` indexes its arrays by ``x``, ``y``, ``p`` only after
+:func:`checked_columns` checked every event (by :func:`first_bad`, or by a kernel that runs
+:func:`out_of_range` on each event before it uses it, as integration's counting does), and
+the frames driver checks a whole file with :func:`find_bad`: Numba does not bounds-check, so
+no input can make a kernel read or write outside its arrays. An event is usable when:
+
+* ``0 <= x < W``, ``0 <= y < H`` and ``p`` is 0 or 1;
+* ``t`` holds in an int64 and (where order matters) is not before its predecessor's.
+
+The input types:
 
 * ``events`` is a 1-D numpy structured array with (at least) the fields ``t``, ``x``,
   ``y``, ``p``, each a scalar bool, integer or floating-point field.
@@ -36,8 +47,16 @@ _INT64_MAX = 2**63 - 1
 
 
 @numba.njit(cache=True, inline="always")
+def out_of_range(xk, yk, pk, W, H):
+    """Whether an event (its values as int64) is outside the ``W x H`` sensor or has a
+    polarity other than 0/1. One unsigned comparison per value, without branches: a negative
+    value reads as 2**63 or more, so it is refused like a too large one."""
+    return (np.uint64(xk) >= np.uint64(W)) | (np.uint64(yk) >= np.uint64(H)) | (np.uint64(pk) > np.uint64(1))
+
+
+@numba.njit(cache=True, inline="always")
 def check_event(xk, yk, pk, W, H):
-    """The error code of one event's coordinates and polarity (:data:`OK` when usable)."""
+    """The error code of an event :func:`out_of_range` refused: which value is wrong."""
     if xk < 0 or xk >= W:
         return X_RANGE
     if yk < 0 or yk >= H:
@@ -55,7 +74,7 @@ def first_bad(t, x, y, p, W, H, ordered):
         xk = np.int64(x[k])
         yk = np.int64(y[k])
         pk = np.int64(p[k])
-        if xk >= W or yk >= H or pk > 1 or xk < 0 or yk < 0 or pk < 0:
+        if out_of_range(xk, yk, pk, W, H):
             return check_event(xk, yk, pk, W, H), k
         if ordered and k > 0 and t[k] < t[k - 1]:
             return UNSORTED, k
@@ -152,31 +171,44 @@ def _describe(name: str, v, limit: int) -> str:
     elif v < 0:
         problem = "is negative"
     else:
-        problem = f"outside the sensor {'width' if name == 'x' else 'height'} {limit}"
+        problem = f"is outside the sensor {'width' if name == 'x' else 'height'} {limit}"
     return f"{'polarity ' if name == 'p' else ''}{name} = {v!s} {problem}"  # str: numpy's float32 digits
 
 
-def raise_bad(who: str, events: np.ndarray, err: int, k: int, H: int, W: int) -> None:
-    """``ValueError("{who}: event {k}: ...")`` for the error a kernel (or :func:`columns`) found."""
+def describe_bad(events: np.ndarray, err: int, k: int, H: int, W: int) -> str:
+    """What is wrong with event ``k`` of ``events`` (``err``: what :func:`find_bad` found), as the
+    error messages say it: ``x = 9 is outside the sensor width 4``."""
     e = events[k]
     if err == UNSORTED:
-        what = f"timestamps not sorted (t[{k}] = {e['t']} < t[{k - 1}] = {events['t'][k - 1]})"
-    else:
-        name = {T_VALUE: "t", X_RANGE: "x", Y_RANGE: "y", P_RANGE: "p"}[err]
-        what = _describe(name, e[name], {"t": 0, "x": W, "y": H, "p": 2}[name])
-    raise ValueError(f"{who}: event {k}: {what}")
+        return f"timestamps not sorted (t[{k}] = {e['t']} < t[{k - 1}] = {events['t'][k - 1]})"
+    name = {T_VALUE: "t", X_RANGE: "x", Y_RANGE: "y", P_RANGE: "p"}[err]
+    return _describe(name, e[name], {"t": 0, "x": W, "y": H, "p": 2}[name])
 
 
-def checked_columns(who: str, events: np.ndarray, H: int, W: int, ordered: bool) -> dict:
-    """The kernels' columns of ``events`` after every event was checked (:func:`first_bad`):
-    inside the sensor, polarity 0/1, an int64 timestamp, and (``ordered``) sorted timestamps.
-    The first bad event in file order is refused with :func:`raise_bad`."""
+def find_bad(who: str, events: np.ndarray, H: int, W: int, ordered: bool = False,
+             kernel=None) -> tuple[dict, int, int]:
+    """``(columns, error, event)``: the kernels' columns of ``events`` (:func:`columns`) and the
+    first event in file order that is not usable (see the module docstring), ``(OK, -1)`` when
+    all are. ``kernel(t, x, y, p) -> (error, event)`` checks the events, :func:`first_bad` by
+    default (``ordered``: its timestamp check); another kernel must give first_bad's answer
+    (integration's counts the events as it checks them, with :func:`out_of_range`). ``who``
+    names the caller in the ValueError of a malformed array."""
     check_events(events, who)
     cols, bad_t = columns(events, H, W)
-    n = events.size if bad_t < 0 else bad_t
-    err, k = first_bad(cols["t"][:n], cols["x"][:n], cols["y"][:n], cols["p"][:n], W, H, ordered)
+    n = events.size if bad_t < 0 else bad_t    # a bad timestamp: first look for an earlier error
+    t, x, y, p = (cols[f][:n] for f in FIELDS)
+    err, k = kernel(t, x, y, p) if kernel is not None else first_bad(t, x, y, p, W, H, ordered)
     if err == OK and bad_t >= 0:
         err, k = T_VALUE, bad_t
+    return cols, err, k
+
+
+def checked_columns(who: str, events: np.ndarray, H: int, W: int, ordered: bool,
+                    error: type[Exception] = ValueError, kernel=None) -> dict:
+    """The kernels' columns of ``events`` after every event was checked (:func:`find_bad`):
+    inside the sensor, polarity 0/1, an int64 timestamp, and (``ordered``) sorted timestamps.
+    The first bad event in file order is refused: ``error("{who}: event {k}: {what}")``."""
+    cols, err, k = find_bad(who, events, H, W, ordered, kernel)
     if err != OK:
-        raise_bad(who, events, err, k, H, W)
+        raise error(f"{who}: event {k}: {describe_bad(events, err, k, H, W)}")
     return cols

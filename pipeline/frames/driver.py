@@ -8,7 +8,9 @@ falls in), cut into its samples, filtered (``frames.filters``, on each sample's 
 turned into T frames of ``frames.representation`` (counts:
 :func:`~pipeline.frames.integration.integrate`; the voxel grid and Bina-Rep:
 :mod:`~pipeline.frames.representations`) and compressed; an image dataset's images are
-compressed as they are. The sample count is checked against the
+compressed as they are. Which of the two (and the stored shape and dtype) is the family's to
+say (:meth:`pipeline.frames.families.base.Family.samples` and the methods beside it): the
+driver has one path for all. The sample count is checked against the
 download's record before anything is written.
 """
 
@@ -23,18 +25,18 @@ import numpy as np
 from tqdm import tqdm
 
 from ..core.errors import EventFormatError, FilterError, LayoutError
-from ..core.events import FRAME_DTYPE, empty_events
+from ..core.events import FRAME_DTYPE
 from ..core.frameparams import frame_shape
-from ..core.params import frames_problems
+from ..params import frames_problems
 from ..core.parallel import ordered_map
 from ..core.store import FrameWriter, encoder
+from .columns import OK, describe_bad, find_bad
 from .families.base import Family, Item, Unit  # noqa: F401 - Item: the record written
 from .filters import apply as apply_filters
 from .integration import integrate
 from .representations import binarep_codes, voxel_grid
 from .samples import sample_events
 
-IMAGE_DTYPE = np.uint8
 #: The stored dtype of each representation: counts as uint32, the voxel grid's float32 sums,
 #: Bina-Rep's n_bits-bit codes as uint8 (Tonic's values times 2**n_bits - 1, exactly)
 REPRESENTATION_DTYPES = {"counts": np.dtype(FRAME_DTYPE), "voxel_grid": np.dtype(np.float32),
@@ -43,7 +45,8 @@ REPRESENTATION_DTYPES = {"counts": np.dtype(FRAME_DTYPE), "voxel_grid": np.dtype
 
 @dataclass(frozen=True)
 class FrameJob:
-    """What a worker needs to turn a family's units into stored samples."""
+    """What a worker needs to turn a family's units into stored samples: the family, and the
+    params of event frames (which a family that stores images ignores)."""
 
     family: Family
     T: int
@@ -56,8 +59,10 @@ class FrameJob:
     n_bits: int | None = None        # binarep only
 
     def __post_init__(self):
-        if self.family.stores_images:
-            return
+        self.family.check_job(self)
+
+    def check_frames(self) -> None:
+        """A ValueError for frames params that make no frames (an event family's :meth:`~Family.check_job`)."""
         if self.representation not in REPRESENTATION_DTYPES:
             raise ValueError(f"frames: unknown representation {self.representation!r}; "
                              f"one of {', '.join(REPRESENTATION_DTYPES)}")
@@ -67,23 +72,34 @@ class FrameJob:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        if self.family.stores_images:
-            return (self.family.spec.channels, *self.family.spec.sensor_size)
-        return frame_shape(self.T, self.sensor_size, self.downsample, self.representation)
+        """One stored sample's shape, as the family stores it."""
+        return self.family.sample_shape(self)
 
     @property
     def dtype(self) -> np.dtype:
-        if self.family.stores_images:
-            return np.dtype(IMAGE_DTYPE)
+        """The stored samples' dtype, as the family stores them."""
+        return self.family.sample_dtype(self)
+
+    @property
+    def frames_shape(self) -> tuple[int, ...]:
+        """One sample's frames ``(T, C, H', W')``."""
+        return frame_shape(self.T, self.sensor_size, self.downsample, self.representation)
+
+    @property
+    def frames_dtype(self) -> np.dtype:
         return REPRESENTATION_DTYPES[self.representation]
 
     def frames(self, events: np.ndarray) -> np.ndarray:
-        """One sample's frames (:attr:`shape`, :attr:`dtype`); the kernels' ValueError for bad events."""
+        """One sample's frames (:attr:`frames_shape`, :attr:`frames_dtype`); the kernels' ValueError for bad events."""
         if self.representation == "voxel_grid":
             return voxel_grid(events, self.T, self.sensor_size, self.downsample)
         if self.representation == "binarep":
             return binarep_codes(events, self.T, self.n_bits, self.sensor_size, self.downsample)
         return integrate(events, self.T, self.split_by, self.sensor_size, self.downsample, self.overlap)
+
+    def event_samples(self, unit: Unit, events: np.ndarray, encode) -> list[tuple[tuple[int, bytes], int]]:
+        """A unit's events as its stored samples (:func:`event_samples`)."""
+        return event_samples(unit, events, self, encode)
 
 
 @dataclass
@@ -105,18 +121,15 @@ class SplitSummary:
 
 
 def check_events(events: np.ndarray, sensor_size: tuple[int, int], unit: Unit) -> None:
-    """Refuse a unit with an event outside the sensor or a polarity other than 0/1, naming the
-    file, the event's index in it and the sample it falls in."""
+    """Refuse a unit with an event outside the sensor or a polarity other than 0/1 (the check of
+    :func:`~pipeline.frames.columns.find_bad`), naming the file, the event's index in it and the
+    sample it falls in."""
     H, W = sensor_size
-    x, y, p = events["x"], events["y"], events["p"]
-    if not events.size or (x.max() < W and y.max() < H and p.max() <= 1):
+    _, err, k = find_bad("frames", events, H, W)
+    if err == OK:
         return
-    k = int(np.argmax((x >= W) | (y >= H) | (p > 1)))
-    e = events[k]
-    what = (f"x = {e['x']} is outside the sensor width {W}" if e["x"] >= W else
-            f"y = {e['y']} is outside the sensor height {H}" if e["y"] >= H else
-            f"polarity p = {e['p']} is not 0 or 1")
-    t = int(e["t"])
+    what = describe_bad(events, err, k, H, W)
+    t = int(events["t"][k])
     inside = [it for it in unit.items if it.whole_file or it.start <= t < it.end]
     sample = f"in {inside[0].describe()}" if inside else "in no sample's window"
     raise EventFormatError(f"{unit.path}: event {k} (t = {t} us, {sample}): {what}; the file is "
@@ -135,14 +148,17 @@ def filter_sample(piece: np.ndarray, item: Item, job: FrameJob) -> np.ndarray:
 
 
 def unit_samples(unit: Unit, job: FrameJob, encode) -> list[tuple[tuple[int, bytes], int]]:
-    """One unit's samples as ``(compressed frames, events integrated)``."""
+    """One unit's samples as ``(compressed sample, events integrated)``, as its family stores them."""
+    return job.family.samples(unit, job, encode)
+
+
+def event_samples(unit: Unit, events: np.ndarray, job: FrameJob, encode) -> list[tuple[tuple[int, bytes], int]]:
+    """One unit's events as its samples' ``(compressed frames, events integrated)``: checked
+    against the sensor, cut into the samples, filtered, turned into the job's frames."""
     family = job.family
-    data = family.read(unit)
-    if family.stores_images:
-        return [(encode(image), 0) for image in data]
-    check_events(data, job.sensor_size, unit)
+    check_events(events, job.sensor_size, unit)
     out = []
-    for item, piece in zip(unit.items, sample_events(data, unit.items)):
+    for item, piece in zip(unit.items, sample_events(events, unit.items)):
         if job.filters:
             try:
                 piece = filter_sample(piece, item, job)
@@ -184,15 +200,13 @@ def write_split(units: list[Unit], job: FrameJob, out: str | Path, meta: dict, w
     chunks = [units[i:i + per_chunk] for i in range(0, len(units), per_chunk)]
     workers = min(workers, max(len(chunks), 1))
     if workers > 1:
-        # start Numba here (~0.2 s of CPU: its typing context, the cached kernels) so that the
-        # forked workers inherit it instead of each paying it again
-        if not job.family.stores_images:
-            job.frames(empty_events(0))
+        # start what every worker would (Numba, for event frames) here, so that the forked
+        # workers inherit it instead of each paying it again
+        job.family.warm_up(job)
         job.family.before_workers()
     started, events = time.perf_counter(), 0
-    unit_name = "image" if job.family.stores_images else "sample"
     with FrameWriter(out, n, job.shape, meta, job.dtype) as writer, \
-            tqdm(total=n, desc=desc, unit=unit_name) as bar, \
+            tqdm(total=n, desc=desc, unit=job.family.unit) as bar, \
             ordered_map(_chunk, [(c, job) for c in chunks], workers) as results:
         for chunk, stored in zip(chunks, results):
             for unit, samples in zip(chunk, stored):
@@ -200,5 +214,4 @@ def write_split(units: list[Unit], job: FrameJob, out: str | Path, meta: dict, w
                     writer.write_encoded(encoded, item.label, item.recording, item.row, n_events)
                     events += n_events
                     bar.update()
-    images = tuple(job.shape) if job.family.stores_images else None
-    return SplitSummary(n, events, time.perf_counter() - started, images)
+    return SplitSummary(n, events, time.perf_counter() - started, job.family.summary_shape(job))

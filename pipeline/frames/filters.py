@@ -48,8 +48,12 @@ timestamps and ``t + argument`` stay below 2**53 µs, 285 years). Filter argumen
 integers (microseconds, counts, pixels) except ``hot_pixel_frequency`` (Hz) and
 ``time_skew``'s (numbers). A timestamp for which ``t + refractory_period``,
 ``t - filter_time`` or ``t * coefficient + offset`` would leave int64 is refused
-(:class:`~pipeline.core.errors.FilterError`), as is any event outside the sensor, before a
-kernel indexes its per-pixel tables with it (Numba does not bounds-check).
+(:class:`~pipeline.core.errors.FilterError`). Before any filter runs, :func:`apply` checks
+every event once with :func:`pipeline.frames.columns.checked_columns` (the check every frame
+kernel's input passes): an event outside the sensor or with a polarity other than 0/1 is
+refused, naming the first one. The kernels index their per-pixel tables without checks (Numba
+does not bounds-check): the filters keep or drop events and change only ``t``, so every
+filter of the list gets events that check passed.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ import numpy as np
 from ..core.errors import FilterError
 from ..core.events import EVENT_DTYPE
 from ..core.filterparams import SPECS, Arg, FilterSpec, check_sensor, validate
-from .columns import OK, T_RANGE, X_RANGE, Y_RANGE
+from .columns import OK, T_RANGE, checked_columns
 
 __all__ = ["FILTERS", "Arg", "Filter", "apply", "validate"]
 
@@ -74,26 +78,9 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 #
 # Each takes the columns of the events (views of the structured array), the sensor size and
 # the filter's arguments, writes ``keep[i]`` and returns ``(error, event, kept)``: ``error``
-# is OK or the first event's problem (in array order) and the kernel stops there.
-
-@numba.njit(cache=True, inline="always")
-def _bad_pixel(xi, yi, W, H):
-    if xi < 0 or xi >= W:
-        return X_RANGE
-    if yi < 0 or yi >= H:
-        return Y_RANGE
-    return OK
-
-
-@numba.njit(cache=True)
-def _check_pixels(x, y, W, H):
-    """(error, event) of the first event outside the sensor, or (OK, -1)."""
-    for i in range(x.shape[0]):
-        xi = np.int64(x[i])
-        yi = np.int64(y[i])
-        if xi < 0 or xi >= W or yi < 0 or yi >= H:
-            return _bad_pixel(xi, yi, W, H), i
-    return OK, -1
+# is OK or T_RANGE for the first event whose timestamp the filter's arithmetic cannot take
+# (in array order), and the kernel stops there. Every event must be inside the sensor: the
+# kernels do not check it (apply checked every event with columns.checked_columns).
 
 
 @numba.njit(cache=True)
@@ -104,12 +91,9 @@ def _denoise(t, x, y, W, H, filter_time, keep):
     t_low = _INT64_MIN + filter_time      # t_n + filter_time > t is computed as t_n > t - filter_time
     w = 0
     h = 0
-    for i in range(n):           # the data's bounding box (Tonic: max x + 1, max y + 1), and checks
+    for i in range(n):           # the data's bounding box (Tonic: max x + 1, max y + 1; not W, H), t's range
         xi = np.int64(x[i])
         yi = np.int64(y[i])
-        err = _bad_pixel(xi, yi, W, H)
-        if err != OK:
-            return err, i, 0
         if t[i] < t_low:
             return T_RANGE, i, 0
         if xi >= w:
@@ -145,9 +129,6 @@ def _refractory_period(t, x, y, W, H, period, keep):
     for i in range(n):
         xi = np.int64(x[i])
         yi = np.int64(y[i])
-        err = _bad_pixel(xi, yi, W, H)
-        if err != OK:
-            return err, i, 0
         ti = t[i]
         if ti > t_limit:
             return T_RANGE, i, 0
@@ -166,12 +147,7 @@ def _decimate(x, y, W, H, every, keep):
     count = np.zeros(W * H, np.int64)
     kept = 0
     for i in range(n):
-        xi = np.int64(x[i])
-        yi = np.int64(y[i])
-        err = _bad_pixel(xi, yi, W, H)
-        if err != OK:
-            return err, i, 0
-        k = yi * W + xi
+        k = np.int64(y[i]) * W + np.int64(x[i])
         c = count[k] + 1
         if c >= every:
             count[k] = 0
@@ -191,23 +167,13 @@ def _drop_pixel(x, y, W, H, use_hot, max_occur, drop, keep):
     if use_hot:
         count = np.zeros(W * H, np.int64)
         for i in range(n):
-            xi = np.int64(x[i])
-            yi = np.int64(y[i])
-            err = _bad_pixel(xi, yi, W, H)
-            if err != OK:
-                return err, i, 0
-            count[yi * W + xi] += 1
+            count[np.int64(y[i]) * W + np.int64(x[i])] += 1
         for k in range(W * H):
             if count[k] > max_occur:       # int64 against Tonic's float64 threshold, as Tonic compares
                 drop[k] = True
     kept = 0
     for i in range(n):
-        xi = np.int64(x[i])
-        yi = np.int64(y[i])
-        err = _bad_pixel(xi, yi, W, H)
-        if err != OK:
-            return err, i, 0
-        ok = not drop[yi * W + xi]
+        ok = not drop[np.int64(y[i]) * W + np.int64(x[i])]
         keep[i] = ok
         kept += ok
     return OK, -1, kept
@@ -258,15 +224,8 @@ def _time_skew(t, coefficient, offset, out):
 
 # --------------------------------------------------------------------------- running them
 
-def _raise_event(where: str, events: np.ndarray, err: int, k: int, W: int, H: int, extra: str = "") -> None:
-    e = events[k]
-    if err == X_RANGE:
-        what = f"x = {e['x']} outside the sensor width {W}"
-    elif err == Y_RANGE:
-        what = f"y = {e['y']} outside the sensor height {H}"
-    else:
-        what = f"t = {e['t']}: {extra} is outside the int64 range"
-    raise FilterError(f"{where}: event {k}: {what}")
+def _raise_t_range(where: str, events: np.ndarray, k: int, extra: str) -> None:
+    raise FilterError(f"{where}: event {k}: t = {events['t'][k]}: {extra} is outside the int64 range")
 
 
 # Copies and selections go through a plain ``V13`` view of the records: numpy copies a
@@ -286,12 +245,13 @@ def _select(events: np.ndarray, keep: np.ndarray, kept: int) -> np.ndarray:
 
 def _by_mask(events, sensor, where, kernel, columns, *args, extra=""):
     """The events a keep-mask kernel keeps: ``kernel(*columns, W, H, *args, keep)`` returns
-    ``(error, event, kept)``; an error names the event (``extra``: the arithmetic that failed)."""
+    ``(error, event, kept)``; a T_RANGE error names the event (``extra``: the arithmetic that
+    failed). ``events`` must be inside ``sensor`` (:func:`apply` checked them)."""
     H, W = sensor
     keep = np.empty(events.size, np.bool_)
     err, k, kept = kernel(*(events[c] for c in columns), W, H, *args, keep)
     if err != OK:
-        _raise_event(where, events, err, k, W, H, extra)
+        _raise_t_range(where, events, k, extra)
     return _select(events, keep, kept)
 
 
@@ -371,7 +331,8 @@ def _run_time_skew(events, args, sensor, where):
 class Filter:
     """A filter of :data:`FILTERS`: its :class:`~pipeline.core.filterparams.FilterSpec` (name,
     arguments, summary, Tonic's counterpart; its attributes are the Filter's), its runner
-    (checks, kernel, output) and its Numba kernel."""
+    (checks, kernel, output) and its Numba kernel. Both take only events :func:`apply` has
+    checked (inside the sensor): call :func:`apply`."""
 
     spec: FilterSpec
     run: Callable                      # (events, args, (H, W), where) -> new events
@@ -393,14 +354,14 @@ def _inferred(events: np.ndarray, steps) -> tuple[tuple[int, int], list]:
     """With no sensor given, as Tonic infers one: ``(H, W)`` one past the largest y and x of the
     events (1 x 1 for none), and the steps with any listed pixel beyond it left out (no event
     can be there: ``drop_pixel``'s ``coordinates`` then match nothing, as in Tonic)."""
-    H = int(events["y"].max()) + 1 if events.size else 1
-    W = int(events["x"].max()) + 1 if events.size else 1
+    x_max = int(events["x"].max()) if events.size else 0
+    y_max = int(events["y"].max()) if events.size else 0
     out = []
     for name, args in steps:
         if args.get("coordinates"):
-            args = {**args, "coordinates": [(x, y) for x, y in args["coordinates"] if x < W and y < H]}
+            args = {**args, "coordinates": [(x, y) for x, y in args["coordinates"] if x <= x_max and y <= y_max]}
         out.append((name, args))
-    return (H, W), out
+    return (y_max + 1, x_max + 1), out
 
 
 def apply(events: np.ndarray, filters, sensor_size: tuple[int, int] | None = None) -> np.ndarray:
@@ -411,8 +372,9 @@ def apply(events: np.ndarray, filters, sensor_size: tuple[int, int] | None = Non
     neighbourhood to the events' own largest x and y either way), so both give the same events.
 
     The list is checked first (:func:`validate`, :class:`~pipeline.core.errors.ParamsError`),
-    then the events: anything but a 1-D EVENT_DTYPE array, or an event outside a given
-    sensor, raises :class:`~pipeline.core.errors.FilterError` before any filter runs.
+    then the events: anything but a 1-D EVENT_DTYPE array, an event outside a given sensor or
+    a polarity other than 0/1 raises :class:`~pipeline.core.errors.FilterError` before any
+    filter runs (:func:`pipeline.frames.columns.checked_columns`, once for the whole list).
     """
     sensor = None if sensor_size is None else check_sensor(sensor_size, FilterError)
     steps = validate(filters, sensor)
@@ -423,11 +385,8 @@ def apply(events: np.ndarray, filters, sensor_size: tuple[int, int] | None = Non
                           f"(make_events builds one), got {got}")
     if sensor is None:
         sensor, steps = _inferred(events, steps)
-    H, W = sensor
     if steps:
-        err, k = _check_pixels(events["x"], events["y"], W, H)
-        if err != OK:
-            _raise_event("filters", events, err, k, W, H)
+        checked_columns("filters", events, *sensor, ordered=False, error=FilterError)
     out = events
     for i, (name, args) in enumerate(steps):
         out = FILTERS[name].run(out, args, sensor, f"filters[{i}] {name}")

@@ -38,22 +38,22 @@ import numpy as np
 from ..core.events import FRAME_DTYPE
 from ..core.frameparams import BIN_MODES, SPLIT_MODES, frame_shape
 from .bins import check_overlap, windows
-from .columns import OK, T_VALUE, UNSORTED, check_event
-from .columns import check_events, check_shape, checked_columns, columns, raise_bad
+from .columns import OK, UNSORTED, check_event, check_shape, checked_columns, out_of_range
 
 @numba.njit(cache=True)
 def _add(x, y, p, a, b, W, H, xoff, yoff, plane, base, out):
     """Count events ``[a, b)`` into the flat output at ``base``; returns (error, event) or (OK, -1).
 
     ``xoff[x] = x // f`` and ``yoff[y] = (y // f) * W'`` (look-up tables: no division per event).
-    Every index is checked to be in ``[0, W)``, ``[0, H)``, ``[0, 1]`` before it is used
-    (for unsigned columns the ``< 0`` tests compile to nothing).
+    The check is fused with the counting (one pass): each event goes through
+    :func:`~pipeline.frames.columns.out_of_range` before it is used as an index, and the first
+    bad one stops the kernel with its code (so :func:`_integrate` answers as ``first_bad`` does).
     """
     for k in range(a, b):
         xk = np.int64(x[k])
         yk = np.int64(y[k])
         pk = np.int64(p[k])
-        if xk >= W or yk >= H or pk > 1 or xk < 0 or yk < 0 or pk < 0:
+        if out_of_range(xk, yk, pk, W, H):
             return check_event(xk, yk, pk, W, H), k
         out[base + pk * plane + yoff[yk] + xoff[xk]] += 1
     return OK, -1
@@ -105,8 +105,9 @@ def _integrate(t, x, y, p, by_time, T, W, H, f, out):
 
 @numba.njit(cache=True)
 def _add_windows(x, y, p, starts, ends, W, H, f, out):
-    """Frame i counts events ``[starts[i], ends[i])`` (every event already checked by
-    :func:`~pipeline.frames.columns.first_bad`; ``0 <= start <= end <= N`` checked in Python)."""
+    """Frame i counts events ``[starts[i], ends[i])``. Unchecked: every event must have passed
+    :func:`~pipeline.frames.columns.checked_columns` (and ``0 <= start <= end <= N``, checked in
+    Python); Numba does not bounds-check."""
     Hf, Wf = -(-H // f), -(-W // f)
     plane = Hf * Wf
     xoff = np.arange(W) // f
@@ -157,13 +158,10 @@ def integrate(events: np.ndarray, T: int, split_by: str = "number",
             raise ValueError(f"integrate: {e}") from None
         _add_windows(cols["x"], cols["y"], cols["p"], starts, ends, W, H, int(downsample), out.reshape(-1))
         return out
-    check_events(events, "integrate")
-    cols, bad_t = columns(events, H, W)
-    n = events.size if bad_t < 0 else bad_t    # a bad timestamp: first look for an earlier error
-    err, k = _integrate(cols["t"][:n], cols["x"][:n], cols["y"][:n], cols["p"][:n], split_by == "time",
-                        int(T), W, H, int(downsample), out.reshape(-1))
-    if err == OK and bad_t >= 0:
-        err, k = T_VALUE, bad_t
-    if err != OK:
-        raise_bad("integrate", events, err, k, H, W)
+    by_time, flat = split_by == "time", out.reshape(-1)
+
+    def count(t, x, y, p):        # checks each event as it counts it: one pass
+        return _integrate(t, x, y, p, by_time, int(T), W, H, int(downsample), flat)
+
+    checked_columns("integrate", events, H, W, ordered=by_time, kernel=count)
     return out

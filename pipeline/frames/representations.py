@@ -52,7 +52,8 @@ __all__ = ["N_BITS", "REPRESENTATIONS", "binarep", "binarep_codes", "binarep_sca
 @numba.njit(cache=True)
 def _voxel(t, x, y, p, T, W, H, f, acc):
     """Tonic's voxel grid into the float64 ``acc`` (T * H' * W'), left shares then right shares.
-    ``xoff[x] = x // f`` and ``yoff[y] = (y // f) * W'``: look-up tables, no division per event."""
+    ``xoff[x] = x // f`` and ``yoff[y] = (y // f) * W'``: look-up tables, no division per event.
+    Unchecked: the events must have passed :func:`~pipeline.frames.columns.checked_columns`."""
     n = x.shape[0]
     if n == 0:
         return
@@ -94,7 +95,8 @@ def voxel_grid(events: np.ndarray, T: int, sensor_size: tuple[int, int] = (128, 
 
 @numba.njit(cache=True)
 def _bits(x, y, p, starts, ends, n_bits, W, H, f, out):
-    """Frame ``i // n_bits`` gets bit ``n_bits - 1 - i % n_bits`` where event bin i has an event."""
+    """Frame ``i // n_bits`` gets bit ``n_bits - 1 - i % n_bits`` where event bin i has an event.
+    Unchecked: the events must have passed :func:`~pipeline.frames.columns.checked_columns`."""
     Wf = -(-W // f)
     plane = -(-H // f) * Wf
     xoff = np.arange(W) // f

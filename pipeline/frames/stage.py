@@ -14,27 +14,14 @@ import json
 from pathlib import Path
 
 from ..core.errors import LayoutError
-from ..core.params import FramesParams, Params
-from ..core.source import read_source
+from ..params import Params
+from ..core.sourcerecord import read_source
 from ..datasets import DatasetSpec, get
 from .driver import FrameJob, SplitSummary, check_count, write_split
 from .families import family_for
-from .filters import validate as validate_filters
+from .families.base import representation_meta
 
 __all__ = ["make_frames", "representation_meta"]
-
-
-def representation_meta(fp: FramesParams) -> dict:
-    """``representation`` (and ``n_bits``) and ``overlap`` where not the defaults (counts, 0):
-    what the frames file's metadata and its ``params`` record of them."""
-    extra: dict = {}
-    if fp.representation != "counts":
-        extra["representation"] = fp.representation
-        if fp.representation == "binarep":
-            extra["n_bits"] = fp.n_bits
-    if fp.overlap:
-        extra["overlap"] = fp.overlap
-    return extra
 
 
 def make_frames(params: Params, raw_dir: str | Path, out_dir: str | Path,
@@ -48,25 +35,10 @@ def make_frames(params: Params, raw_dir: str | Path, out_dir: str | Path,
     fp = params.frames
     family = family_for(spec, raw_dir, params)
     try:
-        meta = {"dataset": spec.name}
-        if family.stores_images:
-            job = FrameJob(family, fp.T)
-            frames_params = {"T": fp.T}    # split_by, representation, downsample, filters do not apply to images
-        else:
-            steps = validate_filters(fp.filters, spec.sensor_size, "frames.filters")    # before any work
-            filters = [{name: args} for name, args in steps]
-            job = FrameJob(family, fp.T, fp.split_by, tuple(spec.sensor_size), fp.downsample, tuple(filters),
-                           fp.overlap, fp.representation, fp.n_bits)
-            frames_params = {"T": fp.T, "split_by": fp.split_by, "downsample": fp.downsample, "filters": filters}
-            meta |= dict(split_by=fp.split_by, downsample=fp.downsample, filters=json.dumps(filters),
-                         sensor_height=spec.sensor_size[0], sensor_width=spec.sensor_size[1])
-            # recorded only where not the default, so the files of the defaults keep their bytes
-            # (a file without them holds counts, without overlap)
-            extra = representation_meta(fp)
-            frames_params |= extra
-            meta |= extra
-            if fp.representation != "counts":       # split_by bins counts only: not these frames' param
-                del frames_params["split_by"], meta["split_by"]
+        # what the family makes of params.frames (the filters checked against the sensor before any work)
+        job_args, frames_params, frames_meta = family.frames_settings(fp)
+        job = FrameJob(family, fp.T, **job_args)
+        meta = {"dataset": spec.name, **frames_meta}
         splits = family.splits()
         meta |= dict(classes=list(spec.classes), source_archives=[a.name for a in source.archives],
                      source_md5=[a.md5 for a in source.archives], **family.meta())

@@ -1,12 +1,12 @@
 """PLIF spiking neurons and the paper's convolutional networks."""
 
-from .compiled import plif_multistep_compiled
-from .fused import plif_multistep_fused
-from .network import SeqDropout, SpikingConvNet, build_model, loss_fn
 from .backends import BACKENDS, plif_forward, resolve_backend
+from .compile_plif import plif_multistep_compiled
+from .eager_plif import plif_multistep
 from .firing import PAPER, Firing
+from .network import SeqDropout, SpikingConvNet, build_model, loss_fn
 from .neuron import PLIF
-from .reference import plif_multistep
+from .numba_plif import plif_multistep_fused
 from .surrogate import ATanSpike, atan_spike
 
 __all__ = ["BACKENDS", "PAPER", "PLIF", "ATanSpike", "Firing", "SeqDropout", "SpikingConvNet", "atan_spike",

@@ -276,7 +276,7 @@ def walk(model: SpikingConvNet) -> Iterator[Layer]:
 
 
 def build_model(mp, input_shape, classes: int, image: dict | None = None) -> SpikingConvNet:
-    """The network that ``model`` params (:class:`pipeline.core.params.ModelParams`) describe, for
+    """The network that ``model`` params (:class:`pipeline.params.ModelParams`) describe, for
     inputs of ``input_shape`` ``(T, C, H, W)`` and ``classes`` classes. ``image``
     (``{"mean": [...], "std": [...]}``): the inputs are static images repeated T times."""
     T, C, H, W = input_shape

@@ -1,6 +1,6 @@
 """The PLIF neuron (Fang et al., ICCV 2021) as a layer: :class:`PLIF`.
 
-The functional reference is :func:`~pipeline.model.reference.plif_multistep`; the layer runs
+The functional reference is :func:`~pipeline.model.eager_plif.plif_multistep`; the layer runs
 it through one of the *backends* of :mod:`pipeline.model.backends` (``auto``: the fused Numba
 kernels on CPU, the Triton kernels on CUDA), all with the reference's spikes and its gradients
 to float rounding.
@@ -13,9 +13,10 @@ import math
 import torch
 from torch import nn
 
-from .backends import BACKENDS, check_backend_name, plif_forward, resolve_backend
+from ..core.plifbackends import check_backend_name
+from .backends import BACKENDS, plif_forward, resolve_backend
+from .eager_plif import plif_loop, plif_multistep
 from .firing import PAPER, Firing
-from .reference import plif_loop, plif_multistep
 
 __all__ = ["BACKENDS", "PLIF", "Firing", "plif_forward", "plif_loop", "plif_multistep", "resolve_backend"]
 

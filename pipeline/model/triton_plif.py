@@ -1,7 +1,7 @@
 """The PLIF layer as two hand-written Triton kernels: the time loop forward, its reverse backward.
 
-Same spikes as :func:`pipeline.model.reference.plif_multistep` (the reference) bit for bit in
-float32, gradients to float rounding (the recurrences are those of :mod:`.fused`). The input
+Same spikes as :func:`pipeline.model.eager_plif.plif_multistep` (the reference) bit for bit in
+float32, gradients to float rounding (the recurrences are those of :mod:`.numba_plif`). The input
 ``(T, ...)`` is seen as ``(T, N)``: N neurons, each a sequential loop over t; one program
 runs a block of neurons.
 
@@ -236,7 +236,7 @@ class _TritonPLIF(torch.autograd.Function):
 
 
 def plif_multistep_triton(x_seq: torch.Tensor, w: torch.Tensor, firing: Firing = PAPER) -> torch.Tensor:
-    """Spikes ``(T, ...)`` of a PLIF layer, as :func:`~pipeline.model.reference.plif_multistep`, by
+    """Spikes ``(T, ...)`` of a PLIF layer, as :func:`~pipeline.model.eager_plif.plif_multistep`, by
     the Triton kernels (a CUDA tensor; a CPU tensor under ``TRITON_INTERPRET=1``)."""
     if x_seq.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
         raise ValueError(f"plif_multistep_triton: floating-point input needed, got {x_seq.dtype}")

@@ -1,2 +1,2 @@
-"""The train stage (:func:`pipeline.train.loop.train`): frames -> the PLIF network, one process
+"""The train stage (:func:`pipeline.train.stage.train`): frames -> the PLIF network, one process
 or DDP under torchrun."""

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 
 from ..core.errors import LayoutError
-from ..core.params import DATA_ON_DEVICE_FRACTION, TrainParams
+from ..params import DATA_ON_DEVICE_FRACTION, TrainParams
 from .data import DeviceFrames, H5Frames, paper_split, seed_worker, validation_split
 from .distributed import Context
 
@@ -146,7 +146,7 @@ def data_on_device(choice, device: torch.device, sizes: list[int], free: int | N
     """Which of the splits of ``sizes`` bytes (train, validation, test: this rank's) are loaded
     onto ``device`` for ``train.data_on_device = choice``: every one for true (on CPU: into
     memory), none for false; for auto none on CPU, and on CUDA each in turn while those loaded
-    fit together in :data:`~pipeline.core.params.DATA_ON_DEVICE_FRACTION` of the device's ``free``
+    fit together in :data:`~pipeline.params.DATA_ON_DEVICE_FRACTION` of the device's ``free``
     bytes (default: ``torch.cuda.mem_get_info``'s, with the model already there)."""
     if choice is True:
         return [True] * len(sizes)

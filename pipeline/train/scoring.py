@@ -13,7 +13,7 @@ from contextlib import nullcontext
 
 import torch
 
-from ..core.params import ModelParams
+from ..params import ModelParams
 from ..model import loss_fn
 from . import distributed
 from .distributed import Context

@@ -137,7 +137,7 @@ def test_corpus_cut_to_a_sample_count(tmp_path):
     """The full-size corpus is cut to its sample count by trimming the last train recordings;
     they stay units, as the frames driver needs (a plain tuple broke the full run)."""
     from benchmarks.corpus import Corpus
-    from pipeline.core.params import DemoParams
+    from pipeline.params import DemoParams
     from pipeline.frames.families.base import Unit
 
     root = tmp_path / "DvsGesture"

@@ -444,6 +444,6 @@ def test_summary_of_an_8_gib_network_allocates_nothing(tmp_path):
 
 def test_summary_of_dev_zero_is_one_line():
     """An endless params file was a MemoryError traceback (after reading until memory ran out).
-    The bounded, regular-file-only reader is pipeline/core/params.py's and yamlfile.py's."""
+    The bounded, regular-file-only reader is pipeline/params.py's and yamlfile.py's."""
     r = run("summary", "/dev/zero", limit_as=LIMIT_AS, timeout=60)
     one_line(r, 1, "/dev/zero")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pipeline.core.errors import ParamsError
-from pipeline.core.params import MAX_SAMPLE_BYTES, leaf_names, load_params
+from pipeline.params import MAX_SAMPLE_BYTES, leaf_names, load_params
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -152,7 +152,7 @@ def test_a_one_dimensional_sensor_needs_the_fully_connected_network():
     import yaml
 
     from pipeline.core.errors import ParamsError
-    from pipeline.core.params import validate_params
+    from pipeline.params import validate_params
 
     raw = yaml.safe_load((ROOT / "configs" / "demo.yaml").read_text())
     raw["dataset"] = "tonic.SHD"
@@ -483,14 +483,14 @@ def test_the_defaults_and_checking_without_numba():
     import subprocess
     import sys
 
-    from pipeline.core import params
+    from pipeline import params
 
     fp = params.FramesParams()
     assert (fp.split_by, fp.overlap, fp.representation, fp.n_bits) == ("number", 0.0, "counts", None)
     fields = params.FramesParams.model_fields
     assert fields["split_by"].annotation.__args__ == ("number", "time", "time_bins", "event_bins")
     assert fields["representation"].annotation.__args__ == ("counts", "voxel_grid", "binarep")
-    code = ("import sys, pipeline.core.params, pipeline.train.data; "
+    code = ("import sys, pipeline.params, pipeline.train.data; "
             "pipeline.core.frameparams.input_scale({'representation': 'binarep', 'n_bits': 3}); "
             "print('numba' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"

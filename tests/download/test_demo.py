@@ -10,7 +10,7 @@ from pipeline.download.demo.archive import build_archive, record
 from pipeline.download.demo.gestures import CLASSES, gesture
 from pipeline.frames.families.trials import read_labels, read_trials
 from pipeline.io import read_aedat3
-from pipeline.core.params import DemoParams
+from pipeline.params import DemoParams
 
 TINY = DemoParams(train_users=1, test_users=1, lightings=["fluorescent"], repeats=1, gesture_ms=300, gap_ms=200)
 

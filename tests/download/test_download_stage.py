@@ -10,7 +10,7 @@ from pipeline.download.stage import download
 from pipeline.frames.stage import make_frames
 from pipeline.core.errors import DownloadError
 from pipeline.core.errors import LayoutError
-from pipeline.core.params import Params
+from pipeline.params import Params
 from pipeline.core.store import read_meta
 
 TINY = {"demo": {"train_users": 1, "test_users": 1, "lightings": ["led"], "repeats": 1,

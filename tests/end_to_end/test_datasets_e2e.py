@@ -21,8 +21,8 @@ from pipeline.download.stage import download
 from pipeline.frames.stage import make_frames
 from pipeline.datasets import CIFAR10_DVS, NMNIST, Remote
 from pipeline.core.errors import DownloadError
-from pipeline.core.params import Params
-from pipeline.train.loop import train
+from pipeline.params import Params
+from pipeline.train.stage import train
 
 SLAYER = "nmnist/slayerPytorch_NMNISTsmall"
 

@@ -9,11 +9,11 @@ import tarfile
 import numpy as np
 
 from pipeline import datasets
-from pipeline.core.params import validate_params
+from pipeline.params import validate_params
 from pipeline.download.stage import download
 from pipeline.evaluate.stage import evaluate
 from pipeline.frames.stage import make_frames
-from pipeline.train.loop import train
+from pipeline.train.stage import train
 from pipeline.core.store import read_attrs, read_sample
 from pipeline.frames import integrate
 

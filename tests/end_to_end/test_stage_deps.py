@@ -5,7 +5,7 @@ Code: a stage's ``deps`` must list every project module its script imports, dire
 without importing anything; and no module it does not import, so that touching a module
 reruns exactly the stages that use it.
 
-Params: every leaf param that can change an output (all but ``pipeline.core.params.RUN_ONLY``)
+Params: every leaf param that can change an output (all but ``pipeline.params.RUN_ONLY``)
 belongs to some stage, and no stage lists a run-only knob.
 """
 
@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from imports import PROJECT, ROOT, closure, imported_modules
-from pipeline.core.params import RUN_ONLY, leaf_names
+from pipeline.params import RUN_ONLY, leaf_names
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
@@ -53,10 +53,10 @@ def test_the_closure_sees_imports_inside_functions_and_package_inits(tmp_path):
     assert ROOT / "pipeline" / "io" / "__init__.py" in frames            # from .io import READERS
     assert ROOT / "pipeline" / "io" / "jaer.py" in frames                # through pipeline/io/__init__.py
     src = tmp_path / "m.py"
-    src.write_text("def f():\n    from pipeline.model import fused\n    import pipeline.evaluate.stage\n"
+    src.write_text("def f():\n    from pipeline.model import numba_plif\n    import pipeline.evaluate.stage\n"
                    "class C:\n    from ...io import jaer\n")
     found = imported_modules(src, package="pipeline.cli.preview")
-    assert {"pipeline.model", "pipeline.model.fused", "pipeline.evaluate.stage", "pipeline.io.jaer"} <= found
+    assert {"pipeline.model", "pipeline.model.numba_plif", "pipeline.evaluate.stage", "pipeline.io.jaer"} <= found
 
 
 def test_closures_stay_small():
@@ -66,7 +66,7 @@ def test_closures_stay_small():
     assert not {n for n in names["download"] if n.startswith(("pipeline/io/", "pipeline/frames/"))}
     assert not {n for n in names["frames"] if n.startswith(("pipeline/download/", "pipeline/model/",
                                                             "pipeline/train/"))}
-    assert "pipeline/train/loop.py" not in names["evaluate"]
+    assert "pipeline/train/stage.py" not in names["evaluate"]
 
 
 def leaf_params(stage: dict) -> set[str]:
@@ -90,9 +90,9 @@ def test_check_alone_tracks_the_whole_params_file():
 def test_every_stage_depends_on_its_slice_of_the_checked_params():
     """`check` writes each stage's params, validated, to data/params/<stage>.json and the stage
     depends on that file: a targeted `dvc repro <stage>` runs `check` first. The slice holds
-    exactly the params the stage lists in dvc.yaml (pipeline.core.params.STAGE_SECTIONS), so a
+    exactly the params the stage lists in dvc.yaml (pipeline.params.STAGE_SECTIONS), so a
     param of another stage leaves its bytes alone (test_dvc_pipeline.py runs both)."""
-    from pipeline.core.params import STAGE_SECTIONS, stage_params
+    from pipeline.params import STAGE_SECTIONS, stage_params
 
     assert set(STAGE_SECTIONS) == set(DVC) - {"check"}
     for stage in STAGE_SECTIONS:

@@ -12,7 +12,7 @@ from pipeline.core.events import make_events
 from pipeline.cli.info import describe
 from pipeline.frames.integration import integrate
 from pipeline.io import read_events
-from pipeline.core.params import validate_params
+from pipeline.params import validate_params
 from pipeline.datasets import DatasetSpec
 from pipeline.datasets.spec import Trials
 from pipeline.frames.driver import FrameJob as _FrameJob

@@ -30,7 +30,7 @@ from pipeline.frames.stage import make_frames
 from pipeline.cli.info import describe
 from pipeline.io.cifar import read_cifar_batch
 from pipeline.io.idx import read_idx
-from pipeline.core.params import Params
+from pipeline.params import Params
 from pipeline.core.store import read_meta
 from pipeline.download.unpack import extract
 

@@ -96,8 +96,8 @@ def test_against_naive_reference(mode, n, T):
     np.testing.assert_array_equal(integrate(e, T, mode, sensor_size=(12, 16)), reference(e, T, mode, 12, 16))
 
 
-@pytest.mark.parametrize("field,value,msg", [("x", 16, "x = 16 outside the sensor width 16"),
-                                             ("y", 12, "y = 12 outside the sensor height 12"),
+@pytest.mark.parametrize("field,value,msg", [("x", 16, "x = 16 is outside the sensor width 16"),
+                                             ("y", 12, "y = 12 is outside the sensor height 12"),
                                              ("p", 2, "polarity p = 2")])
 def test_out_of_range_is_rejected_before_indexing(field, value, msg):
     e = ev([(0, 1, 1, 1), (1, 2, 2, 0), (2, 3, 3, 1)])
@@ -259,7 +259,7 @@ CRASHERS = [  # (field, field type, value, message) -- each read or wrote far ou
     ("x", "i1", -128, "x = -128 is negative"),
     ("p", "<i8", -2**40, "polarity p = -1099511627776 is not 0 or 1"),
     ("p", "<i2", -32768, "polarity p = -32768 is not 0 or 1"),
-    ("x", "<u8", 2**64 - 1, "x = 18446744073709551615 outside the sensor width 16"),
+    ("x", "<u8", 2**64 - 1, "x = 18446744073709551615 is outside the sensor width 16"),
     ("y", ">i8", -2**62, "y = -4611686018427387904 is negative"),
     ("x", "<f8", np.nan, "x = nan is not an integer"),
     ("y", "<f8", -np.inf, "y = -inf is not an integer"),
@@ -267,7 +267,7 @@ CRASHERS = [  # (field, field type, value, message) -- each read or wrote far ou
     ("x", "<f8", 2.5, "x = 2.5 is not an integer"),
     ("y", "<f4", 0.1, "y = 0.1 is not an integer"),
     ("x", "<f8", -1.0, "x = -1.0 is negative"),
-    ("x", "<f8", 1e300, "x = 1e+300 outside the sensor width 16"),
+    ("x", "<f8", 1e300, "x = 1e+300 is outside the sensor width 16"),
     ("y", ">f8", -1e19, "y = -1e+19 is negative"),
     ("p", "<f8", np.nan, "polarity p = nan is not an integer"),
     ("p", "<f8", 0.5, "polarity p = 0.5 is not an integer"),

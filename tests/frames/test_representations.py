@@ -216,7 +216,7 @@ def test_outside_the_sensor_names_the_first_bad_event(fn):
             "voxel_grid": lambda: voxel_grid(ev, 2, (2, 5)),
             "binarep": lambda: binarep(ev, 2, 2, (2, 5))}[fn]
     who = "integrate" if fn.endswith("bins") else fn
-    with pytest.raises(ValueError, match=rf"^{who}: event 2: x = 5 outside the sensor width 5$"):
+    with pytest.raises(ValueError, match=rf"^{who}: event 2: x = 5 is outside the sensor width 5$"):
         call()
 
 
@@ -268,7 +268,7 @@ def test_events_in_no_window_are_checked_too():
                       (lambda: integrate(ev, 2, "time_bins", (1, 2)), "integrate"),
                       (lambda: binarep(ev, 1, 2, (1, 2)), "binarep"),
                       (lambda: voxel_grid(ev, 2, (1, 2)), "voxel_grid")):
-        with pytest.raises(ValueError, match=rf"^{who}: event 4: x = 7 outside the sensor width 2$"):
+        with pytest.raises(ValueError, match=rf"^{who}: event 4: x = 7 is outside the sensor width 2$"):
             call()
     late = make_events([0, 1, 2, 3, 1], [0, 1, 0, 1, 0], [0, 0, 0, 0, 0], [0, 1, 1, 0, 1])  # event 4 goes back
     with pytest.raises(ValueError, match=r"^integrate: event 4: timestamps not sorted"):

@@ -35,7 +35,7 @@ from pipeline.core.errors import DownloadError, EventFormatError, LayoutError
 from pipeline.core.events import EVENT_DTYPE
 from pipeline.frames.stage import make_frames
 from pipeline.frames.integration import integrate
-from pipeline.core.source import Archive, read_source
+from pipeline.core.sourcerecord import Archive, read_source
 from pipeline.frames.families.tonic import offline_class, stratified_split, to_events
 from pipeline.download.tonic import calls, wanted
 from pipeline.core.store import read_meta
@@ -591,8 +591,8 @@ def test_shd_audio_frames_have_one_row_and_an_empty_second_channel(tmp_path, off
             assert np.array_equal(f["frames"][i], want) and f["labels"][i] == int(target)
             assert want[:, 0].sum() == events.size
     # the audio frames train the fully-connected PLIF network (model.blocks: 0)
-    from pipeline.core.params import ModelParams, TrainParams
-    from pipeline.train.loop import train
+    from pipeline.params import ModelParams, TrainParams
+    from pipeline.train.stage import train
 
     mp = ModelParams(blocks=0, hidden=16, votes=2, dropout=0.0)
     tp = TrainParams(epochs=1, T_max=1, batch_size=3, protocol="A", threads=1)

@@ -14,7 +14,7 @@ from pipeline.train import distributed
 from pipeline.train.data import H5Frames
 from pipeline.model import loss_fn
 from pipeline.core.device import configure_torch
-from pipeline.train.loop import prepare_model
+from pipeline.train.stage import prepare_model
 from pipeline.train.placement import train_loader
 from tinyframes import CLASSES, MODEL, TRAIN
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core.params import ModelParams, TrainParams
+from pipeline.params import ModelParams, TrainParams
 from pipeline.core.store import FrameWriter
 
 CLASSES = ["a", "b", "c", "d"]

@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 
 from conftest import real_file
-from pipeline.core.params import Params
-from pipeline.core.source import Source, write_source
+from pipeline.params import Params
+from pipeline.core.sourcerecord import SourceRecord, write_source
 from pipeline.frames.integration import integrate
 
 # the real N-MNIST recordings of ../shared/data/real/nmnist/slayerPytorch_NMNISTsmall and their digits
@@ -57,4 +57,4 @@ def assert_matches_tonic(h5, ds, index_of, spec, T, samples, downsample=1):
 
 
 def write_raw_source(raw: Path, name: str, archives=(), expected=None):
-    write_source(raw, Source(name, tuple(archives), expected))
+    write_source(raw, SourceRecord(name, tuple(archives), expected))

@@ -15,14 +15,14 @@ from pipeline.model import (
     PLIF,
     SpikingConvNet,
     build_model,
-    compiled,
+    compile_plif,
     plif_forward,
     plif_multistep,
     resolve_backend,
 )
 from pipeline.core.errors import ParamsError
 from pipeline.model import backends
-from pipeline.core.params import ModelParams
+from pipeline.params import ModelParams
 
 TOL = {torch.float64: {"rtol": 1e-12, "atol": 1e-14}, torch.float32: {"rtol": 1e-4, "atol": 1e-5}}
 
@@ -38,7 +38,7 @@ def run(fn, x, w, learnable=True, **kw):
 
 
 def check(backend, x, w, learnable=True, **kw):
-    if backend == "triton" and not backends.triton_available("cpu"):
+    if backend == "triton" and not backends.runs_on("triton", "cpu"):
         pytest.skip("triton on CPU tensors needs TRITON_INTERPRET=1 (set by conftest without CUDA); "
                     "tests/model/test_triton_plif.py runs it on CUDA")
     s0, g0 = run(plif_multistep, x, w, learnable, **kw)
@@ -101,14 +101,14 @@ def test_resolve_backend():
 
 
 def test_auto_without_triton_is_eager_on_cuda(monkeypatch):
-    monkeypatch.setattr(backends, "triton_plif", None)
+    monkeypatch.setitem(backends.MODULES, "triton", None)
     assert resolve_backend("auto", "cuda") == "eager" and resolve_backend("auto", "cpu") == "numba"
     with pytest.raises(ParamsError, match="triton cannot run on cuda: Triton does not import here"):
         resolve_backend("triton", "cuda")
 
 
 def test_triton_on_cpu_needs_the_interpreter(monkeypatch):
-    monkeypatch.setattr(backends.triton_plif, "INTERPRETED", False)
+    monkeypatch.setattr(backends.MODULES["triton"], "INTERPRETED", False)
     with pytest.raises(ParamsError, match="triton cannot run on cpu: it runs on CUDA, or on the CPU under "
                                           "TRITON_INTERPRET=1"):
         resolve_backend("triton", "cpu")
@@ -127,7 +127,7 @@ def test_layer_dispatches_by_backend(monkeypatch):
 
 def test_empty_input():
     for backend in BACKENDS:
-        if backend == "triton" and not backends.triton_available("cpu"):
+        if backend == "triton" and not backends.runs_on("triton", "cpu"):
             continue
         assert plif_forward(torch.zeros(0, 3), torch.tensor(0.0), backend=backend).shape == (0, 3)
         assert plif_forward(torch.zeros(3, 0), torch.tensor(0.0), backend=backend).shape == (3, 0)
@@ -141,14 +141,14 @@ def test_compile_once_per_shape_not_per_call(capsys):
     w = torch.tensor(0.1, requires_grad=True)
     shapes = [(4, 3, 7), (4, 2, 7)] * 4                     # shapes no other test compiles
     before = counters["stats"]["unique_graphs"]
-    keys = len(compiled.COMPILE_SECONDS)
+    keys = len(compile_plif.COMPILE_SECONDS)
     for shape in shapes:
         x = (torch.randn(shape) + 0.7).requires_grad_()
         s = plif_forward(x, w, backend="compile")
         s.sum().backward()
         assert torch.equal(s, plif_multistep(x, w))
     assert counters["stats"]["unique_graphs"] - before <= 2
-    assert len(compiled.COMPILE_SECONDS) - keys == 2
+    assert len(compile_plif.COMPILE_SECONDS) - keys == 2
     err = capsys.readouterr().err
     assert err.count("plif compile: forward for (4, 3, 7)") == 1 and err.count("forward for (4, 2, 7)") == 1
     assert err.count("plif compile: backward for (4, 3, 7)") == 1
@@ -159,7 +159,7 @@ def test_network_matches_eager(backend):
     torch.manual_seed(4)
     x = torch.rand(2, 4, 2, 8, 8) * 3                       # (B, T, C, H, W)
     labels = torch.tensor([0, 2])
-    if backend == "triton" and not backends.triton_available("cpu"):
+    if backend == "triton" and not backends.runs_on("triton", "cpu"):
         pytest.skip("triton on CPU tensors needs TRITON_INTERPRET=1")
     results = []
     for b in ("eager", backend):

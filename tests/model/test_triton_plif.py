@@ -1,7 +1,7 @@
 """The Triton PLIF kernels (:mod:`pipeline.model.triton_plif`) against the eager reference.
 
 Without a GPU they run in Triton's interpreter on CPU tensors (conftest sets
-``TRITON_INTERPRET=1``), so shapes stay small. Cases the backend table's tests
+``TRITON_INTERPRET=1``), so shapes stay small. Cases the backends' tests
 (tests/model/test_backends.py) do not cover: bf16 and fp16 inputs with a float32 state, blocks
 of neurons cut short, several programs summing the gradient of ``w``, inputs that are not
 contiguous, channels_last layouts, and the choice of ``auto`` on a CUDA device, which must
@@ -14,7 +14,7 @@ import math
 import pytest
 import torch
 
-from pipeline.model import Firing, backends, compiled, plif_multistep
+from pipeline.model import Firing, backends, compile_plif, plif_multistep
 from pipeline.model.triton_plif import BLOCK, plif_multistep_triton
 
 triton_plif = pytest.importorskip("pipeline.model.triton_plif")
@@ -123,7 +123,7 @@ def test_auto_on_a_cuda_device_never_compiles(monkeypatch, tiny_frames, tmp_path
     """The demo's training on a CUDA device (mocked without one: the kernels then run in the
     interpreter on CPU tensors): ``auto`` resolves to ``triton``, and ``torch.compile`` is never
     called (it used to compile every layer shape: seconds each, on every shape)."""
-    from pipeline.train.loop import train
+    from pipeline.train.stage import train
     from tinyframes import CLASSES, MODEL, TRAIN
 
     if DEVICE == "cpu":
@@ -135,7 +135,7 @@ def test_auto_on_a_cuda_device_never_compiles(monkeypatch, tiny_frames, tmp_path
     def no_compile(*a, **k):
         raise AssertionError("torch.compile was called")
     monkeypatch.setattr(torch, "compile", no_compile)
-    monkeypatch.setattr(compiled, "_compiled", None)
+    monkeypatch.setattr(compile_plif, "_compiled", None)
     train_h5, test_h5 = tiny_frames
     tp = TRAIN.model_copy(update={"epochs": 1, "device": DEVICE})
     metrics = train(train_h5, test_h5, CLASSES, MODEL, tp, tmp_path / "models", tmp_path / "log.csv",

@@ -278,8 +278,8 @@ def test_nda_gives_a_third_of_the_samples_a_roll_within_five_48ths():
 
 
 def test_the_training_loop_augments_images_as_one_frame_each():
-    from pipeline.core.params import TrainParams
-    from pipeline.train.loop import augment_batch
+    from pipeline.params import TrainParams
+    from pipeline.train.stage import augment_batch
 
     x = frames(b=8, t=1)[:, 0]                                          # (B, C, H, W) images
     y, idx = torch.arange(8) % CLASSES, torch.arange(8)

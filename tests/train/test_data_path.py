@@ -11,7 +11,7 @@ import torch
 
 from pipeline.train.data import DeviceFrames, H5Frames, narrow_dtype, validation_split
 from pipeline.train.distributed import Context
-from pipeline.core.params import DATA_ON_DEVICE_FRACTION
+from pipeline.params import DATA_ON_DEVICE_FRACTION
 from pipeline.core.store import FIELDS, FrameWriter, meta_bytes, read_frames
 from pipeline.train.placement import data_on_device, device_batches, train_loader
 from tinyframes import TRAIN

@@ -8,8 +8,8 @@ from torch import nn
 
 from pipeline.train.data import validation_split
 from pipeline.train.distributed import GlobalBatchNorm2d, convert_batchnorm
-from pipeline.core.params import TrainParams
-from pipeline.train.loop import better
+from pipeline.params import TrainParams
+from pipeline.train.stage import better
 from pipeline.train.scoring import amp_dtype
 
 

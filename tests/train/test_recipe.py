@@ -12,8 +12,8 @@ from torch import nn
 from pipeline.train.data import paper_split
 from pipeline.model import SpikingConvNet, build_model
 from pipeline.model.network import ConvBN
-from pipeline.core.params import ModelParams, TrainParams, load_params
-from pipeline.train.loop import train
+from pipeline.params import ModelParams, TrainParams, load_params
+from pipeline.train.stage import train
 
 ROOT = Path(__file__).resolve().parents[2]
 EPS = 1e-5

@@ -77,7 +77,7 @@ def test_other_runs_checkpoint_is_not_resumed(tmp_path, change, why):
 def test_a_checkpoint_from_before_the_walk_names_resumes_with_them():
     """A checkpoint whose log counts tau from tau_0 (written before the columns took the network
     walk's names) continues with tau_1...: one header for old and new epochs."""
-    from pipeline.train.loop import renamed_taus
+    from pipeline.train.stage import renamed_taus
 
     old = [{"epoch": 1, "loss": 0.5, "tau_0": 2.0, "tau_1": 1.9}, {"epoch": 2, "loss": 0.4, "tau_0": 1.8, "tau_1": 1.7}]
     assert renamed_taus(old) == [{"epoch": 1, "loss": 0.5, "tau_1": 2.0, "tau_2": 1.9},

@@ -15,12 +15,12 @@ import pytest
 import torch
 
 import pipeline.evaluate.stage
-import pipeline.train.loop
+import pipeline.train.stage
 from pipeline.core.errors import LayoutError
 from pipeline.core.store import FrameWriter
 from pipeline.evaluate.stage import evaluate
 from pipeline.train.data import DeviceFrames, H5Frames
-from pipeline.train.loop import train
+from pipeline.train.stage import train
 from pipeline.train.scoring import on_device
 from tinyframes import CLASSES, MODEL, TRAIN
 
@@ -160,7 +160,7 @@ def assert_trained_on(received: list, want: np.ndarray) -> None:
 
 def run(tmp_path: Path, files, on_device_: bool, monkeypatch) -> tuple[list, Path]:
     train_h5, test_h5 = files[:2]
-    received = recording(monkeypatch, pipeline.train.loop, "prepare_model")
+    received = recording(monkeypatch, pipeline.train.stage, "prepare_model")
     tp = TRAIN.model_copy(update={"epochs": 1, "T_max": 1, "protocol": "A", "batch_size": N_TRAIN,
                                   "data_on_device": on_device_, "device": "cpu"})
     out = tmp_path / f"run-{on_device_}"

@@ -86,7 +86,7 @@ def check_epochs(epochs) -> int:
 def load_augment(params: str | Path):
     """``(ops, seed)`` of a params file's ``train.augment`` and ``train.seed``, the file validated
     as every stage validates it; an empty list is refused (nothing to show)."""
-    from ...core.params import load_params
+    from ...params import load_params
 
     p = load_params(params)
     if not p.train.augment:

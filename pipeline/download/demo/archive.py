@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ...core.atomic import atomic_path
-from ...core.params import DemoParams
+from ...params import DemoParams
 from . import CLASSES
 from .aedat3_write import write_aedat3
 from .gestures import gesture

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...core.errors import LayoutError
-from ...core.params import Params
+from ...params import Params
 from ...datasets.spec import DatasetSpec
 from .base import Family, Item, Unit
 from .eventfiles import EventFilesFamily

@@ -2,9 +2,10 @@
 
 Each split's images are read from the unpacked official files (:mod:`pipeline.io.idx`,
 :mod:`pipeline.io.cifar`) in the official order and checked against the registry (image shape,
-label range). A unit is a block of up to :data:`BLOCK` images of one file; the driver stores
-them as uint8 ``(C, H, W)`` samples (``recording``: the file, ``label_row``: the image's index
-in it, ``n_events``: 0) with the metadata ``image`` (the steps T the network repeats each
+label range). A unit is a block of up to :data:`BLOCK` images of one file; the family has the
+driver store them as they are, :data:`IMAGE_DTYPE` ``(C, H, W)`` samples (``recording``: the
+file, ``label_row``: the image's index in it, ``n_events``: 0), with none of the event frames'
+params (``frames.T`` alone) and the metadata ``image`` (the steps T the network repeats each
 image, its normalisation and training augmentation). Normalisation and augmentation happen in
 training, not here.
 
@@ -27,6 +28,7 @@ from .base import Family, Item, Unit
 
 _IDX_LABELS_HEADER = 8          # magic + one dimension: byte offset of label 0 in an idx file
 BLOCK = 1024                    # images per unit
+IMAGE_DTYPE = np.uint8          # what an image is stored as
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,8 @@ _PARTS: dict[str, Part] = {}     # this process's parsed files, by path
 
 
 class ImagesFamily(Family):
-    stores_images = True
     what = "images"
+    unit = "image"
 
     def splits(self) -> dict[str, list[Unit]]:
         _PARTS.clear()
@@ -130,3 +132,27 @@ class ImagesFamily(Family):
 
     def close(self) -> None:
         _PARTS.clear()
+
+    # what is stored of a sample: the image as it is, not event frames
+
+    def frames_settings(self, fp) -> tuple[dict, dict, dict]:
+        # split_by, representation, downsample, filters do not apply to images
+        return {}, {"T": fp.T}, {}
+
+    def check_job(self, job) -> None:
+        """Nothing to refuse: no frames param applies to images."""
+
+    def sample_shape(self, job) -> tuple[int, ...]:
+        return (self.spec.channels, *self.spec.sensor_size)
+
+    def sample_dtype(self, job) -> np.dtype:
+        return np.dtype(IMAGE_DTYPE)
+
+    def samples(self, unit: Unit, job, encode) -> list[tuple[object, int]]:
+        return [(encode(image), 0) for image in self.read(unit)]
+
+    def warm_up(self, job) -> None:
+        """No kernel to start."""
+
+    def summary_shape(self, job) -> tuple[int, ...]:
+        return tuple(job.shape)

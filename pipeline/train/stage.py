@@ -49,7 +49,7 @@ from tqdm import tqdm
 from ..core.atomic import write_json, write_text
 from ..core.device import configure_torch
 from ..core.errors import LayoutError
-from ..core.params import ModelParams, TrainParams
+from ..params import ModelParams, TrainParams
 from ..datasets.spec import normalisation
 from ..model import SpikingConvNet, build_model, resolve_backend
 from ..model.network import walk

@@ -1,4 +1,5 @@
-"""The fused PLIF (hand-written forward and backward loops) against the reference autograd one."""
+"""The ``numba`` PLIF backend (:mod:`pipeline.model.numba_plif`: hand-written forward and backward
+loops, Numba kernels or torch ops) against the reference autograd one."""
 
 import math
 
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 from pipeline.model import PLIF, Firing, plif_multistep, plif_multistep_fused
-from pipeline.model import fused
+from pipeline.model import numba_plif
 
 
 def both(x, w, detach_reset, backend, v_th=1.0, alpha=2.0):
@@ -67,8 +68,8 @@ def test_threshold_equality_fires_and_tau_other_than_2(backend, dtype):
 
 def test_layer_uses_the_fused_path_and_lif_has_no_w_gradient(monkeypatch):
     calls = []
-    real = fused._FusedPLIF.apply
-    monkeypatch.setattr(fused._FusedPLIF, "apply", lambda *a: calls.append(1) or real(*a))
+    real = numba_plif._FusedPLIF.apply
+    monkeypatch.setattr(numba_plif._FusedPLIF, "apply", lambda *a: calls.append(1) or real(*a))
     x = (torch.randn(5, 2, 8) + 0.8).requires_grad_()
     for learnable in (True, False):
         layer = PLIF(tau0=3.0, learnable=learnable)
@@ -96,7 +97,7 @@ def test_bad_backend():
 
 
 def test_result_does_not_depend_on_the_thread_count():
-    x = torch.randn(6, 3 * fused._BLOCK + 5, dtype=torch.float64) + 0.7
+    x = torch.randn(6, 3 * numba_plif._BLOCK + 5, dtype=torch.float64) + 0.7
     w = torch.tensor(0.2, dtype=torch.float64)
     g = torch.randn_like(x)
     results = []

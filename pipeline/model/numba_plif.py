@@ -1,6 +1,7 @@
-"""A fused PLIF layer: the time loop forward and its reverse loop backward, written by hand.
+"""The ``numba`` PLIF backend: the time loop forward and its reverse loop backward, written by hand
+(fused: one pass over memory each) as Numba kernels.
 
-Same numbers as :func:`pipeline.model.reference.plif_multistep` (the reference, plain autograd),
+Same numbers as :func:`pipeline.model.eager_plif.plif_multistep` (the reference, plain autograd),
 in far fewer passes over memory and with nothing saved but the input: the forward reads ``x``
 once and writes the spikes; the backward, a block of neurons at a time, recomputes the
 block's charged potentials ``h`` into a scratch that stays in cache, then runs the reverse
@@ -13,10 +14,12 @@ neuron, with ``k = sigmoid(w)``::
 
 with the ATan surrogate ``sg(u) = alpha / (2 (1 + (pi/2 alpha u)^2))`` and ``g_w = g_k k (1 - k)``.
 
-On CPU in float32/float64 the loops are Numba kernels over blocks of neurons (parallel over
-blocks, with as many threads as torch uses; ``g_k`` is summed per block in a fixed order, so
-results do not depend on the thread count). Elsewhere (CUDA, half precision) the same loops
-run as torch operations (saving ``h``), still without autograd's per-step graph.
+Where the Numba kernels take the input (CPU float32/float64: the ``numba`` row of
+:data:`pipeline.core.plifbackends.BACKENDS`, read by :func:`kernels_take`) the loops are
+Numba kernels over blocks of neurons (parallel over blocks, with as many threads as torch
+uses; ``g_k`` is summed per block in a fixed order, so results do not depend on the thread
+count). Elsewhere (CPU half precision; CUDA, when called directly) the same loops run as torch
+operations (saving ``h``), still without autograd's per-step graph.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numba
 import numpy as np
 import torch
 
+from ..core import plifbackends
 from .firing import PAPER, Firing
 
 _BLOCK = 4096  # neurons per block: a block's state stays in L1/L2 while the time loop runs
@@ -164,8 +168,10 @@ def _empty(x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(np.empty(tuple(x.shape), dtype=x.numpy().dtype))
 
 
-def _numba_ok(x: torch.Tensor) -> bool:
-    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+def kernels_take(x: torch.Tensor) -> bool:
+    """Whether the Numba kernels take ``x`` (the table's ``numba`` devices and dtypes: CPU
+    float32/float64); any other input runs the same loops as torch operations."""
+    return plifbackends.kernels_take("numba", x.device.type, str(x.dtype).removeprefix("torch."))
 
 
 def _torch_forward(x, k, v_th):
@@ -250,8 +256,8 @@ def plif_multistep_fused(x_seq: torch.Tensor, w: torch.Tensor, firing: Firing = 
     choose (Numba where it applies).
     """
     if backend is None:
-        backend = "numba" if _numba_ok(x_seq) else "torch"
-    elif backend == "numba" and not _numba_ok(x_seq):
+        backend = "numba" if kernels_take(x_seq) else "torch"
+    elif backend == "numba" and not kernels_take(x_seq):
         raise ValueError(f"plif_multistep_fused: the numba backend needs a CPU float32/float64 input, "
                          f"got {x_seq.dtype} on {x_seq.device}")
     elif backend not in ("numba", "torch"):

@@ -1,4 +1,5 @@
-"""The PLIF neuron (Fang et al., ICCV 2021) as plain autograd: the reference every backend equals.
+"""The ``eager`` PLIF backend: the neuron (Fang et al., ICCV 2021) as plain autograd, the
+reference every backend equals.
 
 tau = 1 / sigmoid(w) with one w per layer; each step charges
 ``v <- v + (x - (v - v_reset)) * sigmoid(w)`` (v_reset = 0), fires ``s = [v >= v_th]`` and

@@ -18,14 +18,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..datasets import DATASETS
-from .augmentparams import validate as validate_augment
-from .errors import ParamsError
-from .filterparams import did_you_mean
-from .frameparams import BIN_MODES, N_BITS, REPRESENTATIONS, SPLIT_MODES
-from .filterparams import validate as validate_filters
-from .yamlfile import load as load_yaml
-from .yamlfile import shown
+from .datasets import DATASETS
+from .core.augmentparams import validate as validate_augment
+from .core.errors import ParamsError
+from .core.filterparams import did_you_mean
+from .core.frameparams import BIN_MODES, N_BITS, REPRESENTATIONS, SPLIT_MODES
+from .core.plifbackends import BACKEND_CHOICES
+from .core.filterparams import validate as validate_filters
+from .core.yamlfile import load as load_yaml
+from .core.yamlfile import shown
 
 #: Leaf params that cannot change any output, so no stage depends on them.
 RUN_ONLY = frozenset({
@@ -186,11 +187,12 @@ class ModelParams(_Section):
     # BatchNorm in training: per_step normalises each time step with its own batch statistics
     # (the paper's code runs the network one step at a time); joint over all T x B (SpikingJelly 2)
     bn: Literal["per_step", "joint"] = "joint"
-    # the PLIF layer's implementation (pipeline.model.backends): eager (autograd through the time
-    # loop: the reference), numba (fused CPU kernels), triton (fused GPU kernels), compile (the
-    # reference loop through torch.compile, one compilation per layer shape), auto (numba on CPU,
-    # triton on CUDA); all give the reference's spikes, gradients to fp32 rounding
-    backend: Literal["auto", "numba", "triton", "compile", "eager"] = "auto"
+    # the PLIF layer's implementation, one of the table pipeline.core.plifbackends.BACKENDS: eager
+    # (autograd through the time loop: the reference), numba (fused CPU kernels), compile (the
+    # reference loop through torch.compile, one compilation per layer shape), triton (fused GPU
+    # kernels), auto (numba on CPU, triton on CUDA); all give the reference's spikes, gradients
+    # to fp32 rounding
+    backend: Literal[BACKEND_CHOICES] = "auto"
 
 
 class TrainParams(_Section):

@@ -1,7 +1,8 @@
-"""The reference PLIF loop through ``torch.compile`` (Inductor): fused Triton kernels on CUDA,
-C++ loops on CPU, and the backward derived by AOTAutograd from the same graph.
+"""The ``compile`` PLIF backend: the reference loop through ``torch.compile`` (Inductor): fused
+Triton kernels on CUDA, C++ loops on CPU, and the backward derived by AOTAutograd from the same
+graph.
 
-What is traced: the time loop of :func:`pipeline.model.reference.plif_multistep` with the
+What is traced: the time loop of :func:`pipeline.model.eager_plif.plif_multistep` with the
 ATan surrogate (:class:`~pipeline.model.surrogate.ATanSpike`, which Dynamo traces whole:
 ``fullgraph=True`` makes any graph break an error), unrolled over T. ``k = sigmoid(w)`` is
 computed outside, in eager mode, so the compiled loop sees the very ``k`` the reference
@@ -25,7 +26,7 @@ import time
 import torch
 
 from .firing import PAPER, Firing
-from .reference import plif_loop
+from .eager_plif import plif_loop
 
 RECOMPILE_LIMIT = 256           # graphs of the compiled loop per process, at most
 COMPILE_SECONDS: dict[tuple, dict[str, float]] = {}   # key (see _key) -> {"forward": s, "backward": s}
@@ -34,7 +35,7 @@ _compiled = None                # the torch.compile'd loop, made on first use
 
 
 def compiled_loop():
-    """The compiled :func:`~pipeline.model.reference.plif_loop` (compiled on the first call of each shape)."""
+    """The compiled :func:`~pipeline.model.eager_plif.plif_loop` (compiled on the first call of each shape)."""
     global _compiled
     if _compiled is None:
         _compiled = torch.compile(plif_loop, dynamic=False, fullgraph=True)
@@ -66,7 +67,7 @@ def _time_first_backward(s: torch.Tensor, key: tuple) -> None:
 
 
 def plif_multistep_compiled(x_seq: torch.Tensor, w: torch.Tensor, firing: Firing = PAPER) -> torch.Tensor:
-    """Spikes ``(T, ...)`` of a PLIF layer, as :func:`~pipeline.model.reference.plif_multistep`,
+    """Spikes ``(T, ...)`` of a PLIF layer, as :func:`~pipeline.model.eager_plif.plif_multistep`,
     through ``torch.compile``."""
     if x_seq.shape[0] == 0 or x_seq[0].numel() == 0:
         return torch.zeros_like(x_seq)
