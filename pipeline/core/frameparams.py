@@ -57,6 +57,16 @@ def representation(attrs: dict) -> str:
     return str(attrs.get("representation") or "counts")
 
 
+def values_kind(attrs: dict, where="") -> str:
+    """What kind of numbers a frames file with metadata ``attrs`` holds, as the messages name it
+    and as train and test frames (or a model and its test frames) must agree on it: the
+    representation, with ``n_bits`` for Bina-Rep (``binarep (n_bits 4)``). Checked as
+    :func:`input_scale` checks it (a LayoutError naming ``where``)."""
+    scale = input_scale(attrs, where)
+    kind = representation(attrs)
+    return kind if scale is None else f"{kind} (n_bits {attrs.get('n_bits')})"
+
+
 def input_scale(attrs: dict, where="") -> float | None:
     """What the stored values of a frames file with metadata ``attrs`` are divided by before
     the network sees them: ``2**n_bits - 1`` for Bina-Rep codes

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from ..core.atomic import write_json, write_text
 from ..core.device import configure_torch, pick_device
 from ..core.errors import DamagedFileError, LayoutError, ParamsError
-from ..core.frameparams import REAL_VALUED, input_scale, representation
+from ..core.frameparams import REAL_VALUED, representation, values_kind
 from ..params import ModelParams
 from ..core.store import read_attrs
 from ..model import build_model, resolve_backend
@@ -90,14 +90,11 @@ def check_representation(cfg: dict, model_path, test_h5) -> str:
     same ``n_bits``: else a LayoutError naming both."""
     trained = cfg.get("frames_attrs") or {}
     attrs = read_attrs(test_h5)
-    want, got = (representation(trained), input_scale(trained, model_path)), (representation(attrs),
-                                                                              input_scale(attrs, test_h5))
+    want, got = values_kind(trained, model_path), values_kind(attrs, test_h5)
     if want != got:
-        def what(kind, scale, a):
-            return kind + (f" (n_bits {a.get('n_bits')})" if scale is not None else "")
-        raise LayoutError(f"{test_h5} holds {what(*got, attrs)} frames but {model_path} was trained on "
-                          f"{what(*want, trained)}: rerun the frames stage, or train on these frames")
-    return want[0]
+        raise LayoutError(f"{test_h5} holds {got} frames but {model_path} was trained on {want}: "
+                          "rerun the frames stage, or train on these frames")
+    return representation(trained)
 
 
 def confusion(labels: np.ndarray, preds: np.ndarray, n: int) -> np.ndarray:

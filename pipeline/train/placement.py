@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 
 from ..core.errors import LayoutError
+from ..core.frameparams import values_kind
 from ..params import DATA_ON_DEVICE_FRACTION, TrainParams
 from .data import DeviceFrames, H5Frames, paper_split, seed_worker, validation_split
 from .distributed import Context
@@ -67,12 +68,10 @@ class Feed:
 def same_representation(data: H5Frames, test: H5Frames) -> None:
     """Refuse a test file whose frames are not the training file's kind of numbers: another
     representation, or Bina-Rep codes of another ``n_bits`` (a LayoutError naming both)."""
-    if (data.representation, data.scale) != (test.representation, test.scale):
-        def what(d: H5Frames) -> str:
-            bits = f", n_bits {d.attrs.get('n_bits')}" if d.scale is not None else ""
-            return f"{d.path} holds {d.representation}{bits}"
-        raise LayoutError(f"{what(data)} but {what(test)}: train and test frames must be made alike "
-                          "(rerun the frames stage)")
+    ours, theirs = values_kind(data.attrs, data.path), values_kind(test.attrs, test.path)
+    if ours != theirs:
+        raise LayoutError(f"{data.path} holds {ours} but {test.path} holds {theirs}: train and test frames "
+                          "must be made alike (rerun the frames stage)")
 
 
 def hold_out(data: H5Frames, tp: TrainParams, path) -> tuple[np.ndarray, np.ndarray]:

@@ -204,7 +204,7 @@ def test_train_and_evaluate_refuse_frames_of_another_kind(tmp_path, monkeypatch)
     vox = voxel_files(tmp_path / "vox")
     mixed = binarep_files(tmp_path / "bin", 3, test_bits=4)
     tp = TRAIN.model_copy(update={"epochs": 1, "T_max": 1, "protocol": "A", "device": "cpu"})
-    with pytest.raises(LayoutError, match=r"holds binarep, n_bits 3 but .*test.h5 holds binarep, n_bits 4"):
+    with pytest.raises(LayoutError, match=r"holds binarep \(n_bits 3\) but .*test.h5 holds binarep \(n_bits 4\)"):
         train(mixed[0], mixed[1], CLASSES, MODEL, tp, tmp_path / "m", tmp_path / "l.csv", tmp_path / "t.json")
     _, out = run(tmp_path, vox, False, monkeypatch)
     with pytest.raises(LayoutError, match=r"holds binarep \(n_bits 4\) frames but .* was trained on voxel_grid"):
