@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputPathError
+from .filekind import file_kind
 
 
 def temp_sibling(path: Path) -> Path:
@@ -56,15 +57,6 @@ def remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-#: what :func:`check_target` calls each kind of thing it finds (``stat`` mode tests)
-_KINDS = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-
-
-def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
 def _shown(path: str | os.PathLike) -> str:
@@ -107,7 +99,7 @@ def check_target(path: str | os.PathLike, kind: str | None = "file", what: str =
     except NotADirectoryError:
         st = None                          # something above is a file: said below
     if st is not None:
-        found = _kind(st.st_mode)
+        found = file_kind(st.st_mode)
         link = f" (a symbolic link to {os.path.realpath(p)})" if p.is_symlink() else ""
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
             raise refuse(f"exists and is {found}{link}, not a regular file or folder: not replaced")
@@ -124,7 +116,7 @@ def check_target(path: str | os.PathLike, kind: str | None = "file", what: str =
         except OSError:
             break                          # unreadable: let the write say why
         if not stat.S_ISDIR(st.st_mode):
-            raise refuse(f"{parent} is {_kind(st.st_mode)}, not a folder")
+            raise refuse(f"{parent} is {file_kind(st.st_mode)}, not a folder")
         break
     return p
 

@@ -38,6 +38,7 @@ from ruamel.yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .errors import ParamsError
+from .filekind import file_kind
 
 MAX_DEPTH = 64            # collections within collections
 MAX_BYTES = 1 << 20       # no params or lock file comes near this (the demo's params.yaml: 4 KB)
@@ -176,14 +177,8 @@ def loads(text: str, where: str, error=ParamsError):
         raise error(f"{where}: not valid YAML here ({' '.join(str(e).split())[:200]})") from None
 
 
-_KINDS = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
-
-
 def _not_regular(mode: int) -> str | None:
-    if stat.S_ISREG(mode):
-        return None
-    return next((name for test, name in _KINDS if test(mode)), "an unknown kind of file")
+    return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def read_bounded(path: str | Path, error=ParamsError, limit: int = MAX_BYTES) -> bytes:

@@ -351,7 +351,7 @@ def test_hostile_params_text_is_one_line(tmp_path):
     os.mkfifo(fifo)
     expected = {huge: f"{huge}: frames.T: an integer of 5000 digits (line ",
                 Path("/dev/zero"): "/dev/zero: a character device, not a regular file",
-                fifo: f"{fifo}: a named pipe, not a regular file"}
+                fifo: f"{fifo}: a FIFO (named pipe), not a regular file"}
     for path, start in expected.items():
         r = check_child(path, timeout=30, memory=2 << 30)
         assert r.returncode == 1 and "Traceback" not in r.stderr, (path, r.stderr[-2000:])

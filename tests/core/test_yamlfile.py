@@ -146,8 +146,8 @@ def test_only_regular_files_are_read(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(fifo), "/dev/zero", str(tmp_path)], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.splitlines() == [f"{fifo}: a named pipe, not a regular file (a YAML file here must be one)",
+    assert r.stdout.splitlines() == [f"{fifo}: a FIFO (named pipe), not a regular file (a YAML file here must be one)",
                                      "/dev/zero: a character device, not a regular file (a YAML file here must be one)",
-                                     f"{tmp_path}: a directory, not a regular file (a YAML file here must be one)"]
+                                     f"{tmp_path}: a folder, not a regular file (a YAML file here must be one)"]
     with pytest.raises(PipelineError, match="cannot read it"):
         load(tmp_path / "missing.yaml", PipelineError)
