@@ -8,8 +8,15 @@ The checks hold each result against what the test itself set up (the FIFO it mad
 it filled, the layer counts of a network worked out by hand), not against the code's output.
 Children that could allocate without bound on the code before these checks run under an
 address-space limit, so they fail fast instead of filling the machine.
+
+Each command's contract is held in a child process at least once; its other cases call
+``pipeline.cli.main.main`` in this process (``run_here``: the same exit status, stdout and
+stderr, a traceback or a warning landing on stderr as in a child), since every child pays for
+its imports (torch: ~3 s, with export's and report's).
 """
 
+import contextlib
+import io
 import json
 import os
 import resource
@@ -17,6 +24,8 @@ import stat
 import subprocess
 import sys
 import time
+import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +54,41 @@ def run(*args, module="pipeline", cwd=None, limit_as=None, timeout=120):
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd or ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout,
                           preexec_fn=limit if limit_as else None)
+
+
+def run_here(*args, cwd=None) -> subprocess.CompletedProcess:
+    """``run(*args)``'s result, from ``pipeline.cli.main.main`` called in this process (in ``cwd``,
+    by default the project, as a child would be): the exit status as ``sys.exit(main())`` gives
+    it, stdout and stderr, with what a child would add to stderr: an uncaught exception's
+    traceback (status 1) and the warnings Python shows by default."""
+    from pipeline.cli.main import main
+
+    argv = [str(a) for a in args]
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")            # Python's own default filters, as in a child
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=category)
+        try:
+            os.chdir(cwd or ROOT)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    status = main(argv)
+                except SystemExit as e:
+                    status = e.code
+                    if isinstance(status, str):     # sys.exit("message"): printed, status 1
+                        print(status, file=sys.stderr)
+                        status = 1
+                    status = status or 0
+                except BaseException:
+                    traceback.print_exc()
+                    status = 1
+        finally:
+            os.chdir(here)
+    stderr = err.getvalue() + "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line)
+                                      for w in caught)
+    return subprocess.CompletedProcess(["python", "-m", "pipeline", *argv], status, out.getvalue(), stderr)
 
 
 def one_line(r, status: int, *words) -> str:
@@ -120,14 +164,14 @@ def model_file(tmp_path_factory) -> Path:
 ])
 def test_export_refuses_an_output_that_is_not_a_file(tmp_path, model_file, kind, words):
     out, unchanged = hostile(tmp_path, kind)
-    r = run("export", "--nir", "--model", model_file, "--out", out)
+    r = (run if kind == "fifo" else run_here)("export", "--nir", "--model", model_file, "--out", out)
     one_line(r, 1, "export", f"--out {shown(out)}", *words)
     assert r.stdout == "" and unchanged()
     assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name]
 
 
 def test_export_refuses_a_file_name_ending_in_a_separator(tmp_path, model_file):
-    r = run("export", "--nir", "--model", model_file, "--out", f"{tmp_path / 'new'}{os.sep}")
+    r = run_here("export", "--nir", "--model", model_file, "--out", f"{tmp_path / 'new'}{os.sep}")
     one_line(r, 1, "separator")
     assert list(tmp_path.iterdir()) == []       # was a file named new
 
@@ -136,7 +180,7 @@ def test_export_still_replaces_a_regular_file_and_a_link_to_one(tmp_path, model_
     (tmp_path / "old.nir").write_bytes(b"old")
     (tmp_path / "link.nir").symlink_to(tmp_path / "old.nir")
     for out in ("old.nir", "link.nir"):
-        r = run("export", "--nir", "--model", model_file, "--out", tmp_path / out)
+        r = run_here("export", "--nir", "--model", model_file, "--out", tmp_path / out)
         assert r.returncode == 0, r.stderr
         assert (tmp_path / out).is_file() and not (tmp_path / out).is_symlink()
         assert (tmp_path / out).read_bytes()[:4] == b"\x89HDF"           # NIR graphs are HDF5 files
@@ -171,7 +215,7 @@ def write_events(path: Path, n=2000, H=128, W=128) -> Path:
 def test_preview_refuses_an_out_folder_that_is_not_one(tmp_path, kind, words):
     h5 = write_h5(tmp_path / "in" / "train.h5")
     out, unchanged = hostile(tmp_path, kind)
-    r = run("preview", h5, "--out", out, cwd=tmp_path)
+    r = (run if kind == "fifo" else run_here)("preview", h5, "--out", out, cwd=tmp_path)
     one_line(r, 1, "preview", f"--out {shown(out)}", *words)
     assert unchanged() and sorted(p.name for p in tmp_path.glob("*.png")) == []
 
@@ -179,7 +223,7 @@ def test_preview_refuses_an_out_folder_that_is_not_one(tmp_path, kind, words):
 @pytest.mark.parametrize("name", ["../x", "sub/x", "..", ".", ""])
 def test_preview_name_must_be_a_plain_file_name(tmp_path, name):
     h5 = write_h5(tmp_path / "train.h5")
-    r = run("preview", h5, "--out", tmp_path / "out", "--name", name)
+    r = (run if name == "../x" else run_here)("preview", h5, "--out", tmp_path / "out", "--name", name)
     one_line(r, 1, "--name", repr(name))
     assert not (tmp_path / "out").exists()      # was: written as .._x.png, sub_x.png, ...png, ..png, .png
 
@@ -192,7 +236,7 @@ def test_preview_refuses_an_output_file_that_is_not_a_file(tmp_path, kind, suffi
     out.mkdir()
     target, unchanged = hostile(out, kind)
     os.rename(target, out / f"x{suffix}")
-    r = run("preview", h5, "--out", out, "--name", "x")
+    r = (run if (kind, suffix) == ("fifo", ".png") else run_here)("preview", h5, "--out", out, "--name", "x")
     one_line(r, 1, str(out / f"x{suffix}"), "character device" if kind == "device" else "FIFO")
     assert sorted(p.name for p in out.iterdir()) == [f"x{suffix}"]      # nothing partial: no PNG without its GIF
     assert is_fifo(out / f"x{suffix}") if kind == "fifo" else os.readlink(out / f"x{suffix}") == os.devnull
@@ -203,7 +247,7 @@ def test_preview_refuses_an_output_file_that_is_not_a_file(tmp_path, kind, suffi
 @pytest.mark.parametrize("fps", ["0", "-1", "nan", "inf", "1e-9", "1000", "x"])
 def test_preview_fps_is_a_usage_error_in_one_line(tmp_path, fps):
     h5 = write_h5(tmp_path / "train.h5")
-    r = run("preview", h5, "--out", tmp_path / "out", "--fps", fps)
+    r = (run if fps == "0" else run_here)("preview", h5, "--out", tmp_path / "out", "--fps", fps)
     one_line(r, 2, "preview", "--fps", fps)
     assert not (tmp_path / "out").exists()
 
@@ -213,7 +257,8 @@ def test_preview_fps_in_range_still_sets_the_gif_delay(tmp_path):
 
     h5 = write_h5(tmp_path / "train.h5")
     for fps, ms in (("50", 20), ("0.5", 2000)):            # a GIF delay is 1000 / fps ms
-        r = run("preview", h5, "--out", tmp_path / "out", "--fps", fps, "--name", f"f{fps}")
+        r = (run if fps == "50" else run_here)("preview", h5, "--out", tmp_path / "out", "--fps", fps,
+                                               "--name", f"f{fps}")
         assert r.returncode == 0, r.stderr
         with Image.open(tmp_path / "out" / f"f{fps}.gif") as im:
             assert im.info["duration"] == ms
@@ -259,8 +304,11 @@ def workspace(folder: Path, costs: dict | None = None, log: str = LOG) -> Path:
     return folder
 
 
-def report(root: Path, out, *more, cwd=None, timeout=120):
-    return run("report", "--root", root, "--out", out, "--no-experiments", *more, cwd=cwd, timeout=timeout)
+def report(root: Path, out, *more, cwd=None, child=False):
+    """``python -m pipeline report``, in this process (``run_here``) or, with ``child``, in a child."""
+    if child:
+        return run("report", "--root", root, "--out", out, "--no-experiments", *more, cwd=cwd)
+    return run_here("report", "--root", root, "--out", out, "--no-experiments", *more, cwd=cwd)
 
 
 @pytest.mark.parametrize("kind, words", [
@@ -272,7 +320,7 @@ def report(root: Path, out, *more, cwd=None, timeout=120):
 def test_report_refuses_an_out_that_is_not_a_folder(tmp_path, kind, words):
     ws = workspace(tmp_path / "ws")
     out, unchanged = hostile(tmp_path, kind)
-    r = report(ws, out, cwd=tmp_path)
+    r = report(ws, out, cwd=tmp_path, child=kind == "fifo")
     one_line(r, 1, "report", f"--out {shown(out)}", *words)
     assert unchanged()
 
@@ -377,7 +425,7 @@ def test_report_caps_the_layers_it_draws(tmp_path, drawn):
     the first 64 and say so, in the figure and in the report's notes."""
     ws = workspace(tmp_path / "ws", layers(10_000))
     t0 = time.monotonic()
-    r = report(ws, tmp_path / "out", timeout=60)
+    r = report(ws, tmp_path / "out")
     took = time.monotonic() - t0
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
     assert took < 30, took
@@ -425,7 +473,7 @@ def test_summary_of_an_8_gib_network_allocates_nothing(tmp_path):
                         "neuron": "plif", "pooling": "max"}}
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump(params), encoding="utf-8")
-    assert run("check", path).returncode == 0
+    assert run_here("check", path).returncode == 0
     t0 = time.monotonic()
     r = run("summary", path, limit_as=LIMIT_AS, timeout=60)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]

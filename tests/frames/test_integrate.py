@@ -235,22 +235,40 @@ def test_minus_one_is_refused(ftype, field, msg):
         one_line_error(lambda: integrate(e, 2, mode, sensor_size=(12, 16)), "event 1: " + msg)
 
 
-def run_isolated(tmp_path, e, T=2, sensor_size=(12, 16)):
-    """Call integrate in both modes in a fresh interpreter (an out-of-bounds access must fail the
-    test, not kill pytest); returns {mode: "ok <sum>" or "ValueError: <message>"}."""
-    np.save(tmp_path / "events.npy", e)
+def run_isolated(folder, cases):
+    """Call integrate in both modes on each ``(events, T, sensor_size)`` of ``cases`` in a fresh
+    interpreter (an out-of-bounds access must fail the test, not kill pytest); returns, per case,
+    {mode: "ok <sum>" or "ValueError: <message>"}. All cases share one interpreter (each start
+    loads Numba's cached kernels, ~2 s); if it dies, each case runs again in its own, so the crash
+    is the result of the case that crashed: {"crashed": "exit <status>: <stderr>"}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "events.npz", *[e for e, _, _ in cases])
     code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r})\n"
             "import numpy as np\nfrom pipeline.frames.integration import integrate\n"
-            f"e = np.load({str(tmp_path / 'events.npy')!r})\nres = {{}}\n"
-            "for mode in ('number', 'time'):\n"
-            "    try:\n"
-            f"        res[mode] = 'ok %d' % integrate(e, {T}, mode, sensor_size={sensor_size!r}).sum()\n"
-            "    except ValueError as err:\n"
-            "        res[mode] = 'ValueError: %s' % err\n"
-            "print(json.dumps(res))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"integrate crashed (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    return json.loads(proc.stdout.splitlines()[-1])
+            f"cases = {[(k, T, tuple(s)) for k, (_, T, s) in enumerate(cases)]!r}\n"
+            f"arrays = np.load({str(folder / 'events.npz')!r})\nout = []\n"
+            "for k, T, sensor_size in cases if len(sys.argv) < 2 else [cases[int(sys.argv[1])]]:\n"
+            "    e, res = arrays['arr_%d' % k], {}\n"
+            "    for mode in ('number', 'time'):\n"
+            "        try:\n"
+            "            res[mode] = 'ok %d' % integrate(e, T, mode, sensor_size=sensor_size).sum()\n"
+            "        except ValueError as err:\n"
+            "            res[mode] = 'ValueError: %s' % err\n"
+            "    out.append(res)\n"
+            "print(json.dumps(out))\n")
+
+    def child(*which):
+        return subprocess.run([sys.executable, "-c", code, *which], capture_output=True, text=True, timeout=300)
+
+    proc = child()
+    if proc.returncode == 0:
+        return json.loads(proc.stdout.splitlines()[-1])
+    results = []
+    for k in range(len(cases)):
+        proc = child(str(k))
+        results.append(json.loads(proc.stdout.splitlines()[-1])[0] if proc.returncode == 0 else
+                       {"crashed": f"integrate crashed (exit {proc.returncode}): {proc.stderr[-2000:]}"})
+    return results
 
 
 CRASHERS = [  # (field, field type, value, message) -- each read or wrote far out of bounds before
@@ -272,38 +290,65 @@ CRASHERS = [  # (field, field type, value, message) -- each read or wrote far ou
     ("p", "<f8", np.nan, "polarity p = nan is not an integer"),
     ("p", "<f8", 0.5, "polarity p = 0.5 is not an integer"),
 ]
+BAD_TIMESTAMPS = [("<f8", np.nan, "t = nan is not an integer"),
+                  ("<f8", np.inf, "t = inf is not an integer"),
+                  ("<f8", 2.5, "t = 2.5 is not an integer"),
+                  ("<f8", 1e300, "t = 1e+300 is outside the int64 range"),
+                  ("<u8", 2**63, "t = 9223372036854775808 is outside the int64 range")]
 
 
-@pytest.mark.parametrize("field,ftype,value,msg", CRASHERS, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CRASHERS])
-def test_bad_values_are_refused_without_crashing(tmp_path, field, ftype, value, msg):
+def one_bad_value(field, ftype, value):
+    """Three events, the second with ``field`` = ``value`` of type ``ftype``."""
     e = typed([(0, 1, 1, 1), (1, 2, 2, 0), (2, 3, 3, 1)], with_field(TONIC, field, ftype))
     e[field][1] = value
-    res = run_isolated(tmp_path, e)
-    assert res == {"number": f"ValueError: integrate: event 1: {msg}",
-                   "time": f"ValueError: integrate: event 1: {msg}"}
+    return e
 
 
-@pytest.mark.parametrize("ftype,value,msg", [("<f8", np.nan, "t = nan is not an integer"),
-                                             ("<f8", np.inf, "t = inf is not an integer"),
-                                             ("<f8", 2.5, "t = 2.5 is not an integer"),
-                                             ("<f8", 1e300, "t = 1e+300 is outside the int64 range"),
-                                             ("<u8", 2**63, "t = 9223372036854775808 is outside the int64 range")])
-def test_bad_timestamps_are_refused(tmp_path, ftype, value, msg):
-    e = typed([(0, 1, 1, 1), (1, 2, 2, 0), (2, 3, 3, 1)], with_field(TONIC, "t", ftype))
-    e["t"][1] = value
-    res = run_isolated(tmp_path, e)
-    assert res == {"number": f"ValueError: integrate: event 1: {msg}", "time": f"ValueError: integrate: event 1: {msg}"}
-
-
-def test_first_bad_event_in_file_order_across_fields(tmp_path):
+def first_bad_cases():
+    """test_first_bad_event_in_file_order_across_fields's events: (events, sensor_size, message)."""
     dtype = with_field(with_field(TONIC, "t", "<f8"), "x", "<f8")
     e = typed([(0, 0, 0, 0), (1, 0, 0, 0), (2, 0, 0, 0), (3, 0, 0, 0)], dtype)
     e["x"][1], e["t"][2] = np.nan, np.nan            # NaN x crashed the old kernels: in a subprocess
-    msg = "ValueError: integrate: event 1: x = nan is not an integer"
-    assert run_isolated(tmp_path, e, sensor_size=(4, 4)) == {"number": msg, "time": msg}
+    first = e.copy()
     e["x"][1], e["t"][2], e["x"][3] = 0, 0.5, 99
-    msg = "ValueError: integrate: event 2: t = 0.5 is not an integer"
-    assert run_isolated(tmp_path, e, sensor_size=(4, 4)) == {"number": msg, "time": msg}
+    return [(first, (4, 4), "ValueError: integrate: event 1: x = nan is not an integer"),
+            (e, (4, 4), "ValueError: integrate: event 2: t = 0.5 is not an integer")]
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory):
+    """run_isolated's result for each case of this module's subprocess tests, in one interpreter:
+    {("value", i): CRASHERS[i]'s, ("t", i): BAD_TIMESTAMPS[i]'s, ("first", i): first_bad_cases()[i]'s}."""
+    keys, cases = [], []
+    for i, (field, ftype, value, _) in enumerate(CRASHERS):
+        keys.append(("value", i))
+        cases.append((one_bad_value(field, ftype, value), 2, (12, 16)))
+    for i, (ftype, value, _) in enumerate(BAD_TIMESTAMPS):
+        keys.append(("t", i))
+        cases.append((one_bad_value("t", ftype, value), 2, (12, 16)))
+    for i, (e, sensor_size, _) in enumerate(first_bad_cases()):
+        keys.append(("first", i))
+        cases.append((e, 2, sensor_size))
+    return dict(zip(keys, run_isolated(tmp_path_factory.mktemp("isolated"), cases)))
+
+
+@pytest.mark.parametrize("i", range(len(CRASHERS)), ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CRASHERS])
+def test_bad_values_are_refused_without_crashing(isolated, i):
+    msg = CRASHERS[i][3]
+    assert isolated[("value", i)] == {"number": f"ValueError: integrate: event 1: {msg}",
+                                      "time": f"ValueError: integrate: event 1: {msg}"}
+
+
+@pytest.mark.parametrize("i", range(len(BAD_TIMESTAMPS)), ids=[f"{c[0]}-{c[1]}" for c in BAD_TIMESTAMPS])
+def test_bad_timestamps_are_refused(isolated, i):
+    msg = BAD_TIMESTAMPS[i][2]
+    assert isolated[("t", i)] == {"number": f"ValueError: integrate: event 1: {msg}",
+                                  "time": f"ValueError: integrate: event 1: {msg}"}
+
+
+def test_first_bad_event_in_file_order_across_fields(isolated):
+    for i, (_, _, msg) in enumerate(first_bad_cases()):
+        assert isolated[("first", i)] == {"number": msg, "time": msg}
 
 
 def test_time_mode_with_timestamps_spanning_the_int64_range():

@@ -14,6 +14,7 @@ as it would be on two machines whose host names sort that way.
 import csv
 import io
 import json
+import shutil
 import socket
 import subprocess
 
@@ -74,7 +75,7 @@ def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("nodes")
     data = write_dataset(root / "data")
     return {name: make_workspace(root / name, data, epochs=EPOCHS, T_max=EPOCHS)
-            for name in ("one_machine", "a0", "a1", "b0", "b1", "c0", "c1")}
+            for name in ("one_machine", "a0", "a1", "k0", "k1")}
 
 
 @pytest.fixture(scope="module")
@@ -103,18 +104,27 @@ def test_two_nodes_learn_what_two_processes_on_one_machine_learn(folders, uninte
     assert not (b / "models").exists() and not (b / "results").exists() and not (b / "checkpoints").exists()
 
 
+@pytest.fixture(scope="module")
+def killed(folders):
+    """The two nodes' folders after a run whose second node was killed in epoch 3 (the same
+    run for both restarts below: each restarts from its own copy of the folders)."""
+    k0, k1 = folders["k0"], folders["k1"]
+    # the second node's rank reads 14 training and 2 validation samples an epoch: 37 is in epoch 3
+    codes, outs = two_nodes([k0, k1], "killed", last_args=[HELPERS / "kill_after.py", 37])
+    assert codes[1] != 0 and codes[0] != 0, outs[1][-2000:]                 # both agents stop
+    assert "SIGKILL" in outs[1]
+    ckpt = torch.load(k0 / "checkpoints" / "train.pt", weights_only=True)
+    assert ckpt["epoch"] == 2 and not (k0 / "models" / "model.pt").exists()
+    return k0, k1
+
+
 @pytest.mark.parametrize("swap", [False, True], ids=["same-ranks", "rank-0-moves"])
-def test_a_node_killed_mid_epoch_resumes_from_the_checkpoint(folders, uninterrupted, swap):
+def test_a_node_killed_mid_epoch_resumes_from_the_checkpoint(killed, uninterrupted, folders, swap, tmp_path):
     """Killed in epoch 3, then both nodes started again. With ``rank-0-moves`` the restart
     gives global rank 0 to the other node, whose folder has no checkpoint: the run resumes from
     the first node's all the same, and the outputs are written on the second node."""
-    b0, b1 = (folders["c0"], folders["c1"]) if swap else (folders["b0"], folders["b1"])
-    # the second node's rank reads 14 training and 2 validation samples an epoch: 37 is in epoch 3
-    codes, outs = two_nodes([b0, b1], "killed", last_args=[HELPERS / "kill_after.py", 37])
-    assert codes[1] != 0 and codes[0] != 0, outs[1][-2000:]                 # both agents stop
-    assert "SIGKILL" in outs[1]
-    ckpt = torch.load(b0 / "checkpoints" / "train.pt", weights_only=True)
-    assert ckpt["epoch"] == 2 and not (b0 / "models" / "model.pt").exists()
+    b0, b1 = (shutil.copytree(k, tmp_path / k.name, symlinks=True) for k in killed)
+    assert (b0 / "checkpoints" / "train.pt").is_file() and not (b1 / "checkpoints" / "train.pt").exists()
     codes, outs = two_nodes([b0, b1], "restarted", swap=swap)
     assert codes == [0, 0], "\n".join(o[-3000:] for o in outs)
     main, other = (b1, b0) if swap else (b0, b1)

@@ -13,7 +13,7 @@ import torch
 
 from pipeline.core.picklecheck import check_pickle
 from pipeline.train.checkpoint import PICKLE_LIMITS, atomic_save, load_checked, load_resumable
-from workspace import ROOT, HELPERS, run
+from workspace import ROOT, HELPERS, make_workspace, run
 from damage import DEEP_KEY, with_pickle
 
 STAGE = ROOT / "stages" / "train.py"
@@ -38,11 +38,18 @@ def outputs(folder: Path) -> dict:
             "log": [r[:seconds] + r[seconds + 1:] for r in log]}
 
 
-def test_killed_run_resumes_to_the_uninterrupted_result(train_workspace):
-    whole, killed = (train_workspace(name, MODEL, **TRAIN) for name in ("whole", "killed"))
-    r = python([STAGE], whole)
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory, tiny_frames):
+    """The uninterrupted run of MODEL and TRAIN, once for the tests that hold other runs against
+    it (and read the files it wrote); they only read its folder."""
+    folder = make_workspace(tmp_path_factory.mktemp("resume") / "whole", tiny_frames, MODEL, **TRAIN)
+    r = python([STAGE], folder)
     assert r.returncode == 0, r.stderr[-3000:]
+    return folder
 
+
+def test_killed_run_resumes_to_the_uninterrupted_result(train_workspace, whole):
+    killed = train_workspace("killed", MODEL, **TRAIN)
     r = python([HELPERS / "kill_after.py", 2 * 32 + 12, STAGE], killed)   # in epoch 3's second batch
     assert r.returncode == -9, r.stderr[-3000:]
     ckpt = torch.load(killed / "checkpoints/train.pt", weights_only=True)
@@ -96,12 +103,10 @@ def same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def test_the_train_stages_files_pass_the_pickle_check(train_workspace):
-    """A checkpoint and a model the train stage wrote: far within the bounds on their pickle, and
-    load_checked reads what torch.load reads."""
-    folder = train_workspace("ws", MODEL, epochs=2, T_max=2)
-    r = python([STAGE], folder)
-    assert r.returncode == 0, r.stderr[-3000:]
+def test_the_train_stages_files_pass_the_pickle_check(whole):
+    """A checkpoint and a model the train stage wrote (the uninterrupted run's): far within the
+    bounds on their pickle, and load_checked reads what torch.load reads."""
+    folder = whole
     for name in ("models/checkpoint.pt", "models/model.pt"):
         path = folder / name
         with zipfile.ZipFile(path) as z:
@@ -111,13 +116,11 @@ def test_the_train_stages_files_pass_the_pickle_check(train_workspace):
         assert same(load_checked(path), torch.load(path, weights_only=True)), name
 
 
-def test_a_checkpoint_nested_too_deep_restarts_the_run(train_workspace):
+def test_a_checkpoint_nested_too_deep_restarts_the_run(train_workspace, whole):
     """checkpoints/train.pt whose data.pkl holds a tuple 10**6 deep (the stage died of SIGSEGV on
     every rerun until someone deleted it): one line saying so, then a fresh run, which ends with
     what a run that never had the file ends with."""
-    whole, planted = (train_workspace(name, MODEL, **TRAIN) for name in ("whole", "planted"))
-    r = python([STAGE], whole)
-    assert r.returncode == 0, r.stderr[-3000:]
+    planted = train_workspace("planted", MODEL, **TRAIN)
     (planted / "checkpoints").mkdir()
     with_pickle(Path(shutil.copy(whole / "models/checkpoint.pt", planted / "checkpoints/train.pt")), DEEP_KEY)
 
