@@ -380,17 +380,26 @@ def test_dvc_experiments(tmp_path, monkeypatch, drawn):
     (repo / "dvc.yaml").write_text(DVC_YAML, encoding="utf-8")
     (repo / ".gitignore").write_text("/results/\n", encoding="utf-8")
     run_cmd(["git", "init", "-q", "-b", "main"], repo)
-    run_cmd(["dvc", "init", "-q"], repo)
+    # `dvc init` and `dvc exp run -n NAME -S ...` through DVC's Python API, in this process (the
+    # report reads what they leave, not what the CLI prints); the stages find `python` as under run_cmd
+    from dvc.repo import Repo
+
+    Repo.init(str(repo)).close()
     run_cmd(["git", "add", "-A"], repo)
     run_cmd(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "init"], repo)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.chdir(repo)
 
-    run_cmd(["dvc", "exp", "run", "-q", "-n", "gone", "-S", "train.epochs=5"], repo)
+    def exp_run(name, *params):
+        with Repo(str(repo)) as dvc:
+            dvc.experiments.run(name=name, params=list(params))
+
+    exp_run("gone", "train.epochs=5")
     # this experiment's log leaves the cache: the report must skip it with a note
     md5 = hashlib.md5((repo / "results/train_log.csv").read_bytes()).hexdigest()
     (repo / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).unlink()
-    run_cmd(["dvc", "exp", "run", "-q", "-n", "lif2", "-S", "model.neuron=lif", "-S", "train.epochs=3"], repo)
-    run_cmd(["dvc", "exp", "run", "-q", "-n", "plif16", "-S", "model.neuron=plif", "-S", "model.tau0=16",
-             "-S", "train.epochs=4"], repo)
+    exp_run("lif2", "model.neuron=lif", "train.epochs=3")
+    exp_run("plif16", "model.neuron=plif", "model.tau0=16", "train.epochs=4")
 
     notes = []
     rep = make_report(repo, tmp_path / "out", write_paper(tmp_path / "paper"), note=notes.append)

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from docs import ablation_blocks, snntorch_snippet
-from dvcrepo import commit, copy_repo, run
+from dvcrepo import commit, copy_repo, repro_in_process, run
 from nirexec import model_spikes, snntorch_run
 
 from pipeline.evaluate.stage import load_model
@@ -31,7 +31,7 @@ TINY = {
 @pytest.mark.slow
 def test_the_queued_sweep_runs_as_documented(tmp_path):
     repo = copy_repo(tmp_path / "repo", TINY)
-    run(["dvc", "repro", "-q"], repo)
+    repro_in_process(repo)
     commit(repo, "baseline")
     _, queued = ablation_blocks()
     for cmd in queued:

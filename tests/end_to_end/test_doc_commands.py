@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from docs import DOC_FILES, labels, module_commands, output_blocks, shape, variants
-from dvcrepo import TINY, copy_repo, run
+from dvcrepo import TINY, copy_repo, copy_tree, repro_in_process, set_params
 
 pytestmark = pytest.mark.slow
 
@@ -152,22 +152,27 @@ def execute(command: str, repo: Path) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def demo_repo(tmp_path_factory, name: str, params: dict) -> Path:
-    repo = copy_repo(tmp_path_factory.mktemp(name) / "repo", params)
-    run(["dvc", "repro"], repo)
-    return repo
-
-
 @pytest.fixture(scope="module")
 def workspaces(tmp_path_factory):
-    """``workspace(name)``: the tiny demo after ``dvc repro``, made on first use: "max" (the demo's
-    max pooling) or "avg" (``model.pooling: avg``, for snnTorch)."""
+    """``workspace(name)``: made on first use: "max", the tiny demo after ``dvc repro`` (the
+    demo's max pooling); "avg", a copy of "max" as it was after ``dvc repro`` with
+    ``model.pooling: avg`` and ``dvc repro train`` (snnTorch's examples export models/model.pt
+    alone: its frames are the demo's, and evaluate's results are not read)."""
     made = {}
 
     def get(name: str) -> Path:
         if name not in made:
-            model = {**PARAMS["model"], "pooling": name}
-            made[name] = demo_repo(tmp_path_factory, f"docs-{name}", {**PARAMS, "model": model})
+            if name == "max":
+                repo = copy_repo(tmp_path_factory.mktemp("docs-max") / "repo", PARAMS)
+                repro_in_process(repo)
+                # as it is before the examples write into it: what "avg" starts from
+                made["reproduced"] = copy_tree(repo, tmp_path_factory.mktemp("docs-reproduced") / "repo")
+            else:
+                get("max")
+                repo = copy_tree(made["reproduced"], tmp_path_factory.mktemp(f"docs-{name}") / "repo")
+                set_params(repo, {"model": {"pooling": name}})
+                repro_in_process(repo, "train")
+            made[name] = repo
         return made[name]
     return get
 

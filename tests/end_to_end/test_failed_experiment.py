@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from dvcrepo import ROOT, TINY, commit, copy_repo, run
+from dvcrepo import ROOT, commit, reproduced, run
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +27,8 @@ def _status(repo) -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
-def test_a_failed_experiment_leaves_the_workspace_alone_or_is_restored(tmp_path):
-    repo = copy_repo(tmp_path / "repo", TINY)
-    run(["dvc", "repro", "-q"], repo)
+def test_a_failed_experiment_leaves_the_workspace_alone_or_is_restored(tmp_path, tmp_path_factory):
+    repo = reproduced(tmp_path / "repo", tmp_path_factory)     # the tiny demo after `dvc repro`
     run(["git", "add", "dvc.lock"], repo)
     commit(repo, "baseline")
     params = (repo / "params.yaml").read_bytes()

@@ -1,5 +1,10 @@
 """Team workflows with the real dvc CLI: experiments and T sweeps, sharing through local-folder
-and SSH remotes (run-cache included), one cache shared by two checkouts, provenance."""
+and SSH remotes (run-cache included), one cache shared by two checkouts, provenance.
+
+The tiny demo's stages run once for the module (:func:`baseline`, shared with other modules by
+:func:`dvcrepo.reproduced`), and at T=8 once more (:func:`run_cache`); each test starts from a
+copy of that repository or of that cache, and restores from DVC's run-cache what it does not
+compute itself (the T sweep's experiment in the workspace computes T=12), as a team's clones do."""
 
 import getpass
 import json
@@ -12,14 +17,43 @@ from pathlib import Path
 
 import pytest
 
-from dvcrepo import commit, copy_repo, run, set_params, tree_bytes
+from dvcrepo import commit, copy_repo, copy_tree, repro_in_process, reproduced, run, set_params, tree_bytes
 
 pytestmark = pytest.mark.slow
 OUTPUTS = ["data/frames/train.h5", "data/frames/test.h5", "models/model.pt", "results/metrics.json"]
 
 
-def test_experiments_and_queued_T_sweep(tmp_path):
-    repo = copy_repo(tmp_path / "repo")
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    """The tiny demo (TINY, T=4) after `dvc repro`, dvc.lock committed: read it, or copy it
+    (:func:`dvcrepo.copy_tree`) to change it."""
+    repo = reproduced(tmp_path_factory.mktemp("team") / "baseline", tmp_path_factory)
+    commit(repo, "baseline")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def run_cache(baseline, tmp_path_factory):
+    """A DVC cache (``.dvc/cache``) whose run-cache holds every stage of the tiny demo at T=4
+    (the baseline) and at T=8: a clone given it (:func:`use_cache`) restores both instead of
+    computing them."""
+    repo = copy_tree(baseline, tmp_path_factory.mktemp("team") / "T8")
+    set_params(repo, {"frames": {"T": 8}})
+    repro_in_process(repo)
+    return repo / ".dvc" / "cache"
+
+
+def use_cache(repo, cache):
+    """A copy of ``cache`` as ``repo``'s own DVC cache (the one it had, if any, replaced)."""
+    shutil.rmtree(repo / ".dvc" / "cache", ignore_errors=True)
+    shutil.copytree(cache, repo / ".dvc" / "cache")
+
+
+def test_experiments_and_queued_T_sweep(baseline, run_cache, tmp_path):
+    # the experiment in the workspace computes T=12 (`download` has not changed: not rerun);
+    # the queued ones restore T=8 (computed by the run_cache fixture) and T=12 (just computed)
+    repo = copy_tree(baseline, tmp_path / "repo")
+    use_cache(repo, run_cache)
     run(["dvc", "exp", "run", "-S", "frames.T=12"], repo)
     run(["dvc", "exp", "run", "--queue", "-S", "frames.T=8,12"], repo)
     out = run(["dvc", "queue", "status"], repo)
@@ -42,20 +76,21 @@ def test_experiments_and_queued_T_sweep(tmp_path):
     assert "frames.T" in header and "test_accuracy" in header
 
 
-def share_roundtrip(tmp_path, remote_url, remote_config=()):
-    """Clone A computes T=16 then T=20 and pushes; clone B pulls, then asks for T=16."""
+def share_roundtrip(tmp_path, run_cache, remote_url, remote_config=()):
+    """Clone A makes T=4 then T=8 and pushes; clone B pulls, then asks for T=4. A's stages are
+    restored from ``run_cache`` (the module computes each T once, not once per remote)."""
     a = copy_repo(tmp_path / "a")
+    use_cache(a, run_cache)
     run(["dvc", "remote", "add", "-d", "team", remote_url], a)
     for key, value in remote_config:
         run(["dvc", "remote", "modify", "--local", "team", key, value], a)
-    set_params(a, {"frames": {"T": 16}})
     run(["dvc", "repro"], a)
-    frames16 = (a / "data/frames/train.h5").read_bytes()
-    commit(a, "T=16")
+    frames4 = (a / "data/frames/train.h5").read_bytes()
+    commit(a, "T=4")
     run(["dvc", "push", "--run-cache"], a)
-    set_params(a, {"frames": {"T": 20}})
+    set_params(a, {"frames": {"T": 8}})
     run(["dvc", "repro"], a)
-    commit(a, "T=20")
+    commit(a, "T=8")
     run(["dvc", "push", "--run-cache"], a)
 
     b = tmp_path / "b"
@@ -69,17 +104,17 @@ def share_roundtrip(tmp_path, remote_url, remote_config=()):
     out = run(["dvc", "repro"], b)
     assert "Running stage" not in out, out
 
-    # B wants T=16, which A computed and pushed earlier: restored, not recomputed
-    set_params(b, {"frames": {"T": 16}})
+    # B wants T=4, which A made and pushed earlier: restored, not recomputed
+    set_params(b, {"frames": {"T": 4}})
     run(["dvc", "pull", "--run-cache"], b)
     out = run(["dvc", "repro", "--pull"], b)
     assert "Running stage" not in out, out
     assert "Stage 'frames' is cached" in out
-    assert (b / "data/frames/train.h5").read_bytes() == frames16
+    assert (b / "data/frames/train.h5").read_bytes() == frames4
 
 
-def test_share_through_local_folder_remote(tmp_path):
-    share_roundtrip(tmp_path, str(tmp_path / "shared-disk" / "dvc-remote"))
+def test_share_through_local_folder_remote(tmp_path, run_cache):
+    share_roundtrip(tmp_path, run_cache, str(tmp_path / "shared-disk" / "dvc-remote"))
 
 
 def _free_port():
@@ -147,17 +182,19 @@ def test_ssh_refuses_passwords_and_unknown_keys(sshd, tmp_path):
     assert "Permission denied (publickey)" in bad
 
 
-def test_share_through_ssh_remote(sshd, tmp_path):
+def test_share_through_ssh_remote(sshd, tmp_path, run_cache):
     user, port, key = sshd
     store = tmp_path / "ssh-store"
     store.mkdir()
-    share_roundtrip(tmp_path, f"ssh://{user}@127.0.0.1:{port}{store}", [("keyfile", str(key))])
+    share_roundtrip(tmp_path, run_cache, f"ssh://{user}@127.0.0.1:{port}{store}", [("keyfile", str(key))])
     assert tree_bytes(store) > 0
 
 
-def test_shared_cache_holds_one_copy(tmp_path):
-    cache = tmp_path / "shared-cache"
-    first = copy_repo(tmp_path / "alice")
+def test_shared_cache_holds_one_copy(baseline, tmp_path):
+    # the shared cache starts as the baseline's: `dvc repro` restores every stage from its run-cache
+    cache = shutil.copytree(baseline / ".dvc" / "cache", tmp_path / "shared-cache")
+    first = tmp_path / "alice"
+    run(["git", "clone", "-q", str(baseline), str(first)], tmp_path)
     for repo in (first,):
         run(["dvc", "cache", "dir", str(cache)], repo)
         run(["dvc", "config", "cache.shared", "group"], repo)
@@ -176,9 +213,8 @@ def test_shared_cache_holds_one_copy(tmp_path):
     assert "up to date" in run(["dvc", "status"], second)
 
 
-def test_info_prints_provenance(tmp_path):
-    repo = copy_repo(tmp_path / "repo")
-    run(["dvc", "repro", "frames"], repo)
+def test_info_prints_provenance(baseline):
+    repo = baseline
     source = json.loads((repo / "data/raw/SOURCE.json").read_text())
     out = run(["python", "-m", "pipeline", "info", "data/frames/train.h5"], repo)
     assert '"T": 4' in out and '"dataset": "demo"' in out and '"downsample": 4' in out

@@ -71,3 +71,133 @@ def tree_bytes(path: Path) -> int:
                 seen.add((st.st_dev, st.st_ino))
                 total += st.st_size
     return total
+
+
+def dvc_status(repo: Path) -> dict:
+    """What `dvc status --json` prints in ``repo``, from DVC's Python API in this process: no
+    Python and DVC start per call (about a third of the CLI's time). A fresh ``Repo`` each call,
+    so nothing is remembered from an earlier one (DVC's state keys file hashes on inode, mtime
+    and size); run from inside ``repo``, as the CLI is, so that stages are named as it names
+    them (``frames``, not ``../repo/dvc.yaml:frames``); through JSON, so the shape is its."""
+    import contextlib
+    import json
+
+    from dvc.repo import Repo
+
+    with contextlib.chdir(repo), Repo(str(repo)) as r:
+        return json.loads(json.dumps(r.status()))
+
+
+def repro_if_stale(repo: Path) -> None:
+    """A finished `dvc repro` in ``repo``, every stage up to date: the precondition of a test
+    that changes one thing and reads what reruns. `dvc repro` runs only when DVC's status names
+    a stage (when it names none, the CLI would run nothing, in about 4 s)."""
+    if dvc_status(repo):
+        run(["dvc", "repro"], repo)
+        assert dvc_status(repo) == {}, "dvc repro left stages out of date"
+
+
+def pipeline_params() -> dict:
+    """The params of tests/end_to_end/test_dvc_pipeline*.py: TINY with two samples per class, so
+    protocol B (the default) can hold one of each out for validation."""
+    return {**TINY, "demo": {**TINY["demo"], "repeats": 2}, "train": {**TINY["train"], "protocol": "B"}}
+
+
+def copy_pipeline_repo(dst: Path) -> Path:
+    """:func:`copy_repo` with :func:`pipeline_params`, nothing run yet."""
+    return copy_repo(dst, pipeline_params())
+
+
+def dvc_yaml_parsed_once():
+    """A context manager: within it, DVC (in this process) parses each distinct YAML text once
+    and hands out deep copies after. `dvc status` parses dvc.yaml twice, dvc.lock once and
+    params.yaml once per stage, in pure Python: two thirds of the time of :func:`dvc_status`.
+    Keyed on the whole text, so an edited file is parsed again; for a loop of statuses in which
+    only source files change (test_dvc_pipeline_checks.py touches every module in turn)."""
+    import contextlib
+    import copy
+
+    import dvc.utils.serialize as serialize
+    import dvc.utils.serialize._yaml as yaml_module
+    import dvc.utils.strictyaml as strictyaml
+
+    parse, parsed = yaml_module.parse_yaml, {}
+
+    def parse_once(text, path, typ="safe"):
+        if (text, typ) not in parsed:
+            parsed[text, typ] = parse(text, path, typ)
+        return copy.deepcopy(parsed[text, typ])
+
+    @contextlib.contextmanager
+    def patched():
+        # every name DVC calls it by: load_yaml's global, strictyaml's import, serialize's PARSERS
+        modules = (yaml_module, strictyaml, serialize)
+        assert all(m.parse_yaml is parse for m in modules), "DVC's YAML parser moved: update this helper"
+        for m in modules:
+            m.parse_yaml = parse_once
+        try:
+            yield parsed
+        finally:
+            for m in modules:
+                m.parse_yaml = parse
+
+    return patched()
+
+
+def repro_in_process(repo: Path, *targets: str) -> None:
+    """`dvc repro [targets]` in ``repo`` through DVC's Python API, in this process: for a test
+    (or fixture) that needs the stages' outputs, not what the CLI prints; no Python and DVC
+    start per call. The stages run as under the CLI: from inside ``repo``, with this
+    interpreter's bin/ first on PATH (so they find `python`), the run-cache on."""
+    from dvc.repo import Repo
+
+    cwd, path = os.getcwd(), os.environ["PATH"]
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{path}"
+    os.chdir(repo)
+    try:
+        with Repo(str(repo)) as r:
+            r.reproduce(list(targets) or None)
+    finally:
+        os.chdir(cwd)
+        os.environ["PATH"] = path
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    """A copy of the repository at ``src`` (git history, DVC cache and run-cache, outputs, dvc.lock)
+    at ``dst``, without DVC's scratch folder ``.dvc/tmp`` (locks, its index of the old path)."""
+    def ignore(folder, names):
+        return ["tmp"] if Path(folder).name == ".dvc" and "tmp" in names else []
+    shutil.copytree(src, dst, symlinks=True, ignore=ignore)
+    return dst
+
+
+def _session_dir(tmp_path_factory) -> Path:
+    """A folder of this test session, shared by its pytest-xdist workers (each has its own basetemp
+    below the session's)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def reproduced(dst: Path, tmp_path_factory, params=TINY) -> Path:
+    """:func:`copy_repo` at ``dst`` after a finished `dvc repro` (dvc.lock written, not committed;
+    the stages' outputs, the cache and the run-cache in place), as ``copy_repo`` then `dvc repro`
+    leave it. The repository is reproduced once per test session and ``params``, under a lock,
+    and copied (:func:`copy_tree`) for each caller: test modules on any xdist worker that start
+    from the same tiny demo share one run of its stages."""
+    import hashlib
+    import json
+
+    from filelock import FileLock
+
+    shared = _session_dir(tmp_path_factory) / "dvcrepo-reproduced"
+    shared.mkdir(exist_ok=True)
+    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    built, ok = shared / key, shared / f"{key}.ok"
+    with FileLock(str(shared / f"{key}.lock")):
+        if not ok.exists():
+            shutil.rmtree(built, ignore_errors=True)
+            built.mkdir()
+            copy_repo(built, params)
+            repro_in_process(built)
+            ok.touch()
+    return copy_tree(built, dst)
