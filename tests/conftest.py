@@ -19,6 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's addopts): one worker per CPU this process may use, at most 8 (each
+    worker imports torch, and the slow tests start stage processes of their own)."""
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+
+
 def real_file(relative: str) -> Path:
     """A file of ../shared/data/real; skip when absent (a user's clone), fail in CI."""
     path = REAL / relative

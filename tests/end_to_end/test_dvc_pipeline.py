@@ -2,7 +2,14 @@
 
 Checks the whole chain (download -> frames -> train -> evaluate), that changing frames.T
 skips `download` and reruns the rest, and that putting T back restores every stage from
-DVC's run-cache with byte-identical frames.
+DVC's run-cache with byte-identical frames; then what the finished run gives: the metrics and
+plots, `verify`, the NIR export, and `check` reading params as DVC records them.
+
+The pipeline's other `dvc repro` checks are split by what they change, each module with its
+own copy of the repository (so that pytest-xdist runs them side by side):
+test_dvc_pipeline_reruns.py (params that rerun frames or training and come back from the
+run-cache), test_dvc_pipeline_checks.py (what `dvc status` and `check` name: every module
+touched, run-only knobs, typos).
 """
 
 import json
@@ -11,17 +18,15 @@ import os
 import h5py
 import pytest
 
-from dvcrepo import TINY, copy_repo, run, set_params
+from dvcrepo import copy_pipeline_repo, repro_if_stale, run, set_params
 from pipeline.core.store import read_meta
 
 pytestmark = pytest.mark.slow
-# two samples per class, so protocol B (the default) can hold one of each out for validation
-PARAMS = {**TINY, "demo": {**TINY["demo"], "repeats": 2}, "train": {**TINY["train"], "protocol": "B"}}
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    return copy_repo(tmp_path_factory.mktemp("clone") / "repo", PARAMS)
+    return copy_pipeline_repo(tmp_path_factory.mktemp("clone") / "repo")
 
 
 def test_repro_T_change_and_run_cache(repo):
@@ -117,128 +122,12 @@ def test_the_first_run_reads_at_a_glance(repo):
     assert not [line for line in untracked if line.startswith("??")], untracked
 
 
-def test_filters_rerun_frames_and_training_and_switch_back_from_the_run_cache(repo):
-    set_params(repo, {"train": {"epochs": 2}})
-    run(["dvc", "repro"], repo)
-    first = (repo / "data/frames/train.h5").read_bytes()
-    set_params(repo, {"frames": {"filters": [{"refractory_period": {"refractory_period": 2000}}]}})
-    out = run(["dvc", "repro"], repo)
-    assert "Stage 'download' didn't change, skipping" in out
-    for stage in ("frames", "train", "evaluate"):
-        assert f"Running stage '{stage}'" in out
-    with h5py.File(repo / "data/frames/train.h5") as f:
-        assert json.loads(read_meta(f)["filters"]) == [{"refractory_period": {"refractory_period": 2000}}]
-    set_params(repo, {"frames": {"filters": []}})
-    out = run(["dvc", "repro"], repo)
-    assert "Running stage" not in out, out
-    assert (repo / "data/frames/train.h5").read_bytes() == first
-
-
-def test_representations_rerun_frames_and_training_and_switch_back_from_the_run_cache(repo):
-    """Issue 26: Tonic's event bins with an overlap, then a voxel grid, each through dvc repro
-    (download skipped; frames, train and evaluate rerun); back to the default counts, every
-    stage comes from the run-cache and the frames are the same bytes."""
-    set_params(repo, {"train": {"epochs": 2}})
-    run(["dvc", "repro"], repo)                 # the previous test's end state: nothing to run after it
-    first = (repo / "data/frames/train.h5").read_bytes()
-    for frames, dtype, channels in (({"split_by": "event_bins", "overlap": 0.5}, "uint32", 2),
-                                    ({"split_by": "number", "overlap": 0.0, "representation": "voxel_grid"},
-                                     "float32", 1)):
-        set_params(repo, {"frames": frames})
-        out = run(["dvc", "repro"], repo)
-        assert "Stage 'download' didn't change, skipping" in out
-        for stage in ("frames", "train", "evaluate"):
-            assert f"Running stage '{stage}'" in out
-        with h5py.File(repo / "data/frames/train.h5") as f:
-            meta = read_meta(f)
-            assert (str(f["frames"].dtype), f["frames"].shape[2]) == (dtype, channels)
-        assert meta.get("representation", "counts") == frames.get("representation", "counts")
-        counts = "representation" not in frames
-        assert meta.get("overlap", 0.0) == frames["overlap"]
-        assert meta.get("split_by") == (frames["split_by"] if counts else None)    # it bins counts only
-        assert 0.0 <= json.loads((repo / "results/metrics.json").read_text())["test_accuracy"] <= 1.0
-    set_params(repo, {"frames": {"split_by": "number", "overlap": 0.0, "representation": "counts"}})
-    out = run(["dvc", "repro"], repo)
-    assert "Running stage" not in out, out
-    assert (repo / "data/frames/train.h5").read_bytes() == first
-
-
-def test_run_only_knobs_mark_nothing_but_the_check(repo):
-    """Worker and thread counts, download mirrors and time limits cannot change a result: only
-    `check`, which validates the whole params file, sees them; it reruns alone, in a moment."""
-    run(["dvc", "repro"], repo)
-    assert json.loads(run(["dvc", "status", "--json"], repo)) == {}
-    before = (repo / "params.yaml").read_text()
-    set_params(repo, {"frames": {"workers": 1},
-                      "train": {"workers": 1, "threads": 2},
-                      "download": {"retries": 7, "timeout": 5, "deadline": 100, "archive_dir": "elsewhere",
-                                   "mirrors": ["http://127.0.0.1:9/DvsGesture.tar.gz"]}})
-    assert set(json.loads(run(["dvc", "status", "--json"], repo))) == {"check"}
-    out = run(["dvc", "repro"], repo)
-    assert "Running stage 'check'" in out and "check: params.yaml is valid" in out
-    assert out.count("Running stage") == 1, out
-    (repo / "params.yaml").write_text(before)
-    out = run(["dvc", "repro"], repo)                # a checked set of params: from the run-cache
-    assert "Running stage" not in out and "Stage 'check' is cached" in out, out
-
-
-@pytest.mark.parametrize("pattern, replacement", [
-    (r"\nframes:\n", "\nframes:\n  TT: 20\n"),
-    (r"\n  workers: \d+\n", "\n  workers: -1\n"),
-    (r"\n  timeout: [\d.]+\n", "\n  timeout: 0\n"),
-], ids=["unknown-key", "workers", "timeout"])
-def test_a_typo_fails_repro_when_nothing_else_would_rerun(repo, pattern, replacement):
-    """Before, `dvc repro` passed silently: no stage's params had changed, so nothing read the
-    file, and the user believed T had changed."""
-    import re
-
-    run(["dvc", "repro"], repo)
-    before = (repo / "params.yaml").read_text()
-    edited, n = re.subn(pattern, replacement, before, count=1)
-    assert n == 1, pattern
-    (repo / "params.yaml").write_text(edited)
-    try:
-        out = run(["dvc", "repro"], repo, check=False)
-        assert "failed to reproduce 'check'" in out, out
-        errors = [line for line in out.splitlines() if line.startswith("check: error: ")]
-        assert len(errors) == 1 and "params.yaml: invalid parameters:" in errors[0], out
-        assert "Traceback" not in out and "Running stage 'download'" not in out
-    finally:
-        (repo / "params.yaml").write_text(before)
-
-
-def test_touching_any_module_marks_exactly_the_stages_that_import_it(repo):
-    """Every project module, edited (a comment appended), against the stages DVC says changed;
-    the expected stages are the import closures computed from the source (helpers/imports.py)."""
-    from imports import ROOT, closure
-
-    closures = {s: {p.relative_to(ROOT).as_posix() for p in closure(ROOT / "stages" / f"{s}.py")}
-                for s in ("check", "download", "frames", "train", "evaluate")}
-    modules = sorted(p.relative_to(repo).as_posix() for p in [*(repo / "pipeline").rglob("*.py"),
-                                                               *(repo / "stages").glob("*.py")])
-    run(["dvc", "repro"], repo)
-    checked = 0
-    for module in modules:
-        path = repo / module
-        original = path.read_bytes()
-        path.write_bytes(original + b"\n# touched\n")
-        try:
-            changed = set(json.loads(run(["dvc", "status", "--json"], repo)))
-        finally:
-            path.write_bytes(original)
-        expected = {s for s, files in closures.items() if module in files}
-        assert changed == expected, f"touching {module}: dvc status names {sorted(changed)}, imported by {sorted(expected)}"
-        checked += bool(expected)
-    assert checked >= 30                       # most modules belong to some stage
-    assert json.loads(run(["dvc", "status", "--json"], repo)) == {}
-
-
 def test_verify_finds_a_damaged_output_and_its_advice_restores_it(repo):
     import re
 
     from damage import damage_sample
 
-    run(["dvc", "repro"], repo)
+    repro_if_stale(repo)
     assert "verify: 11 of 11 outputs match dvc.lock" in run(["python", "-m", "pipeline", "verify"], repo)
     path = repo / "data/frames/train.h5"
     good = path.read_bytes()
@@ -303,7 +192,7 @@ def test_export_nir_gives_evaluates_predictions_through_an_independent_executor(
 
     from pipeline.evaluate.stage import load_model
 
-    run(["dvc", "repro", "-q"], repo)
+    repro_if_stale(repo)
     out = run([sys.executable, "-m", "pipeline", "export", "--nir"], repo)
     assert "export: exports/model.nir: NIR graph of" in out
     assert "changed" not in run(["dvc", "status"], repo)                # it wrote into no DVC output
@@ -323,51 +212,6 @@ def test_export_nir_gives_evaluates_predictions_through_an_independent_executor(
         assert predicted == [row["predicted"] for row in csv.DictReader(f)]
 
 
-@pytest.mark.parametrize("stage", ["download", "frames", "train", "evaluate"])
-def test_a_typo_fails_a_targeted_repro(repo, stage):
-    """`dvc repro frames` (or any one stage) with a typo said the stage was up to date: only a
-    plain `dvc repro` ran `check`. Each stage depends on its slice of the checked params
-    (data/params/<stage>.json), so `check` runs first, upstream, and fails."""
-    run(["dvc", "repro"], repo)
-    before = (repo / "params.yaml").read_text()
-    (repo / "params.yaml").write_text(before.replace("\nframes:\n", "\nframes:\n  TT: 20\n", 1))
-    try:
-        out = run(["dvc", "repro", stage], repo, check=False)
-        assert "Running stage 'check'" in out and "failed to reproduce 'check'" in out, out
-        errors = [line for line in out.splitlines() if line.startswith("check: error: ")]
-        assert errors == ["check: error: params.yaml: invalid parameters: frames.TT: unknown key "
-                          "(did you mean 'frames.T'?)"], out
-        assert f"Running stage '{stage}'" not in out and "Traceback" not in out, out
-    finally:
-        (repo / "params.yaml").write_text(before)
-
-
-def test_a_training_param_reruns_check_and_train_and_leaves_the_other_slices_alone(repo):
-    """Changing train params (train.augment and train.loss here: augmentation runs in training,
-    on the device) rewrites train's slice alone: `dvc status` names check and train, never
-    download or frames; `dvc repro evaluate` runs check, train and evaluate and skips download
-    and frames, whose slices and frames keep their bytes. Back: every stage from the run-cache."""
-    run(["dvc", "repro"], repo)
-    paths = {s: repo / "data" / "params" / f"{s}.json" for s in ("download", "frames", "train", "evaluate")}
-    slices = {s: path.read_bytes() if path.exists() else None for s, path in paths.items()}
-    frames = (repo / "data/frames/train.h5").read_bytes()
-    augment = [{"flip": {"p": 0.5}}, {"cutmix": {"p": 0.5}}]
-    set_params(repo, {"train": {"augment": augment, "loss": "tet"}})   # never run before in this repo
-    assert set(json.loads(run(["dvc", "status", "--json"], repo))) == {"check", "train"}
-    out = run(["dvc", "repro", "evaluate"], repo)
-    for stage in ("check", "train", "evaluate"):
-        assert f"Running stage '{stage}'" in out, out
-    for stage in ("download", "frames"):
-        assert f"Stage '{stage}' didn't change, skipping" in out, out
-    after = {s: path.read_bytes() for s, path in paths.items()}
-    assert [s for s in slices if after[s] != slices[s]] == ["train"]
-    assert json.loads(after["train"])["train"]["augment"] == augment and json.loads(after["evaluate"]) == {}
-    assert (repo / "data/frames/train.h5").read_bytes() == frames
-    set_params(repo, {"train": {"augment": [], "loss": "mse"}})
-    out = run(["dvc", "repro"], repo)                   # back: every stage from the run-cache
-    assert "Running stage" not in out, out
-
-
 def test_check_reads_params_as_dvc_records_them(repo):
     """`frames.T: 010` was 8 for check and the stages (YAML 1.1) and 10 in dvc.lock and `dvc
     params diff` (YAML 1.2); `1:00` was 60 against DVC's string "1:00". Our value is DVC's, or
@@ -376,7 +220,7 @@ def test_check_reads_params_as_dvc_records_them(repo):
 
     from dvc.utils.serialize import load_yaml
 
-    run(["dvc", "repro"], repo)
+    repro_if_stale(repo)
     before = (repo / "params.yaml").read_text()
     edited, n = re.subn(r"\n  T: \d+\n", "\n  T: 010\n", before, count=1)
     assert n == 1

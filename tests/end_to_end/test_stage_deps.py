@@ -91,7 +91,7 @@ def test_every_stage_depends_on_its_slice_of_the_checked_params():
     """`check` writes each stage's params, validated, to data/params/<stage>.json and the stage
     depends on that file: a targeted `dvc repro <stage>` runs `check` first. The slice holds
     exactly the params the stage lists in dvc.yaml (pipeline.params.STAGE_SECTIONS), so a
-    param of another stage leaves its bytes alone (test_dvc_pipeline.py runs both)."""
+    param of another stage leaves its bytes alone (test_dvc_pipeline_checks.py runs the targeted repro, test_dvc_pipeline_reruns.py the other stage's param)."""
     from pipeline.params import STAGE_SECTIONS, stage_params
 
     assert set(STAGE_SECTIONS) == set(DVC) - {"check"}
