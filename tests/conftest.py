@@ -95,3 +95,12 @@ def drawn(monkeypatch):
 
     monkeypatch.setattr(figures, "_save", keep)
     return kept
+
+
+def pytest_collection_modifyitems(config, items):
+    """The modules that run the real ``dvc`` or train end to end (marked ``slow``) first, each
+    module's tests in their order: under xdist (``--dist loadscope``) the longest modules start
+    at once and the many short ones fill the workers in after them, instead of one long module
+    starting last and running alone at the end."""
+    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
