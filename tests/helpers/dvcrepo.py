@@ -1,5 +1,6 @@
 """Temporary copies of this repository for tests that run the real ``dvc`` CLI."""
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -20,9 +21,28 @@ TINY = {
 }
 
 
+def _path() -> str:
+    """PATH with this interpreter's bin/ first, so that stages find `python` (and `dvc`)."""
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
+
+@contextlib.contextmanager
+def _inside(repo: Path):
+    """Within it, this process runs as the CLI in ``repo`` would: from inside ``repo`` (DVC
+    names the stages ``frames``, not ``../repo/dvc.yaml:frames``), with :func:`_path`'s PATH."""
+    cwd, path = os.getcwd(), os.environ["PATH"]
+    os.environ["PATH"] = _path()
+    os.chdir(repo)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        os.environ["PATH"] = path
+
+
 def run(cmd, cwd, check=True):
     """Run a command with this interpreter's bin/ first on PATH (so stages find `python`)."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = dict(os.environ, PATH=_path())
     r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if check:
         assert r.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
@@ -77,14 +97,12 @@ def dvc_status(repo: Path) -> dict:
     """What `dvc status --json` prints in ``repo``, from DVC's Python API in this process: no
     Python and DVC start per call (about a third of the CLI's time). A fresh ``Repo`` each call,
     so nothing is remembered from an earlier one (DVC's state keys file hashes on inode, mtime
-    and size); run from inside ``repo``, as the CLI is, so that stages are named as it names
-    them (``frames``, not ``../repo/dvc.yaml:frames``); through JSON, so the shape is its."""
-    import contextlib
+    and size); run :func:`_inside` ``repo``, as the CLI is; through JSON, so the shape is its."""
     import json
 
     from dvc.repo import Repo
 
-    with contextlib.chdir(repo), Repo(str(repo)) as r:
+    with _inside(repo), Repo(str(repo)) as r:
         return json.loads(json.dumps(r.status()))
 
 
@@ -115,7 +133,6 @@ def dvc_yaml_parsed_once():
     Keyed on the whole text, so an edited file is parsed again; for a loop of statuses in which
     only source files change (test_dvc_pipeline_checks.py touches every module in turn). A DVC
     whose parser lives elsewhere is left alone: the statuses are the same, only slower."""
-    import contextlib
     import copy
 
     try:
@@ -154,18 +171,11 @@ def repro_in_process(repo: Path, *targets: str) -> None:
     """`dvc repro [targets]` in ``repo`` through DVC's Python API, in this process: for a test
     (or fixture) that needs the stages' outputs, not what the CLI prints; no Python and DVC
     start per call. The stages run as under the CLI: from inside ``repo``, with this
-    interpreter's bin/ first on PATH (so they find `python`), the run-cache on."""
+    interpreter's bin/ first on PATH (so they find `python`), the run-cache on (:func:`_inside`)."""
     from dvc.repo import Repo
 
-    cwd, path = os.getcwd(), os.environ["PATH"]
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{path}"
-    os.chdir(repo)
-    try:
-        with Repo(str(repo)) as r:
-            r.reproduce(list(targets) or None)
-    finally:
-        os.chdir(cwd)
-        os.environ["PATH"] = path
+    with _inside(repo), Repo(str(repo)) as r:
+        r.reproduce(list(targets) or None)
 
 
 def copy_tree(src: Path, dst: Path) -> Path:
